@@ -1,0 +1,59 @@
+"""The composition root: `reelbot` / `python -m bot`.
+
+reelbot [run]        start the Discord bot
+reelbot check        validate the configuration and list ready providers (no paid call)
+reelbot generate ... make one video from the terminal
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from rich.console import Console
+
+from bot import cli
+from bot.settings import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reelbot", description="Reelbot: AI videos in Discord.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the Discord bot (the default)")
+    sub.add_parser("check", help="validate the configuration and list ready providers")
+    generate = sub.add_parser("generate", help="make one video from the terminal")
+    cli.add_generate_arguments(generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        console.print(str(error))
+        return cli.EXIT_BAD_INPUT
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    command = args.command or "run"
+    try:
+        if command == "check":
+            return cli.check(settings, console)
+        if command == "generate":
+            return asyncio.run(cli.generate(args, settings, console))
+        from bot.app import run_bot
+
+        return run_bot(settings, console)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return cli.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Configuration from the environment or `.env`. Every key is listed in `.env.example`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from providers import PollCadence, ProviderConfig, ProviderName, RetryPolicy
+from providers.runcomfy import DEFAULT_BASE_URL as RUNCOMFY_DEFAULT_URL
+from providers.wavespeed import DEFAULT_BASE_URL as WAVESPEED_DEFAULT_URL
+
+MiB = 1024 * 1024
+
+# Values people paste from templates; refusing them at start-up beats a 401 at the first job.
+_PLACEHOLDER = re.compile(
+    r"^(change[-_ ]?me|todo|x{3,}|\.\.\.|<.*>|your[-_ ].*|.*placeholder.*|.*example.*)$",
+    re.IGNORECASE,
+)
+
+
+class SettingsError(Exception):
+    """The configuration is unusable. The message names the keys, never their values."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    # Providers: a provider without a key is not offered.
+    runcomfy_api_key: SecretStr | None = None
+    wavespeed_api_key: SecretStr | None = None
+    runcomfy_base_url: str = RUNCOMFY_DEFAULT_URL
+    wavespeed_base_url: str = WAVESPEED_DEFAULT_URL
+    allow_loopback_urls: bool = False
+
+    # Polling and deadlines (seconds)
+    poll_first_delay: float = Field(1.0, gt=0)
+    poll_warmup: float = Field(20.0, ge=0)
+    poll_warmup_interval: float = Field(5.0, gt=0)
+    poll_interval: float = Field(1.5, gt=0)
+    poll_long_job_after: float = Field(120.0, ge=0)
+    poll_backoff_per_second: float = Field(0.02, ge=0)
+    poll_queue_seconds_per_position: float = Field(3.0, ge=0)
+    poll_max_interval: float = Field(15.0, gt=0)
+    job_deadline_seconds: float = Field(1800.0, gt=0)
+    http_timeout_seconds: float = Field(30.0, gt=0)
+    http_max_retries: int = Field(5, ge=1, le=20)
+
+    # Downloads
+    download_max_mb: int = Field(200, gt=0)
+
+    # Storage
+    database_url: str = "sqlite:///data/reelbot.db"
+
+    log_level: str = "INFO"
+
+    @field_validator("discord_guild_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            for part in parts:
+                if not part.isdigit():
+                    raise ValueError("must be comma-separated numeric server ids, e.g. 123,456")
+            return [int(p) for p in parts]
+        return value
+
+    @field_validator("discord_token", "runcomfy_api_key", "wavespeed_api_key", mode="before")
+    @classmethod
+    def _real_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if _PLACEHOLDER.match(value):
+                raise ValueError("looks like a placeholder; paste the real value or leave it empty")
+        return value
+
+    @field_validator("runcomfy_base_url", "wavespeed_base_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an origin such as https://api.example.com")
+        return value
+
+    def provider_configs(self) -> dict[ProviderName, ProviderConfig]:
+        configs: dict[ProviderName, ProviderConfig] = {}
+        if self.runcomfy_api_key is not None:
+            configs[ProviderName.RUNCOMFY] = ProviderConfig(
+                api_key=self.runcomfy_api_key, base_url=self.runcomfy_base_url
+            )
+        if self.wavespeed_api_key is not None:
+            configs[ProviderName.WAVESPEED] = ProviderConfig(
+                api_key=self.wavespeed_api_key, base_url=self.wavespeed_base_url
+            )
+        return configs
+
+    def cadence(self) -> PollCadence:
+        return PollCadence(
+            first_delay=self.poll_first_delay,
+            warmup=self.poll_warmup,
+            warmup_interval=self.poll_warmup_interval,
+            interval=self.poll_interval,
+            long_job_after=self.poll_long_job_after,
+            backoff_per_second=self.poll_backoff_per_second,
+            queue_seconds_per_position=self.poll_queue_seconds_per_position,
+            max_interval=self.poll_max_interval,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.http_max_retries)
+
+    @property
+    def download_max_bytes(self) -> int:
+        return self.download_max_mb * MiB
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one readable message without values."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for item in error.errors(include_input=False, include_url=False):
+            key = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+            lines.append(f"{key}: {item['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

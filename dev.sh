@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Reelbot developer entry point.
+#   ./dev.sh run     set up (first time) and start the bot
+#   ./dev.sh test    set up (first time) and run lint, type check and the test suite
+#   ./dev.sh bench   set up (first time) and run the benchmarks
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+VENV=.venv
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PY" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.installed"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+        touch "$stamp"
+    fi
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+    run)
+        setup
+        exec "$VENV/bin/reelbot" "$@"
+        ;;
+    test)
+        setup
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/ruff" format --check .
+        "$VENV/bin/mypy"
+        exec "$VENV/bin/pytest" "$@"
+        ;;
+    bench)
+        setup
+        exec "$VENV/bin/python" -m benchmarks "$@"
+        ;;
+    *)
+        echo "usage: ./dev.sh {run|test|bench} [args...]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,50 @@
+"""The explicit registry of providers, and how the composition root builds the configured ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from providers.base import Provider
+from providers.models import ProviderName
+from providers.retry import RetryPolicy
+from providers.runcomfy import RunComfy
+from providers.wavespeed import WaveSpeed
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    api_key: SecretStr
+    base_url: str
+
+
+Factory = Callable[..., Provider]
+
+FACTORIES: dict[ProviderName, Factory] = {
+    ProviderName.RUNCOMFY: RunComfy,
+    ProviderName.WAVESPEED: WaveSpeed,
+}
+
+
+def build_providers(
+    configs: dict[ProviderName, ProviderConfig],
+    *,
+    client: httpx.AsyncClient,
+    allow_loopback_urls: bool,
+    retry: RetryPolicy | None = None,
+) -> dict[ProviderName, Provider]:
+    """One client per configured provider, in registry order. Providers without a key are absent."""
+    return {
+        name: FACTORIES[name](
+            client=client,
+            api_key=configs[name].api_key,
+            base_url=configs[name].base_url,
+            allow_loopback_urls=allow_loopback_urls,
+            retry=retry,
+        )
+        for name in FACTORIES
+        if name in configs
+    }

@@ -1,0 +1,47 @@
+"""A loopback simulator of the RunComfy and WaveSpeedAI video APIs, for tests and benchmarks.
+
+One `ProviderSim` speaks one provider's documented wire protocol on
+127.0.0.1. Jobs follow `JobScript`s on a simulated clock (`time_scale` simulated seconds per real
+second, `advance()` to jump ahead), and `Fault`s replace, slow down or drop answers::
+
+    async with ProviderSim("runcomfy", api_key="k", time_scale=100) as sim:
+        sim.script(JobScript(queue_seconds=30, queue_positions=[3, 2, 1], run_seconds=120))
+        sim.fault(Fault("status", http_status=429, headers={"Retry-After": "2"}))
+        ...  # point the client at sim.base_url
+        job = next(iter(sim.jobs.values()))
+        lag = job.first_seen_terminal_at - job.completed_at
+
+Result files are served without authentication at `sim.file_url(name)`
+(`/files/{job_id}.mp4` for a job). Everything the server receives is in `sim.requests`.
+"""
+
+from ._model import Phase, RecordedRequest, RequestKind, SimJob
+from ._runcomfy import ASPECT_RATIOS as RUNCOMFY_ASPECT_RATIOS
+from ._runcomfy import IMAGE_TO_VIDEO as RUNCOMFY_IMAGE_TO_VIDEO
+from ._runcomfy import TEXT_TO_VIDEO as RUNCOMFY_TEXT_TO_VIDEO
+from ._script import DropMode, Fault, FaultKind, JobScript, Outcome, tiny_mp4
+from ._server import CHUNK_SIZE, ProviderSim
+from ._wavespeed import ASPECT_RATIOS as WAVESPEED_ASPECT_RATIOS
+from ._wavespeed import IMAGE_TO_VIDEO as WAVESPEED_IMAGE_TO_VIDEO
+from ._wavespeed import TEXT_TO_VIDEO as WAVESPEED_TEXT_TO_VIDEO
+
+__all__ = [
+    "CHUNK_SIZE",
+    "RUNCOMFY_ASPECT_RATIOS",
+    "RUNCOMFY_IMAGE_TO_VIDEO",
+    "RUNCOMFY_TEXT_TO_VIDEO",
+    "WAVESPEED_ASPECT_RATIOS",
+    "WAVESPEED_IMAGE_TO_VIDEO",
+    "WAVESPEED_TEXT_TO_VIDEO",
+    "DropMode",
+    "Fault",
+    "FaultKind",
+    "JobScript",
+    "Outcome",
+    "Phase",
+    "ProviderSim",
+    "RecordedRequest",
+    "RequestKind",
+    "SimJob",
+    "tiny_mp4",
+]
