@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -59,6 +60,24 @@ class Settings(BaseSettings):
 
     # Storage
     database_url: str = "sqlite:///data/reelbot.db"
+    work_dir: Path = Path("data")  # temporary downloads live in WORK_DIR/tmp
+
+    # Quotas and limits
+    quota_limit: int = Field(5, ge=0)  # units per member per window
+    quota_window_hours: float = Field(24.0, gt=0)
+    cost_5s: int = Field(1, ge=0)
+    cost_10s: int = Field(2, ge=0)
+    max_jobs_per_member: int = Field(2, ge=1)  # a member's unfinished jobs
+    max_concurrent_jobs: int = Field(2, ge=1)  # jobs at the providers at once, all members
+    default_provider: ProviderName | None = None
+
+    # Job ownership and Discord pacing
+    lease_seconds: float = Field(60.0, ge=1)
+    status_edit_interval: float = Field(3.0, ge=0)
+
+    # Testing only: point discord.py at another Discord API and gateway.
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
 
     log_level: str = "INFO"
 
@@ -118,6 +137,14 @@ class Settings(BaseSettings):
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.http_max_retries)
+
+    def provider_order(self) -> list[ProviderName]:
+        """Configured providers, the default first."""
+        names = list(self.provider_configs())
+        if self.default_provider in names:
+            names.remove(self.default_provider)
+            names.insert(0, self.default_provider)
+        return names
 
     @property
     def download_max_bytes(self) -> int:

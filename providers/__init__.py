@@ -23,6 +23,9 @@ from providers.errors import (
     UnsupportedOption,
 )
 from providers.models import (
+    ASPECT_RATIOS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
     Cancelled,
     CancelOutcome,
     Failed,
@@ -41,7 +44,10 @@ from providers.registry import FACTORIES, ProviderConfig, build_providers
 from providers.retry import RetryPolicy
 
 __all__ = [
+    "ASPECT_RATIOS",
     "FACTORIES",
+    "MAX_PROMPT_CHARS",
+    "MAX_SEED",
     "AuthenticationError",
     "CancelOutcome",
     "Cancelled",

@@ -1,0 +1,314 @@
+"""What members do: start a job, cancel one, re-roll one. Commands and buttons call these;
+they check input, call the runner, and format replies."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import discord
+from pydantic import ValidationError
+
+from bot import render
+from bot.errors import BadRequest, ChannelError, QuotaError, UserFacingError
+from bot.images import CheckedImage, ImageRejected, check_size, inspect_image
+from bot.jobs.models import Job
+from bot.jobs.runner import CancelResult
+from bot.jobs.store import QuotaExceeded, TooManyInFlight, Usage
+from bot.views import status_view
+from providers import (
+    MAX_SEED,
+    Mode,
+    Provider,
+    ProviderName,
+    UnsafeURL,
+    UnsupportedOption,
+    VideoRequest,
+)
+from providers.capabilities import Capabilities
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+log = logging.getLogger(__name__)
+
+# Checked against the provider's rules before the real (re-hosted) URL exists.
+_PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
+NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    mode: Mode
+    prompt: str
+    provider: ProviderName | None = None
+    aspect_ratio: str | None = None
+    duration: int | None = None
+    resolution: str | None = None
+    seed: int | None = None
+    image: bytes | None = None
+    parent_job_id: str | None = None
+
+
+class Actions:
+    def __init__(self, bot: VideoBot) -> None:
+        self.bot = bot
+
+    # --- start ----------------------------------------------------------------------------
+
+    async def submit(self, interaction: discord.Interaction[VideoBot], spec: JobSpec) -> Job:
+        """Validate, reserve quota, post the public status message and start the job.
+        The interaction must already be deferred (ephemerally)."""
+        if not self.bot.runner.accepting:
+            raise UserFacingError("I'm restarting right now; please try again in a minute.")
+        name, provider = self._provider(spec.provider)
+        seed = (
+            spec.seed
+            if spec.seed is not None and spec.seed >= 0
+            else secrets.randbelow(MAX_SEED + 1)
+        )
+        request = self._request(spec, seed)
+        try:
+            options = provider.resolve(request)
+        except UnsupportedOption as error:
+            raise BadRequest(self._explain_unsupported(error, spec.mode, name)) from error
+        except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
+            raise BadRequest(error.detail) from error
+        self._check_channel(interaction)
+        checked = await self._check_image(spec.image) if spec.image is not None else None
+
+        policy = self.bot.runner.config.quota
+        job = Job(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or 0,
+            user_id=interaction.user.id,
+            mode=spec.mode.value,
+            provider=name.value,
+            prompt=request.prompt,
+            aspect_ratio=options.aspect_ratio,
+            duration=options.duration,
+            resolution=options.resolution,
+            seed=seed,
+            cost=policy.cost(options.duration),
+            upload_limit=interaction.filesize_limit,
+            parent_job_id=spec.parent_job_id,
+        )
+        try:
+            job = await self.bot.runner.accept(job)
+        except QuotaExceeded as error:
+            raise QuotaError(
+                quota_message(error.usage, need=error.cost, available_at=error.available_at)
+            ) from error
+        except TooManyInFlight as error:
+            raise QuotaError(
+                f"You already have {error.usage.in_flight} videos in progress (the limit is "
+                f"{error.usage.max_in_flight}). Wait for one to finish, or cancel one."
+            ) from error
+
+        status = await self._post_status(interaction, job, spec.image, checked)
+        image_url = (
+            status.attachments[0].url if checked is not None and status.attachments else None
+        )
+        await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
+        job.status_message_id, job.image_url = status.id, image_url
+        self.bot.runner.launch(job.id)
+
+        usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
+        await interaction.edit_original_response(
+            content=(
+                f"Your video is on its way: {status.jump_url}\n"
+                f"It uses {job.cost} of your quota; {usage.remaining} of {usage.limit} left."
+            )
+        )
+        return job
+
+    def _provider(self, wanted: ProviderName | None) -> tuple[ProviderName, Provider]:
+        order = self.bot.provider_order
+        if not order:
+            raise UserFacingError("No video provider is set up on this bot yet; tell an admin.")
+        name = wanted or order[0]
+        provider = self.bot.providers.get(name)
+        if provider is None:
+            available = ", ".join(n.label for n in order)
+            raise BadRequest(f"{name.label} isn't set up on this bot; choose {available}.")
+        return name, provider
+
+    def _request(self, spec: JobSpec, seed: int) -> VideoRequest:
+        try:
+            return VideoRequest(
+                mode=spec.mode,
+                prompt=spec.prompt,
+                aspect_ratio=spec.aspect_ratio,
+                duration=spec.duration,
+                resolution=spec.resolution,
+                seed=seed,
+                image_url=_PLACEHOLDER_IMAGE_URL if spec.mode is Mode.IMAGE else None,
+            )
+        except ValidationError as error:
+            item = error.errors(include_input=False, include_url=False)[0]
+            field = ".".join(str(p) for p in item["loc"]) or "request"
+            message = str(item["msg"]).removeprefix("Value error, ")
+            raise BadRequest(f"{field}: {message}.") from error
+
+    def _explain_unsupported(
+        self, error: UnsupportedOption, mode: Mode, chosen: ProviderName
+    ) -> str:
+        """The provider's refusal plus which other configured provider would accept it."""
+        shown = {"duration": f"{error.value} s"}.get(error.option, str(error.value))
+        others = [
+            name.label
+            for name, provider in self.bot.providers.items()
+            if name is not chosen
+            and _accepts(provider.capabilities(mode), error.option, error.value)
+        ]
+        text = error.detail
+        if others:
+            text += f"; choose {' or '.join(others)} for {shown}"
+        return text + "."
+
+    def _check_channel(self, interaction: discord.Interaction[VideoBot]) -> None:
+        permissions = interaction.app_permissions
+        missing = [p for p in NEEDED_PERMISSIONS if not getattr(permissions, p)]
+        if missing:
+            names = ", ".join(p.replace("_", " ").title() for p in missing)
+            raise ChannelError(
+                f"I can't post videos in this channel: I'm missing {names}. "
+                "Ask an admin to grant them, or use another channel."
+            )
+
+    async def _check_image(self, data: bytes) -> CheckedImage:
+        try:
+            return await asyncio.to_thread(inspect_image, data)
+        except ImageRejected as error:
+            raise BadRequest(error.message) from error
+
+    async def _post_status(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        job: Job,
+        image: bytes | None,
+        checked: CheckedImage | None,
+    ) -> discord.Message:
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        kwargs: dict[str, Any] = {}
+        if image is not None and checked is not None:
+            # Re-host the image on our own message: slash-command attachments are ephemeral.
+            kwargs["file"] = discord.File(io.BytesIO(image), filename=f"input.{checked.extension}")
+        try:
+            return await channel.send(
+                embed=render.status_embed(job),
+                view=status_view(job.id),
+                allowed_mentions=render.NO_PINGS,
+                **kwargs,
+            )
+        except discord.Forbidden as error:
+            await self.bot.runner.abandon(job.id, "the bot may not post in this channel")
+            raise ChannelError(
+                "I can't post in this channel: I need the View Channel, Send Messages, Embed "
+                "Links and Attach Files permissions here. Nothing was charged."
+            ) from error
+        except discord.HTTPException as error:
+            await self.bot.runner.abandon(job.id, "Discord refused the status message")
+            raise UserFacingError(
+                f"Discord refused my status message ({error.status}); nothing was charged. "
+                "Please try again."
+            ) from error
+
+    # --- cancel ---------------------------------------------------------------------------
+
+    async def cancel(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await self.bot.job(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise BadRequest("I can't find that job here.")
+        moderator = interaction.permissions.manage_messages
+        result = await self.bot.runner.cancel(
+            job_id, actor_id=interaction.user.id, moderator=moderator
+        )
+        label = render.provider_label(job)
+        message = {
+            CancelResult.CANCELLED: "Cancelled. The quota was given back.",
+            CancelResult.NOT_ALLOWED: (
+                "Only the member who asked for this video, or a moderator, can cancel it."
+            ),
+            CancelResult.FINISHED: "This job has already finished.",
+            CancelResult.NOT_CANCELLABLE: (
+                f"{label} is already generating this video and can't stop it now; "
+                "it will be posted when it's done."
+            ),
+            CancelResult.UNSUPPORTED: (
+                f"{label} can't cancel a job once it has been sent; "
+                "the video will be posted when it's done."
+            ),
+            CancelResult.TOO_LATE: "The video is already finished and being posted.",
+            CancelResult.BUSY: (
+                "The job is being sent to the provider right now; try again in a few seconds."
+            ),
+            CancelResult.NOT_FOUND: "I can't find that job here.",
+        }[result]
+        await interaction.followup.send(message, ephemeral=True)
+
+    # --- re-roll --------------------------------------------------------------------------
+
+    async def reroll(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await self.bot.job(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise BadRequest("I can't find that job here.")
+        if job.prompt is None:
+            raise BadRequest("This video's prompt was erased, so it can't be re-rolled.")
+        spec = JobSpec(
+            mode=Mode(job.mode),
+            prompt=job.prompt,
+            provider=ProviderName(job.provider),
+            aspect_ratio=job.aspect_ratio,
+            duration=job.duration,
+            resolution=job.resolution,
+            parent_job_id=job.id,
+        )
+        if spec.mode is Mode.IMAGE:
+            spec = replace(spec, image=await self._original_image(job))
+        await self.submit(interaction, spec)
+
+    async def _original_image(self, job: Job) -> bytes:
+        if job.status_message_id is None:
+            raise BadRequest("The original image is gone, so this video can't be re-rolled.")
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            message = await channel.fetch_message(job.status_message_id)
+            attachment = message.attachments[0]
+            check_size(attachment.size)
+            return await attachment.read()
+        except (discord.HTTPException, IndexError) as error:
+            raise BadRequest(
+                "The original image is gone, so this video can't be re-rolled."
+            ) from error
+        except ImageRejected as error:
+            raise BadRequest(error.message) from error
+
+
+def _accepts(capabilities: Capabilities, option: str, value: object) -> bool:
+    match option:
+        case "duration":
+            return value in capabilities.durations
+        case "resolution":
+            return value in capabilities.resolutions
+        case "aspect_ratio":
+            return value in capabilities.aspect_ratios
+        case _:
+            return False
+
+
+def quota_message(usage: Usage, *, need: int, available_at: float | None) -> str:
+    text = f"You've used {usage.used} of your {usage.limit} video units for now"
+    text += f" and this one needs {need}." if need > 1 else "."
+    if available_at is not None:
+        when = int(available_at)
+        text += f" You can make it <t:{when}:R> (at <t:{when}:t>)."
+    elif need > usage.limit:
+        text += " That is more than your whole quota; try a 5-second clip."
+    return text

@@ -1,0 +1,101 @@
+"""The typed bot: its dependencies are attributes, set once by the composition root."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import discord
+from discord.ext import commands
+
+from bot.actions import Actions
+from bot.db import Database
+from bot.errors import ReelbotTree
+from bot.jobs import store
+from bot.jobs.models import Job
+from bot.jobs.runner import JobRunner
+from bot.jobs.store import Usage
+from bot.presenter import DiscordPresenter
+from bot.settings import Settings
+from bot.views import CancelButton, RerollButton
+from providers import Provider, ProviderName
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("commands.generate", "commands.account")
+
+
+class VideoBot(commands.Bot):
+    settings: Settings
+    db: Database
+    providers: dict[ProviderName, Provider]
+    provider_order: list[ProviderName]
+    runner: JobRunner
+    presenter: DiscordPresenter
+    actions: Actions
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        providers: dict[ProviderName, Provider],
+        runner: JobRunner,
+        presenter: DiscordPresenter,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),  # no privileged intent is needed
+            tree_cls=ReelbotTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.db = db
+        self.providers = providers
+        self.provider_order = [n for n in settings.provider_order() if n in providers]
+        self.runner = runner
+        self.presenter = presenter
+        self.actions = Actions(self)
+        presenter.bind(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CancelButton, RerollButton)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.runner.start()
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        if self.settings.discord_guild_ids:
+            for guild_id in self.settings.discord_guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to server %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop accepting work, save state (leases released), then disconnect."""
+        await self.runner.stop()
+        await self.presenter.close()
+        await super().close()
+
+    # --- small reads used by commands -----------------------------------------------------
+
+    async def usage(self, *, guild_id: int | None, user_id: int) -> Usage:
+        now = time.time()
+        policy = self.runner.config.quota
+        return await self.db.run(
+            lambda s: store.usage(
+                session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now
+            )
+        )
+
+    async def job(self, job_id: str) -> Job | None:
+        return await self.db.run(lambda s: store.get(session=s, job_id=job_id))

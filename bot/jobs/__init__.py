@@ -1,0 +1,1 @@
+"""Jobs: the persisted state machine, the quota ledger, and the runner that drives jobs."""

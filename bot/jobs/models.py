@@ -1,0 +1,169 @@
+"""Tables and the job state machine."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+
+class JobState(StrEnum):
+    ACCEPTED = "accepted"  # quota reserved; waiting in our own queue for a provider slot
+    SUBMITTING = "submitting"  # the paid POST may be on the wire
+    SUBMITTED = "submitted"  # the provider's job id is stored; queued at the provider
+    RUNNING = "running"
+    DOWNLOADING = "downloading"
+    DELIVERING = "delivering"  # the result post may be on the wire
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # the outcome at the provider is not known; shown to admins
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def at_provider(self) -> bool:
+        return self in (JobState.SUBMITTING, JobState.SUBMITTED, JobState.RUNNING)
+
+
+FINAL_STATES = frozenset(
+    {JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.UNKNOWN}
+)
+ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
+
+# The one table of allowed moves.
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.ACCEPTED: frozenset({JobState.SUBMITTING, JobState.FAILED, JobState.CANCELLED}),
+    JobState.SUBMITTING: frozenset({JobState.SUBMITTED, JobState.FAILED, JobState.UNKNOWN}),
+    JobState.SUBMITTED: frozenset(
+        {
+            JobState.RUNNING,
+            JobState.DOWNLOADING,
+            JobState.FAILED,
+            JobState.CANCELLED,
+            JobState.UNKNOWN,
+        }
+    ),
+    JobState.RUNNING: frozenset(
+        {JobState.DOWNLOADING, JobState.FAILED, JobState.CANCELLED, JobState.UNKNOWN}
+    ),
+    JobState.DOWNLOADING: frozenset({JobState.DELIVERING, JobState.FAILED}),
+    JobState.DELIVERING: frozenset({JobState.DELIVERED, JobState.FAILED}),
+    JobState.DELIVERED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+    JobState.UNKNOWN: frozenset(),
+}
+
+
+def predecessors(target: JobState) -> frozenset[JobState]:
+    return frozenset(state for state, nexts in TRANSITIONS.items() if target in nexts)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _enum_column(enum: type[StrEnum]) -> Column[str]:
+    """Store an enum's values (not its names), as plain strings."""
+    return Column(
+        SAEnum(
+            enum,
+            values_callable=lambda members: [m.value for m in members],
+            native_enum=False,
+            validate_strings=True,
+            length=16,
+        ),
+        nullable=False,
+    )
+
+
+def _id_column(*, nullable: bool = False, index: bool = False) -> Column[int]:
+    return Column(BigInteger, nullable=nullable, index=index)
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_state_created", "state", "created_at"),
+        Index("ix_job_user_state", "guild_id", "user_id", "state"),
+    )
+
+    id: str = Field(default_factory=new_job_id, primary_key=True, max_length=32)
+    guild_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    channel_id: int = Field(sa_column=_id_column())
+    user_id: int = Field(sa_column=_id_column())
+
+    mode: str
+    provider: str
+    prompt: str | None  # None once the member erased their history
+    aspect_ratio: str | None = None  # None: follows the image
+    duration: int
+    resolution: str
+    seed: int
+    image_url: str | None = None
+    cost: int
+    upload_limit: int  # bytes Discord accepts in this channel, from the interaction
+    parent_job_id: str | None = None  # set on re-rolls
+
+    state: JobState = Field(default=JobState.ACCEPTED, sa_column=_enum_column(JobState))
+    provider_job_id: str | None = None
+    status_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    result_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    queue_position: int | None = None  # last position reported by the provider
+    video_url: str | None = None
+    nsfw: bool = False
+    error: str | None = None  # the reason shown to the member
+    refunded: bool = False
+
+    created_at: float = Field(default_factory=time.time)
+    submitted_at: float | None = None
+    started_at: float | None = None  # when the provider started running it
+    finished_at: float | None = None
+    updated_at: float = Field(default_factory=time.time)
+
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: float | None = None
+
+
+class LedgerKind(StrEnum):
+    RESERVE = "reserve"  # +cost when a job is accepted
+    COMMIT = "commit"  # 0: the job delivered, the reservation stands
+    REFUND = "refund"  # -cost: the job produced no video
+    GRANT = "grant"  # -n: an admin gave extra quota
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Quota is a ledger: a member's usage is the sum of amounts counted in the window."""
+
+    __tablename__ = "quota_ledger"
+    __table_args__ = (Index("ix_ledger_member_counted", "guild_id", "user_id", "counted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    user_id: int = Field(sa_column=_id_column())
+    job_id: str | None = Field(default=None, foreign_key="job.id", max_length=32)
+    kind: LedgerKind = Field(sa_column=_enum_column(LedgerKind))
+    amount: int
+    # The time the amount counts at: a refund counts at its reservation's time, so it leaves the
+    # rolling window together with it.
+    counted_at: float
+    created_at: float = Field(default_factory=time.time)
+    note: str | None = None
+    actor_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+
+
+class Member(SQLModel, table=True):
+    """One row per member: the lock that serializes a member's check-and-spend on PostgreSQL."""
+
+    __tablename__ = "member"
+
+    guild_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    created_at: float = Field(default_factory=time.time)

@@ -1,0 +1,91 @@
+"""/quota and /jobs: a member's own numbers, shown to them alone."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.jobs import store
+from bot.jobs.models import JobState
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+
+class Account(commands.Cog):
+    def __init__(self, bot: VideoBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="quota", description="How many videos you can still make")
+    @app_commands.guild_only()
+    async def quota(self, interaction: discord.Interaction[VideoBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        usage = await self.bot.usage(guild_id=interaction.guild_id, user_id=interaction.user.id)
+        policy = self.bot.runner.config.quota
+        hours = policy.window_seconds / 3600
+        lines = [
+            f"**Used:** {usage.used} of {usage.limit} units in the last {hours:g} h "
+            f"(**{usage.remaining} left**).",
+            f"A 5-second clip costs {policy.cost_5s}, a 10-second clip {policy.cost_10s}.",
+            f"**In progress:** {usage.in_flight} of at most {usage.max_in_flight} at a time.",
+        ]
+        if usage.frees_at is not None:
+            when = int(usage.frees_at)
+            lines.append(f"Your oldest unit frees up <t:{when}:R> (<t:{when}:f>).")
+        await interaction.edit_original_response(content="\n".join(lines))
+
+    @app_commands.command(name="jobs", description="Your recent videos and their state")
+    @app_commands.guild_only()
+    async def jobs(self, interaction: discord.Interaction[VideoBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        jobs = await self.bot.db.run(
+            lambda s: store.recent_jobs(session=s, guild_id=guild_id, user_id=user_id, limit=10)
+        )
+        if not jobs:
+            await interaction.edit_original_response(content="You haven't made any videos yet.")
+            return
+        embed = discord.Embed(title="Your recent videos", colour=discord.Colour.blurple())
+        now = time.time()
+        for job in jobs:
+            message_id = job.result_message_id or job.status_message_id
+            link = (
+                f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{message_id}"
+                if message_id
+                else "no message"
+            )
+            state = _STATE_WORDS[job.state]
+            when = int(job.created_at) if job.created_at <= now else int(now)
+            prompt = render.safe_text(job.prompt or "(prompt erased)", 80)
+            embed.add_field(
+                name=state,
+                value=(
+                    f"{prompt}\n<t:{when}:R> · {render.provider_label(job)} · "
+                    f"{job.duration} s · [open]({link})"
+                ),
+                inline=False,
+            )
+        await interaction.edit_original_response(embed=embed)
+
+
+_STATE_WORDS = {
+    JobState.ACCEPTED: "⏳ waiting",
+    JobState.SUBMITTING: "📨 sending",
+    JobState.SUBMITTED: "🕒 queued",
+    JobState.RUNNING: "🎬 generating",
+    JobState.DOWNLOADING: "📦 finishing",
+    JobState.DELIVERING: "📦 posting",
+    JobState.DELIVERED: "✅ delivered",
+    JobState.FAILED: "❌ failed (refunded)",
+    JobState.CANCELLED: "🚫 cancelled (refunded)",
+    JobState.UNKNOWN: "❔ unknown (held for an admin)",
+}
+
+
+async def setup(bot: VideoBot) -> None:
+    await bot.add_cog(Account(bot))

@@ -1,0 +1,128 @@
+"""/video and /animate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot.actions import JobSpec
+from bot.errors import BadRequest
+from bot.images import ImageRejected, check_size
+from providers import ASPECT_RATIOS, MAX_PROMPT_CHARS, MAX_SEED, Mode, ProviderName
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+DURATIONS: list[Choice[int]] = [
+    Choice(name="5 seconds", value=5),
+    Choice(name="10 seconds", value=10),
+]
+RESOLUTIONS: list[Choice[str]] = [Choice(name=r, value=r) for r in ("720P", "1080P")]
+ASPECTS: list[Choice[str]] = [Choice(name=r, value=r) for r in ASPECT_RATIOS]
+Seed = app_commands.Range[int, -1, MAX_SEED]
+Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+
+
+def _provider(value: str | None) -> ProviderName | None:
+    return ProviderName(value) if value else None
+
+
+def make_cog(bot: VideoBot) -> commands.Cog:
+    """The commands are built here so `provider` offers only the configured providers."""
+    providers: list[Choice[str]] = [Choice(name=n.label, value=n.value) for n in bot.provider_order]
+
+    class Generate(commands.Cog):
+        def __init__(self, bot: VideoBot) -> None:
+            self.bot = bot
+
+        @app_commands.command(name="video", description="Make a short video from a prompt")
+        @app_commands.guild_only()
+        @app_commands.describe(
+            prompt="What should happen in the video (up to 800 characters)",
+            provider="Which service makes it",
+            aspect_ratio="Shape of the video",
+            duration="Length of the clip",
+            resolution="Picture quality",
+            seed="Same seed + same prompt = similar video (-1 for random)",
+        )
+        @app_commands.choices(provider=providers, aspect_ratio=ASPECTS, resolution=RESOLUTIONS)
+        @app_commands.choices(duration=DURATIONS)
+        async def video(
+            self,
+            interaction: discord.Interaction[VideoBot],
+            prompt: Prompt,
+            provider: str | None = None,
+            aspect_ratio: str | None = None,
+            duration: int | None = None,
+            resolution: str | None = None,
+            seed: Seed | None = None,
+        ) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self.bot.actions.submit(
+                interaction,
+                JobSpec(
+                    mode=Mode.TEXT,
+                    prompt=prompt,
+                    provider=_provider(provider),
+                    aspect_ratio=aspect_ratio,
+                    duration=duration,
+                    resolution=resolution,
+                    seed=seed,
+                ),
+            )
+
+        @app_commands.command(name="animate", description="Bring an image to life as a video")
+        @app_commands.guild_only()
+        @app_commands.describe(
+            image="A JPEG or PNG, under 4.7 MB, sides 320–4096 px, at most 3:1",
+            prompt="What should happen in the video (up to 800 characters)",
+            provider="Which service makes it",
+            duration="Length of the clip",
+            resolution="Picture quality",
+            seed="Same seed + same prompt = similar video (-1 for random)",
+        )
+        @app_commands.choices(provider=providers, resolution=RESOLUTIONS)
+        @app_commands.choices(duration=DURATIONS)
+        async def animate(
+            self,
+            interaction: discord.Interaction[VideoBot],
+            image: discord.Attachment,
+            prompt: Prompt,
+            provider: str | None = None,
+            duration: int | None = None,
+            resolution: str | None = None,
+            seed: Seed | None = None,
+        ) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            try:
+                check_size(image.size)
+            except ImageRejected as error:
+                raise BadRequest(error.message) from error
+            try:
+                data = await image.read()
+            except discord.HTTPException as error:
+                raise BadRequest(
+                    "I couldn't download your image from Discord; please attach it again."
+                ) from error
+            await self.bot.actions.submit(
+                interaction,
+                JobSpec(
+                    mode=Mode.IMAGE,
+                    prompt=prompt,
+                    provider=_provider(provider),
+                    duration=duration,
+                    resolution=resolution,
+                    seed=seed,
+                    image=data,
+                ),
+            )
+
+    return Generate(bot)
+
+
+async def setup(bot: VideoBot) -> None:
+    await bot.add_cog(make_cog(bot))

@@ -1,0 +1,234 @@
+"""An end-to-end world: the real bot (real discord.py client) against the loopback fake
+Discord and both provider simulators, with a SQLite file in a temp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlmodel import Session, col, select
+
+from bot.app import build_bot
+from bot.client import VideoBot
+from bot.jobs.models import Job, JobState, LedgerEntry
+from bot.settings import Settings, load_settings
+from tests.fakediscord import FakeDiscord, FakeInteraction, FakeMessage
+from tests.providersim import JobScript, ProviderSim
+
+GUILD = 4100
+CHANNEL = 4200
+OTHER_CHANNEL = 4201
+MEMBER = 5001
+OTHER_MEMBER = 5002
+MODERATOR = 5003
+ROLE = 4300
+PROVIDER_KEY = "e2e-provider-key-51c0"
+BOT_TOKEN = "e2e-bot-token-2d9e"
+MANAGE_MESSAGES = 1 << 13
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def jpeg(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (20, 80, 140)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    runcomfy: ProviderSim
+    wavespeed: ProviderSim
+    settings: Settings
+    tmp: Path
+    bot: VideoBot | None = None
+    _task: asyncio.Task[None] | None = None
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    # --- bot life cycle -------------------------------------------------------------------
+
+    async def start_bot(self, **overrides: Any) -> VideoBot:
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        stack = contextlib.AsyncExitStack()
+        bot = await stack.enter_async_context(build_bot(settings))
+        self._stack = stack
+        self.bot = bot
+        self._task = asyncio.get_running_loop().create_task(bot.start(BOT_TOKEN))
+        await self.fake.wait_until_connected()
+        await self.fake.wait_for(lambda: bot.is_ready(), timeout=10)
+        return bot
+
+    async def stop_bot(self) -> None:
+        """A clean stop: leases released, clients closed."""
+        if self.bot is not None:
+            await self.bot.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._stack.aclose()
+        self.bot = None
+        self._task = None
+
+    # --- driving --------------------------------------------------------------------------
+
+    async def video(
+        self, prompt: str, *, user: int = MEMBER, channel: int = CHANNEL, **options: Any
+    ) -> FakeInteraction:
+        opts = [{"name": "prompt", "type": 3, "value": prompt}]
+        types = {"provider": 3, "aspect_ratio": 3, "duration": 4, "resolution": 3, "seed": 4}
+        opts += [{"name": k, "type": types[k], "value": v} for k, v in options.items()]
+        return await self.fake.invoke(
+            "video", opts, guild_id=GUILD, channel_id=channel, user_id=user
+        )
+
+    async def animate(
+        self,
+        image: bytes,
+        prompt: str = "make it move",
+        *,
+        filename: str = "photo.png",
+        content_type: str | None = "image/png",
+        user: int = MEMBER,
+        **options: Any,
+    ) -> FakeInteraction:
+        attachment = self.fake.add_attachment(image, filename=filename, content_type=content_type)
+        opts: list[dict[str, Any]] = [
+            {"name": "image", "type": 11, "value": attachment["id"]},
+            {"name": "prompt", "type": 3, "value": prompt},
+        ]
+        types = {"provider": 3, "duration": 4, "resolution": 3, "seed": 4}
+        opts += [{"name": k, "type": types[k], "value": v} for k, v in options.items()]
+        return await self.fake.invoke(
+            "animate",
+            opts,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            user_id=user,
+            attachments=[attachment],
+        )
+
+    async def reply(self, interaction: FakeInteraction, timeout: float = 10.0) -> str:
+        """The ephemeral text the member finally sees for an interaction."""
+
+        def answered() -> bool:
+            original = interaction.original
+            return original is not None and not original.loading and bool(original.content)
+
+        await self.fake.wait_for(answered, timeout=timeout)
+        assert interaction.original is not None
+        assert interaction.original.ephemeral
+        return interaction.original.content or ""
+
+    def channel_posts(self, channel: int = CHANNEL) -> list[FakeMessage]:
+        return [m for m in self.fake.channel_messages(channel) if m.via == "channel"]
+
+    def statuses(self, title: str = "", channel: int = CHANNEL) -> list[FakeMessage]:
+        """Status messages (their embed titles are "Text to video" / "Image to video")."""
+        return [
+            m
+            for m in self.channel_posts(channel)
+            if m.embeds
+            and m.embeds[0].get("title", "").endswith("to video")
+            and title in m.embeds[0]["title"]
+        ]
+
+    def results(self, channel: int = CHANNEL) -> list[FakeMessage]:
+        return [
+            m
+            for m in self.channel_posts(channel)
+            if any(c.startswith("reelbot:reroll:") for c in m.custom_ids())
+        ]
+
+    async def wait_for_results(self, count: int, timeout: float = 15.0) -> list[FakeMessage]:
+        await self.fake.wait_for(lambda: len(self.results()) >= count, timeout=timeout)
+        return self.results()
+
+    # --- the database, read directly --------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        assert self.bot is not None
+        with Session(self.bot.db.engine) as session:
+            return list(session.exec(select(Job).order_by(col(Job.created_at))).all())
+
+    def ledger(self) -> list[LedgerEntry]:
+        assert self.bot is not None
+        with Session(self.bot.db.engine) as session:
+            return list(session.exec(select(LedgerEntry).order_by(col(LedgerEntry.id))).all())
+
+    def charged(self, user: int = MEMBER) -> int:
+        return sum(e.amount for e in self.ledger() if e.user_id == user)
+
+    async def wait_for_state(
+        self, *states: JobState, count: int = 1, timeout: float = 15.0
+    ) -> list[Job]:
+        await self.fake.wait_for(
+            lambda: sum(1 for j in self.jobs() if j.state in states) >= count, timeout=timeout
+        )
+        return [j for j in self.jobs() if j.state in states]
+
+
+def test_settings(
+    tmp: Path, fake: FakeDiscord, runcomfy: ProviderSim, wavespeed: ProviderSim, **extra: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "discord_token": BOT_TOKEN,
+        "discord_guild_ids": str(GUILD),
+        "discord_api_base_url": fake.api_base,
+        "discord_gateway_url": fake.gateway_url,
+        "runcomfy_api_key": PROVIDER_KEY,
+        "wavespeed_api_key": PROVIDER_KEY,
+        "runcomfy_base_url": runcomfy.base_url,
+        "wavespeed_base_url": wavespeed.base_url,
+        "allow_loopback_urls": True,
+        "database_url": f"sqlite:///{tmp / 'reelbot.db'}",
+        "work_dir": str(tmp / "work"),
+        "poll_first_delay": 0.05,
+        "poll_warmup": 0,
+        "poll_interval": 0.05,
+        "poll_queue_seconds_per_position": 0.02,
+        "poll_max_interval": 0.2,
+        "status_edit_interval": 0.2,
+        "lease_seconds": 3,
+        "quota_limit": 5,
+        "max_jobs_per_member": 2,
+        "max_concurrent_jobs": 2,
+    }
+    values.update(extra)
+    return load_settings(_env_file=None, **values)
+
+
+@contextlib.asynccontextmanager
+async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
+    async with (
+        FakeDiscord(token=BOT_TOKEN) as fake,
+        ProviderSim("runcomfy", api_key=PROVIDER_KEY, time_scale=100.0) as runcomfy,
+        ProviderSim("wavespeed", api_key=PROVIDER_KEY, time_scale=100.0) as wavespeed,
+    ):
+        guild = fake.add_guild(GUILD)
+        guild.add_channel(CHANNEL, name="videos")
+        guild.add_channel(OTHER_CHANNEL, name="other")
+        guild.add_role(ROLE, name="Artists")
+        guild.add_member(MEMBER, name="member", roles=[ROLE])
+        guild.add_member(OTHER_MEMBER, name="other")
+        guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | 0x400 | 0x800)
+        runcomfy.default_script = JobScript(queue_seconds=5, queue_positions=[2, 1], run_seconds=20)
+        wavespeed.default_script = JobScript(queue_seconds=5, run_seconds=20)
+        w = World(
+            fake, runcomfy, wavespeed, test_settings(tmp, fake, runcomfy, wavespeed, **extra), tmp
+        )
+        with fake.patch_discord():
+            try:
+                yield w
+            finally:
+                await w.stop_bot()
