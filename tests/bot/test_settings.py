@@ -46,3 +46,19 @@ def test_reads_dotenv_file(
     assert settings.runcomfy_api_key.get_secret_value() == "rc-live-key"
     assert "rc-live-key" not in repr(settings)
     assert settings.download_max_bytes == 5 * 1024 * 1024
+
+
+def test_env_example_lists_every_setting_and_loads() -> None:
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    keys = {
+        line.split("=", 1)[0]
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert keys == {name.upper() for name in Settings.model_fields}
+    settings = load_settings(_env_file=example)
+    assert settings.discord_token is None and settings.provider_configs() == {}
