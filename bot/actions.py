@@ -7,6 +7,7 @@ import asyncio
 import io
 import logging
 import secrets
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +16,15 @@ from pydantic import ValidationError
 
 from bot import render
 from bot.errors import BadRequest, ChannelError, QuotaError, UserFacingError
+from bot.guild import store as guild_store
+from bot.guild.models import AuditAction
+from bot.guild.policy import Refusal, Requester, admit, check_options
 from bot.images import CheckedImage, ImageRejected, check_size, inspect_image
+from bot.jobs import store
 from bot.jobs.models import Job
 from bot.jobs.runner import CancelResult
-from bot.jobs.store import QuotaExceeded, TooManyInFlight, Usage
+from bot.jobs.store import BudgetExhausted, QuotaExceeded, TooManyInFlight, Usage
+from bot.render import safe_text
 from bot.views import status_view
 from providers import (
     MAX_SEED,
@@ -65,7 +71,20 @@ class Actions:
         The interaction must already be deferred (ephemerally)."""
         if not self.bot.runner.accepting:
             raise UserFacingError("I'm restarting right now; please try again in a minute.")
-        name, provider = self._provider(spec.provider)
+        rules = await self.bot.guild_rules(interaction.guild_id, interaction.user.id)
+        try:
+            admission = admit(
+                config=rules.config,
+                tiers=rules.tiers,
+                block=rules.block,
+                who=_requester(interaction),
+                base=self.bot.runner.config.quota,
+                configured=self.bot.provider_order,
+            )
+        except Refusal as refusal:
+            await self._refused(interaction, spec, refusal)
+            raise BadRequest(refusal.message) from refusal
+        name, provider = self._provider(spec.provider or admission.providers[0])
         seed = (
             spec.seed
             if spec.seed is not None and spec.seed >= 0
@@ -78,6 +97,20 @@ class Actions:
             raise BadRequest(self._explain_unsupported(error, spec.mode, name)) from error
         except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
             raise BadRequest(error.detail) from error
+        try:
+            check_options(
+                admission, provider=name, duration=options.duration, resolution=options.resolution
+            )
+            match = await asyncio.to_thread(rules.filter.check, request.prompt)
+            if match is not None:
+                raise Refusal(
+                    "prompt",
+                    "Your prompt contains something this server doesn't allow "
+                    f"(“{safe_text(match.excerpt, 40)}”). Please rephrase it.",
+                )
+        except Refusal as refusal:
+            await self._refused(interaction, spec, refusal, provider=name)
+            raise BadRequest(refusal.message) from refusal
         self._check_channel(interaction)
         checked = await self._check_image(spec.image) if spec.image is not None else None
 
@@ -96,12 +129,26 @@ class Actions:
             cost=policy.cost(options.duration),
             upload_limit=interaction.filesize_limit,
             parent_job_id=spec.parent_job_id,
+            channel_nsfw=_channel_nsfw(interaction),
         )
         try:
-            job = await self.bot.runner.accept(job)
+            job = await self.bot.runner.accept(
+                job, policy=admission.policy, budget=admission.budget, hold=admission.review
+            )
         except QuotaExceeded as error:
             raise QuotaError(
                 quota_message(error.usage, need=error.cost, available_at=error.available_at)
+            ) from error
+        except BudgetExhausted as error:
+            await self._refused(
+                interaction,
+                spec,
+                Refusal("budget", f"server budget {error.used}/{error.budget}"),
+                provider=name,
+            )
+            raise QuotaError(
+                f"This server has used its daily video budget ({error.budget} units). "
+                f"It resets <t:{int(error.resets_at)}:R>."
             ) from error
         except TooManyInFlight as error:
             raise QuotaError(
@@ -115,6 +162,9 @@ class Actions:
         )
         await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
         job.status_message_id, job.image_url = status.id, image_url
+        if admission.review:
+            await self._send_to_review(interaction, job, rules.config.review_channel_id)
+            return job
         self.bot.runner.launch(job.id)
 
         usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
@@ -125,6 +175,77 @@ class Actions:
             )
         )
         return job
+
+    async def _send_to_review(
+        self, interaction: discord.Interaction[VideoBot], job: Job, channel_id: int | None
+    ) -> None:
+        assert channel_id is not None  # noqa: S101 - admit() refuses review without a channel
+        try:
+            message_id = await self.bot.review.post_request(job, channel_id)
+        except discord.HTTPException as error:
+            await self.bot.runner.reject(
+                job.id, moderator_id=None, reason="the review channel is not available"
+            )
+            raise ChannelError(
+                "This channel needs a moderator's approval, but I can't post in the review "
+                "channel. Nothing was charged; please tell an admin."
+            ) from error
+        await self.bot.runner.set_fields(job.id, review_message_id=message_id)
+        await interaction.edit_original_response(
+            content=(
+                "Your request is waiting for a moderator's approval. Nothing is charged until "
+                f"it is approved. Follow it here: {_jump(job)}"
+            )
+        )
+
+    async def _refused(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        spec: JobSpec,
+        refusal: Refusal,
+        *,
+        provider: ProviderName | None = None,
+    ) -> None:
+        """Every refusal by a server rule is audited; it costs nothing."""
+        now = time.time()
+        options = f"{spec.mode.value} · {spec.duration or '-'} s · {spec.resolution or '-'}"
+        chosen = provider or spec.provider
+        await self.bot.db.run(
+            lambda s: guild_store.audit(
+                session=s,
+                guild_id=interaction.guild_id,
+                action=AuditAction.REFUSED,
+                now=now,
+                user_id=interaction.user.id,
+                prompt=spec.prompt,
+                options=options,
+                provider=chosen.value if chosen else None,
+                reason=f"{refusal.rule}: {refusal.message}",
+            )
+        )
+
+    # --- delete ---------------------------------------------------------------------------
+
+    async def delete(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await self.bot.job(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise BadRequest("I can't find that video here.")
+        if job.user_id != interaction.user.id and not interaction.permissions.manage_messages:
+            raise BadRequest(
+                "Only the member who asked for this video, or a moderator, can delete it."
+            )
+        if interaction.message is not None:
+            try:
+                await interaction.message.delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as error:
+                raise UserFacingError("Discord wouldn't let me delete that message.") from error
+        now = time.time()
+        actor = interaction.user.id
+        await self.bot.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))
+        await interaction.edit_original_response(content="Deleted.")
 
     def _provider(self, wanted: ProviderName | None) -> tuple[ProviderName, Provider]:
         order = self.bot.provider_order
@@ -289,6 +410,41 @@ class Actions:
             ) from error
         except ImageRejected as error:
             raise BadRequest(error.message) from error
+
+
+def _requester(interaction: discord.Interaction[VideoBot]) -> Requester:
+    member = interaction.user
+    roles = frozenset(r.id for r in getattr(member, "roles", []))
+    return Requester(
+        user_id=member.id,
+        role_ids=roles,
+        channel_id=interaction.channel_id or 0,
+        channel_nsfw=_channel_nsfw(interaction),
+    )
+
+
+def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:
+    channel = interaction.channel
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
+
+
+def _jump(job: Job) -> str:
+    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"
+
+
+def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:
+    store.update_fields(session=session, job_id=job.id, now=now, result_deleted=True)
+    guild_store.audit(
+        session=session,
+        guild_id=job.guild_id,
+        action=AuditAction.DELETED,
+        now=now,
+        user_id=job.user_id,
+        moderator_id=actor_id,
+        job_id=job.id,
+        prompt=job.prompt,
+    )
 
 
 def _accepts(capabilities: Capabilities, option: str, value: object) -> bool:

@@ -11,18 +11,23 @@ from discord.ext import commands
 from bot.actions import Actions
 from bot.db import Database
 from bot.errors import ReelbotTree
+from bot.guild import store as guild_store
+from bot.guild.audit import AuditForwarder
+from bot.guild.models import GuildConfig
+from bot.guild.policy import GuildRules, load_rules
 from bot.jobs import store
 from bot.jobs.models import Job
 from bot.jobs.runner import JobRunner
 from bot.jobs.store import Usage
 from bot.presenter import DiscordPresenter
+from bot.review import Review
 from bot.settings import Settings
-from bot.views import CancelButton, RerollButton
+from bot.views import DYNAMIC_ITEMS
 from providers import Provider, ProviderName
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("commands.generate", "commands.account")
+EXTENSIONS = ("commands.generate", "commands.account", "commands.admin")
 
 
 class VideoBot(commands.Bot):
@@ -33,6 +38,8 @@ class VideoBot(commands.Bot):
     runner: JobRunner
     presenter: DiscordPresenter
     actions: Actions
+    review: Review
+    audit: AuditForwarder
 
     def __init__(
         self,
@@ -57,13 +64,16 @@ class VideoBot(commands.Bot):
         self.runner = runner
         self.presenter = presenter
         self.actions = Actions(self)
+        self.review = Review(self)
+        self.audit = AuditForwarder(self)
         presenter.bind(self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CancelButton, RerollButton)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.runner.start()
+        self.audit.start()
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -83,6 +93,7 @@ class VideoBot(commands.Bot):
     async def close(self) -> None:
         """Stop accepting work, save state (leases released), then disconnect."""
         await self.runner.stop()
+        await self.audit.stop()
         await self.presenter.close()
         await super().close()
 
@@ -96,6 +107,14 @@ class VideoBot(commands.Bot):
                 session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now
             )
         )
+
+    async def guild_rules(self, guild_id: int | None, user_id: int) -> GuildRules:
+        gid = guild_id or 0
+        return await self.db.run(lambda s: load_rules(s, guild_id=gid, user_id=user_id))
+
+    async def guild_config(self, guild_id: int | None) -> GuildConfig:
+        gid = guild_id or 0
+        return await self.db.run(lambda s: guild_store.config(session=s, guild_id=gid))
 
     async def job(self, job_id: str) -> Job | None:
         return await self.db.run(lambda s: store.get(session=s, job_id=job_id))

@@ -11,16 +11,33 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Column, event, inspect, text
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+
+def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None) -> Column[str]:
+    """Store an enum's values (not its names) as plain strings, portable across databases."""
+    return Column(
+        SAEnum(
+            enum,
+            values_callable=lambda members: [m.value for m in members],
+            native_enum=False,
+            validate_strings=True,
+            length=16,
+        ),
+        nullable=False,
+        default=default,
+    )
 
 
 def make_engine(url: str) -> Engine:

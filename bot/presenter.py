@@ -15,9 +15,9 @@ import aiohttp
 import discord
 
 from bot import render
-from bot.jobs.models import Job
+from bot.jobs.models import Job, JobState
 from bot.jobs.runner import DeliveryFailed
-from bot.views import result_view, status_view
+from bot.views import held_view, result_view, status_view
 from providers import Downloaded
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ class DiscordPresenter:
             task.cancel()
 
     async def _edit(self, job: Job, waiting_position: int | None) -> None:
+        if job.state is JobState.REJECTED and job.moderator_id is None:
+            await self.bot.review.expire(job)
         assert job.status_message_id is not None  # noqa: S101
         self._last_edit[job.id] = time.monotonic()
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
@@ -164,6 +166,35 @@ class DiscordPresenter:
             view=view,
             allowed_mentions=mentions,
         )
+        return message.id
+
+    async def hold_for_review(self, job: Job, video: Downloaded | None) -> int:
+        config = await self.bot.guild_config(job.guild_id)
+        if config.review_channel_id is None:
+            raise DeliveryFailed("no review channel is set for flagged videos")
+        channel = self.bot.get_partial_messageable(config.review_channel_id, guild_id=job.guild_id)
+        embed = render.review_embed(job, flagged=True)
+        try:
+            if video is not None and video.size <= job.upload_limit:
+                file = discord.File(video.path, filename=f"flagged-{job.id[:8]}.mp4", spoiler=True)
+                try:
+                    message = await channel.send(
+                        embed=embed,
+                        file=file,
+                        view=held_view(job.id),
+                        allowed_mentions=render.NO_PINGS,
+                    )
+                finally:
+                    file.close()
+            else:
+                message = await channel.send(
+                    f"||{job.video_url}||",
+                    embed=embed,
+                    view=held_view(job.id),
+                    allowed_mentions=render.NO_PINGS,
+                )
+        except discord.HTTPException as error:
+            raise DeliveryFailed("the review channel refused the flagged video") from error
         return message.id
 
     async def find_delivery(self, job: Job) -> int | None:

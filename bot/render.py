@@ -10,9 +10,15 @@ from providers import Mode, ProviderName
 MAX_PROMPT_SHOWN = 1000
 CANCEL_PREFIX = "reelbot:cancel:"
 REROLL_PREFIX = "reelbot:reroll:"
+DELETE_PREFIX = "reelbot:delete:"
+APPROVE_PREFIX = "reelbot:approve:"
+REJECT_PREFIX = "reelbot:reject:"
+RELEASE_PREFIX = "reelbot:release:"
+DISCARD_PREFIX = "reelbot:discard:"
 
 _COLOURS = {
     JobState.DELIVERED: discord.Colour.green(),
+    JobState.REJECTED: discord.Colour.dark_grey(),
     JobState.FAILED: discord.Colour.red(),
     JobState.CANCELLED: discord.Colour.dark_grey(),
     JobState.UNKNOWN: discord.Colour.orange(),
@@ -53,6 +59,16 @@ def _options_line(job: Job) -> str:
 def status_text(job: Job, *, waiting_position: int | None = None) -> str:
     label = provider_label(job)
     match job.state:
+        case JobState.PENDING_REVIEW:
+            return "🛡️ Awaiting review by a moderator. Nothing is charged until it is approved."
+        case JobState.HELD:
+            return (
+                "🛡️ The provider flagged the finished video; a moderator will review it "
+                "before it is posted."
+            )
+        case JobState.REJECTED:
+            reason = safe_text(job.error or "no reason given", 300)
+            return f"🚫 Not approved: {reason}. Nothing was charged."
         case JobState.ACCEPTED:
             if waiting_position:
                 return f"⏳ Waiting for a free slot: position {waiting_position} in line."
@@ -97,6 +113,32 @@ def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Em
     )
     if job.mode == Mode.IMAGE and job.image_url:
         embed.set_thumbnail(url=job.image_url)
+    embed.set_footer(text=f"job {job.id}")
+    return embed
+
+
+def review_embed(job: Job, *, flagged: bool = False, outcome: str | None = None) -> discord.Embed:
+    """What moderators see in the review channel."""
+    title = "Flagged video to review" if flagged else "Request to review"
+    embed = discord.Embed(
+        title=title,
+        description=safe_text(job.prompt or "(prompt erased)"),
+        colour=discord.Colour.orange() if outcome is None else discord.Colour.dark_grey(),
+    )
+    embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
+    embed.add_field(name="Channel", value=f"<#{job.channel_id}>", inline=True)
+    embed.add_field(name="Options", value=_options_line(job), inline=False)
+    embed.add_field(
+        name="Cost", value=f"{job.cost} unit{'s' if job.cost != 1 else ''}", inline=True
+    )
+    if flagged:
+        embed.add_field(
+            name="Why",
+            value="The provider flagged the finished video as not safe for work.",
+            inline=False,
+        )
+    if outcome is not None:
+        embed.add_field(name="Decision", value=outcome, inline=False)
     embed.set_footer(text=f"job {job.id}")
     return embed
 

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.guild import store as guild_store
 from bot.jobs import store
 from bot.jobs.models import JobState
 
@@ -72,8 +73,29 @@ class Account(commands.Cog):
             )
         await interaction.edit_original_response(embed=embed)
 
+    @app_commands.command(
+        name="forget", description="Erase your stored prompts on this server (quota counts stay)"
+    )
+    @app_commands.guild_only()
+    async def forget(self, interaction: discord.Interaction[VideoBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id, user_id = interaction.guild_id or 0, interaction.user.id
+        erased = await self.bot.db.run(
+            lambda s: guild_store.erase_prompts(session=s, guild_id=guild_id, user_id=user_id)
+        )
+        await interaction.edit_original_response(
+            content=(
+                f"Erased the prompts of your {erased} video request(s) from my records, "
+                "audit log included. Your quota counts are kept. Videos already posted stay in "
+                "their channels; use their Delete button to remove them."
+            )
+        )
+
 
 _STATE_WORDS = {
+    JobState.PENDING_REVIEW: "🛡️ awaiting review",
+    JobState.HELD: "🛡️ held for review",
+    JobState.REJECTED: "🚫 not approved",
     JobState.ACCEPTED: "⏳ waiting",
     JobState.SUBMITTING: "📨 sending",
     JobState.SUBMITTED: "🕒 queued",

@@ -7,21 +7,25 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index
-from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
+
+from bot.db import enum_column
 
 
 class JobState(StrEnum):
+    PENDING_REVIEW = "pending_review"  # approval mode: nothing charged until a moderator approves
     ACCEPTED = "accepted"  # quota reserved; waiting in our own queue for a provider slot
     SUBMITTING = "submitting"  # the paid POST may be on the wire
     SUBMITTED = "submitted"  # the provider's job id is stored; queued at the provider
     RUNNING = "running"
     DOWNLOADING = "downloading"
+    HELD = "held"  # a flagged video waits for a moderator (NSFW policy "review")
     DELIVERING = "delivering"  # the result post may be on the wire
     DELIVERED = "delivered"
     FAILED = "failed"
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"  # the outcome at the provider is not known; shown to admins
+    REJECTED = "rejected"  # a moderator (or the review deadline) refused it; nothing was charged
 
     @property
     def is_final(self) -> bool:
@@ -33,12 +37,19 @@ class JobState(StrEnum):
 
 
 FINAL_STATES = frozenset(
-    {JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED, JobState.UNKNOWN}
+    {
+        JobState.DELIVERED,
+        JobState.FAILED,
+        JobState.CANCELLED,
+        JobState.UNKNOWN,
+        JobState.REJECTED,
+    }
 )
 ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
 
 # The one table of allowed moves.
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.PENDING_REVIEW: frozenset({JobState.ACCEPTED, JobState.REJECTED, JobState.CANCELLED}),
     JobState.ACCEPTED: frozenset({JobState.SUBMITTING, JobState.FAILED, JobState.CANCELLED}),
     JobState.SUBMITTING: frozenset({JobState.SUBMITTED, JobState.FAILED, JobState.UNKNOWN}),
     JobState.SUBMITTED: frozenset(
@@ -53,12 +64,14 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.RUNNING: frozenset(
         {JobState.DOWNLOADING, JobState.FAILED, JobState.CANCELLED, JobState.UNKNOWN}
     ),
-    JobState.DOWNLOADING: frozenset({JobState.DELIVERING, JobState.FAILED}),
+    JobState.DOWNLOADING: frozenset({JobState.DELIVERING, JobState.HELD, JobState.FAILED}),
+    JobState.HELD: frozenset({JobState.DELIVERING, JobState.FAILED}),
     JobState.DELIVERING: frozenset({JobState.DELIVERED, JobState.FAILED}),
     JobState.DELIVERED: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.CANCELLED: frozenset(),
     JobState.UNKNOWN: frozenset(),
+    JobState.REJECTED: frozenset(),
 }
 
 
@@ -68,20 +81,6 @@ def predecessors(target: JobState) -> frozenset[JobState]:
 
 def new_job_id() -> str:
     return uuid.uuid4().hex
-
-
-def _enum_column(enum: type[StrEnum]) -> Column[str]:
-    """Store an enum's values (not its names), as plain strings."""
-    return Column(
-        SAEnum(
-            enum,
-            values_callable=lambda members: [m.value for m in members],
-            native_enum=False,
-            validate_strings=True,
-            length=16,
-        ),
-        nullable=False,
-    )
 
 
 def _id_column(*, nullable: bool = False, index: bool = False) -> Column[int]:
@@ -112,7 +111,7 @@ class Job(SQLModel, table=True):
     upload_limit: int  # bytes Discord accepts in this channel, from the interaction
     parent_job_id: str | None = None  # set on re-rolls
 
-    state: JobState = Field(default=JobState.ACCEPTED, sa_column=_enum_column(JobState))
+    state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))
     provider_job_id: str | None = None
     status_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     result_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
@@ -121,6 +120,13 @@ class Job(SQLModel, table=True):
     nsfw: bool = False
     error: str | None = None  # the reason shown to the member
     refunded: bool = False
+    channel_nsfw: bool = False  # the channel was age-restricted when the member asked
+    # The member's quota terms when they asked (approval mode charges on approval, with these).
+    quota_limit: int | None = None
+    quota_daily: bool = False
+    review_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    moderator_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    result_deleted: bool = False
 
     created_at: float = Field(default_factory=time.time)
     submitted_at: float | None = None
@@ -149,7 +155,7 @@ class LedgerEntry(SQLModel, table=True):
     guild_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     user_id: int = Field(sa_column=_id_column())
     job_id: str | None = Field(default=None, foreign_key="job.id", max_length=32)
-    kind: LedgerKind = Field(sa_column=_enum_column(LedgerKind))
+    kind: LedgerKind = Field(sa_column=enum_column(LedgerKind))
     amount: int
     # The time the amount counts at: a refund counts at its reservation's time, so it leaves the
     # rolling window together with it.

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.db import Database
+from bot.guild import store as guild_store
+from bot.guild.models import NsfwPolicy
 from bot.jobs import store
 from bot.jobs.models import Job, JobState
 from bot.jobs.store import QuotaPolicy
@@ -66,6 +68,11 @@ class DeliveryFailed(Exception):
 class Presenter(Protocol):
     """What the runner needs from the chat side."""
 
+    async def hold_for_review(self, job: Job, video: Downloaded | None) -> int:
+        """Post a flagged video to the review channel; return that message's id.
+        Raises DeliveryFailed when it cannot be posted."""
+        ...
+
     async def show_status(self, job: Job, *, waiting_position: int | None = None) -> None:
         """Show the job's current state on its status message (may be throttled)."""
         ...
@@ -87,6 +94,8 @@ class RunnerConfig:
     cadence: PollCadence = field(default_factory=PollCadence)
     deadline_seconds: float = 1800.0
     download_attempts: int = 3
+    review_expiry_hours: float = 24.0  # for servers that never set their own
+    review_check_seconds: float = 30.0
 
 
 class CancelResult(StrEnum):
@@ -149,6 +158,7 @@ class JobRunner:
             ("dispatcher", self._dispatch_loop()),
             ("leases", self._lease_loop()),
             ("recovery", self._recovery_loop()),
+            ("reviews", self._review_expiry_loop()),
         ):
             task = loop.create_task(coro, name=f"reelbot-{name}")
             task.add_done_callback(self._service_died)
@@ -174,17 +184,27 @@ class JobRunner:
 
     # --- accepting ------------------------------------------------------------------------
 
-    async def accept(self, job: Job) -> Job:
-        """Reserve quota and store the job. Raises QuotaExceeded or TooManyInFlight."""
+    async def accept(
+        self,
+        job: Job,
+        *,
+        policy: QuotaPolicy | None = None,
+        budget: int | None = None,
+        hold: bool = False,
+    ) -> Job:
+        """Reserve quota and store the job (or, with `hold`, store it for review without
+        charging). Raises QuotaExceeded, TooManyInFlight or BudgetExhausted."""
         now = self.clock()
         accepted = await self.db.run(
             lambda s: store.accept(
                 session=s,
                 job=job,
-                policy=self.config.quota,
+                policy=policy or self.config.quota,
                 now=now,
                 owner=self.owner,
                 lease_seconds=self.config.lease_seconds,
+                budget=budget,
+                hold=hold,
             )
         )
         log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
@@ -197,6 +217,107 @@ class JobRunner:
         return await self.db.run(
             lambda s: store.transition(
                 session=s, job_id=job_id, to=JobState.FAILED, now=now, error=reason
+            )
+        )
+
+    def policy_of(self, job: Job) -> QuotaPolicy:
+        """The quota terms the member had when they asked."""
+        base = self.config.quota
+        return QuotaPolicy(
+            limit=job.quota_limit if job.quota_limit is not None else base.limit,
+            window_seconds=base.window_seconds,
+            max_in_flight=base.max_in_flight,
+            cost_5s=base.cost_5s,
+            cost_10s=base.cost_10s,
+            daily=job.quota_daily,
+        )
+
+    async def approve(self, job_id: str, *, moderator_id: int, budget: int | None) -> Job | None:
+        """Charge and start a job a moderator approved. Raises QuotaExceeded or
+        BudgetExhausted (the job stays pending); None if it was no longer pending."""
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None:
+            return None
+        policy = self.policy_of(job)
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.approve(
+                session=s,
+                job_id=job_id,
+                policy=policy,
+                now=now,
+                moderator_id=moderator_id,
+                budget=budget,
+            )
+        )
+        if moved is not None:
+            await self._take(job_id)
+            await self._show(moved)
+            self.launch(job_id)
+        return moved
+
+    async def reject(self, job_id: str, *, moderator_id: int | None, reason: str) -> Job | None:
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.transition(
+                session=s,
+                job_id=job_id,
+                to=JobState.REJECTED,
+                now=now,
+                actor_id=moderator_id,
+                error=reason,
+                moderator_id=moderator_id,
+            )
+        )
+        if moved is not None:
+            await self._show(moved)
+        return moved
+
+    async def release(self, job_id: str, *, moderator_id: int) -> Job | None:
+        """A moderator lets a held (flagged) video be posted."""
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.transition(
+                session=s,
+                job_id=job_id,
+                to=JobState.DELIVERING,
+                now=now,
+                actor_id=moderator_id,
+                moderator_id=moderator_id,
+                lease_owner=self.owner,
+                lease_expires_at=now + self.config.lease_seconds,
+            )
+        )
+        if moved is not None:
+            self.launch(job_id)
+        return moved
+
+    async def discard(self, job_id: str, *, moderator_id: int) -> Job | None:
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.transition(
+                session=s,
+                job_id=job_id,
+                to=JobState.FAILED,
+                now=now,
+                actor_id=moderator_id,
+                moderator_id=moderator_id,
+                error="a moderator discarded the video after the provider flagged it",
+            )
+        )
+        if moved is not None:
+            await self._show(moved)
+        return moved
+
+    async def _take(self, job_id: str) -> None:
+        now = self.clock()
+        await self.db.run(
+            lambda s: store.update_fields(
+                session=s,
+                job_id=job_id,
+                now=now,
+                lease_owner=self.owner,
+                lease_expires_at=now + self.config.lease_seconds,
             )
         )
 
@@ -243,15 +364,17 @@ class JobRunner:
         note = (
             "cancelled by the requester" if actor_id == job.user_id else "cancelled by a moderator"
         )
-        if job.state is JobState.ACCEPTED:
-            moved = await self._move(job_id, JobState.CANCELLED, now=now, owned=False, error=note)
+        if job.state in (JobState.ACCEPTED, JobState.PENDING_REVIEW):
+            moved = await self._move(
+                job_id, JobState.CANCELLED, now=now, owned=False, error=note, actor_id=actor_id
+            )
             if moved is None:
                 return await self.cancel(job_id, actor_id=actor_id, moderator=moderator)
             await self._finish(moved)
             return CancelResult.CANCELLED
         if job.state is JobState.SUBMITTING:
             return CancelResult.BUSY
-        if job.state in (JobState.DOWNLOADING, JobState.DELIVERING):
+        if job.state in (JobState.DOWNLOADING, JobState.DELIVERING, JobState.HELD):
             return CancelResult.TOO_LATE
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None or job.provider_job_id is None:
@@ -264,7 +387,12 @@ class JobRunner:
         match outcome:
             case CancelOutcome.CANCELLED:
                 moved = await self._move(
-                    job_id, JobState.CANCELLED, now=self.clock(), owned=False, error=note
+                    job_id,
+                    JobState.CANCELLED,
+                    now=self.clock(),
+                    owned=False,
+                    error=note,
+                    actor_id=actor_id,
                 )
                 if moved is not None:
                     await self._finish(moved)
@@ -356,6 +484,21 @@ class JobRunner:
                         await self._remove_temp_files(job_id)
                         self.launch(job_id, resumed=True)
             await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+
+    async def _review_expiry_loop(self) -> None:
+        """Pending reviews that nobody decided in time are rejected (nothing was charged)."""
+        while True:
+            now = self.clock()
+            expired = await self.db.run(
+                partial(_expired_reviews, now=now, default_hours=self.config.review_expiry_hours)
+            )
+            for job_id in expired:
+                await self.reject(
+                    job_id,
+                    moderator_id=None,
+                    reason="no moderator reviewed it in time",
+                )
+            await asyncio.sleep(self.config.review_check_seconds)
 
     async def _remove_temp_files(self, job_id: str) -> None:
         """A killed process may have left a half-written download behind."""
@@ -547,6 +690,10 @@ class JobRunner:
             except ProviderError as error:
                 log.warning("job %s: download failed: %s", job.id, error.admin_message)
                 return await self._fail(job, "the finished video could not be fetched")
+            if job.state is JobState.DOWNLOADING and job.nsfw and not job.channel_nsfw:
+                held = await self._apply_nsfw_policy(job, video)
+                if held is not None:
+                    return held
             if job.state is JobState.DOWNLOADING:
                 moved = await self._move(job.id, JobState.DELIVERING, now=self.clock())
                 if moved is None:
@@ -566,6 +713,37 @@ class JobRunner:
         finally:
             if video is not None:
                 await asyncio.to_thread(video.path.unlink, missing_ok=True)
+
+    async def _apply_nsfw_policy(self, job: Job, video: Downloaded | None) -> Job | None:
+        """A flagged video in a channel that is not age-restricted is never posted openly.
+        Returns the job if the policy took it (held or discarded), None to post behind a
+        spoiler."""
+        config = await self.db.run(
+            lambda s: guild_store.config(session=s, guild_id=job.guild_id or 0)
+        )
+        policy = config.nsfw_policy
+        if policy is NsfwPolicy.REVIEW and config.review_channel_id is None:
+            log.warning("job %s: NSFW policy is review but no review channel is set", job.id)
+            policy = NsfwPolicy.SPOILER
+        if policy is NsfwPolicy.SPOILER:
+            return None
+        if policy is NsfwPolicy.DISCARD:
+            return await self._fail(
+                job,
+                "the provider flagged the video as not safe for work, "
+                "and this server discards those",
+            )
+        held = await self._move(job.id, JobState.HELD, now=self.clock())
+        if held is None:
+            return None
+        try:
+            message_id = await self.presenter.hold_for_review(held, video)
+        except DeliveryFailed as error:
+            return await self._fail(held, error.reason)
+        await self.set_fields(job.id, review_message_id=message_id)
+        held.review_message_id = message_id
+        await self._show(held)
+        return held
 
     async def _download(self, job: Job) -> Downloaded:
         assert job.video_url is not None  # noqa: S101
@@ -626,6 +804,10 @@ def _dispatch(
         if job.id in mine:
             positions.append((job, index + 1 - len(claimed)))
     return claimed, positions
+
+
+def _expired_reviews(session: Any, *, now: float, default_hours: float) -> list[str]:
+    return store.expired_reviews(session=session, now=now, default_hours=default_hours)
 
 
 def _renew(session: Any, *, owner: str, job_ids: list[str], until: float) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.guild.models import AuditAction, AuditEntry
 from bot.jobs.models import (
     ACTIVE_STATES,
     Job,
@@ -31,9 +32,26 @@ class QuotaPolicy:
     max_in_flight: int  # a member's unfinished jobs
     cost_5s: int = 1
     cost_10s: int = 2
+    daily: bool = False  # the window is the UTC day instead of the last `window_seconds`
 
     def cost(self, duration: int) -> int:
         return self.cost_10s if duration >= 10 else self.cost_5s
+
+    def window_start(self, now: float) -> float:
+        return utc_midnight(now) if self.daily else now - self.window_seconds
+
+    def counted_until(self, counted_at: float) -> float:
+        """When an amount counted at `counted_at` leaves the window."""
+        if self.daily:
+            return utc_midnight(counted_at) + DAY
+        return counted_at + self.window_seconds
+
+
+DAY = 86_400.0
+
+
+def utc_midnight(now: float) -> float:
+    return now - (now % DAY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,16 @@ class QuotaExceeded(Exception):
         self.cost = cost
         self.available_at = available_at
         super().__init__(f"quota exceeded: {usage.used}/{usage.limit}, needs {cost}")
+
+
+class BudgetExhausted(Exception):
+    """The server's daily budget would be exceeded."""
+
+    def __init__(self, used: int, budget: int, resets_at: float) -> None:
+        self.used = used
+        self.budget = budget
+        self.resets_at = resets_at
+        super().__init__(f"server budget exhausted: {used}/{budget}")
 
 
 class TooManyInFlight(Exception):
@@ -80,6 +108,11 @@ def _lock_member(session: Session, *, guild_id: int | None, user_id: int) -> Non
     session.exec(
         select(Member).where(Member.guild_id == gid, Member.user_id == user_id).with_for_update()
     ).one()
+    # The server budget is shared: serialize a server's spends on its own row too.
+    session.execute(pg_insert(Member).values(guild_id=gid, user_id=0).on_conflict_do_nothing())
+    session.exec(
+        select(Member).where(Member.guild_id == gid, Member.user_id == 0).with_for_update()
+    ).one()
 
 
 def _ledger_rows(
@@ -101,11 +134,9 @@ def _ledger_rows(
 def usage(
     *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
 ) -> Usage:
-    rows = _ledger_rows(
-        session, guild_id=guild_id, user_id=user_id, since=now - policy.window_seconds
-    )
+    rows = _ledger_rows(session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now))
     used = max(0, sum(amount for _, amount in rows))
-    frees_at = next((at + policy.window_seconds for at, amount in rows if amount > 0), None)
+    frees_at = next((policy.counted_until(at) for at, amount in rows if amount > 0), None)
     in_flight = session.exec(
         select(func.count())
         .select_from(Job)
@@ -125,49 +156,59 @@ def usage(
 
 
 def _available_at(
-    rows: Sequence[tuple[float, int]], *, need: int, limit: int, window: float
+    rows: Sequence[tuple[float, int]], *, need: int, policy: QuotaPolicy
 ) -> float | None:
     """The earliest time at which `need` more units fit, as counted amounts leave the window."""
     used = max(0, sum(amount for _, amount in rows))
-    if need > limit:
+    if need > policy.limit:
         return None
     for at, amount in rows:
-        if used + need <= limit:
+        if used + need <= policy.limit:
             break
         used -= amount
-        if used + need <= limit:
-            return at + window
+        if used + need <= policy.limit:
+            return policy.counted_until(at)
     return None
 
 
-def accept(
-    *, session: Session, job: Job, policy: QuotaPolicy, now: float, owner: str, lease_seconds: float
-) -> Job:
-    """Reserve the job's cost and store it as ACCEPTED, owned by `owner`. Atomic."""
-    _lock_member(session, guild_id=job.guild_id, user_id=job.user_id)
+def guild_spent_today(*, session: Session, guild_id: int | None, now: float) -> int:
+    total = session.exec(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.guild_id == guild_id,
+            LedgerEntry.counted_at >= utc_midnight(now),
+            col(LedgerEntry.kind).in_((LedgerKind.RESERVE, LedgerKind.REFUND)),
+        )
+    ).one()
+    return int(total or 0)
+
+
+def _check_spend(
+    session: Session,
+    *,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    in_flight: bool,
+) -> None:
+    """Raise if the member (or the server) cannot spend `job.cost` now. Call under the lock."""
     current = usage(
         session=session, guild_id=job.guild_id, user_id=job.user_id, policy=policy, now=now
     )
-    if current.in_flight >= policy.max_in_flight:
+    if in_flight and current.in_flight >= policy.max_in_flight:
         raise TooManyInFlight(current)
     if current.used + job.cost > policy.limit:
         rows = _ledger_rows(
-            session,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            since=now - policy.window_seconds,
+            session, guild_id=job.guild_id, user_id=job.user_id, since=policy.window_start(now)
         )
-        raise QuotaExceeded(
-            current,
-            job.cost,
-            _available_at(rows, need=job.cost, limit=policy.limit, window=policy.window_seconds),
-        )
-    job.state = JobState.ACCEPTED
-    job.created_at = job.updated_at = now
-    job.lease_owner = owner
-    job.lease_expires_at = now + lease_seconds
-    session.add(job)
-    session.flush()
+        raise QuotaExceeded(current, job.cost, _available_at(rows, need=job.cost, policy=policy))
+    if budget is not None:
+        spent = guild_spent_today(session=session, guild_id=job.guild_id, now=now)
+        if spent + job.cost > budget:
+            raise BudgetExhausted(spent, budget, utc_midnight(now) + DAY)
+
+
+def _reserve(session: Session, *, job: Job, now: float) -> None:
     session.add(
         LedgerEntry(
             guild_id=job.guild_id,
@@ -179,7 +220,95 @@ def accept(
             created_at=now,
         )
     )
+
+
+def accept(
+    *,
+    session: Session,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    owner: str,
+    lease_seconds: float,
+    budget: int | None = None,
+    hold: bool = False,
+) -> Job:
+    """Store a new job, atomically with its checks. Normally it is ACCEPTED with its cost
+    reserved, owned by `owner`; with `hold` it is PENDING_REVIEW and nothing is reserved yet
+    (the checks still run, so nobody waits for a review of a job they could not pay for)."""
+    _lock_member(session, guild_id=job.guild_id, user_id=job.user_id)
+    _check_spend(session, job=job, policy=policy, now=now, budget=budget, in_flight=True)
+    job.state = JobState.PENDING_REVIEW if hold else JobState.ACCEPTED
+    job.created_at = job.updated_at = now
+    job.quota_limit = policy.limit
+    job.quota_daily = policy.daily
+    job.lease_owner = owner
+    job.lease_expires_at = now + lease_seconds
+    session.add(job)
+    session.flush()
+    if not hold:
+        _reserve(session, job=job, now=now)
+    audit_job(session, job=job, action=AuditAction.HELD if hold else AuditAction.ACCEPTED, now=now)
     return job
+
+
+def approve(
+    *,
+    session: Session,
+    job_id: str,
+    policy: QuotaPolicy,
+    now: float,
+    moderator_id: int,
+    budget: int | None = None,
+) -> Job | None:
+    """PENDING_REVIEW -> ACCEPTED, reserving the cost then. None if it was no longer pending."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.state is not JobState.PENDING_REVIEW:
+        return None
+    _lock_member(session, guild_id=job.guild_id, user_id=job.user_id)
+    _check_spend(session, job=job, policy=policy, now=now, budget=budget, in_flight=False)
+    moved = transition(
+        session=session,
+        job_id=job_id,
+        to=JobState.ACCEPTED,
+        now=now,
+        actor_id=moderator_id,
+        moderator_id=moderator_id,
+        created_at=now,  # its place in the queue starts now
+    )
+    if moved is not None:
+        _reserve(session, job=moved, now=now)
+    return moved
+
+
+def audit_job(
+    session: Session,
+    *,
+    job: Job,
+    action: AuditAction,
+    now: float,
+    moderator_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    options = (
+        f"{job.mode} · {job.duration} s · {job.resolution} · "
+        f"{job.aspect_ratio or 'from image'} · seed {job.seed}"
+    )
+    session.add(
+        AuditEntry(
+            guild_id=job.guild_id,
+            at=now,
+            action=action,
+            user_id=job.user_id,
+            moderator_id=moderator_id,
+            job_id=job.id,
+            prompt=job.prompt,
+            options=options,
+            provider=job.provider,
+            cost=job.cost,
+            reason=reason,
+        )
+    )
 
 
 def transition(
@@ -189,6 +318,7 @@ def transition(
     to: JobState,
     now: float,
     owner: str | None = None,
+    actor_id: int | None = None,
     **fields: Any,
 ) -> Job | None:
     """Move a job to `to` if the table allows it from its current state (compare-and-set).
@@ -208,6 +338,9 @@ def transition(
         return None
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None  # noqa: S101 - just updated
+    action = _AUDITED.get(to)
+    if action is not None:
+        audit_job(session, job=job, action=action, now=now, moderator_id=actor_id, reason=job.error)
     if to in (JobState.FAILED, JobState.CANCELLED):
         refund(session=session, job=job, now=now, note=to.value)
     elif to is JobState.DELIVERED:
@@ -223,6 +356,16 @@ def transition(
             )
         )
     return job
+
+
+_AUDITED = {
+    JobState.ACCEPTED: AuditAction.APPROVED,  # the only move into ACCEPTED is an approval
+    JobState.REJECTED: AuditAction.REJECTED,
+    JobState.CANCELLED: AuditAction.CANCELLED,
+    JobState.DELIVERED: AuditAction.DELIVERED,
+    JobState.FAILED: AuditAction.FAILED,
+    JobState.UNKNOWN: AuditAction.UNKNOWN,
+}
 
 
 def refund(*, session: Session, job: Job, now: float, note: str) -> bool:
@@ -287,7 +430,8 @@ def claim_orphans(*, session: Session, owner: str, now: float, until: float) -> 
     """Take over unfinished jobs whose lease expired (their process died) or was released."""
     candidates = session.exec(
         select(Job.id).where(
-            col(Job.state).in_(ACTIVE_STATES),
+            # Jobs waiting for a moderator belong to no process until someone acts.
+            col(Job.state).in_(ACTIVE_STATES - {JobState.PENDING_REVIEW, JobState.HELD}),
             (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
         )
     ).all()
@@ -313,6 +457,30 @@ def release_leases(*, session: Session, owner: str) -> None:
         .where(col(Job.lease_owner) == owner, col(Job.state).in_(ACTIVE_STATES))
         .values(lease_expires_at=0.0)
     )
+
+
+def expired_reviews(*, session: Session, now: float, default_hours: float) -> list[str]:
+    """Jobs that waited for approval longer than their server's review expiry."""
+    from bot.guild.models import GuildConfig
+
+    rows = session.exec(
+        select(Job.id, Job.created_at, GuildConfig.review_expiry_hours)
+        .join(GuildConfig, col(GuildConfig.guild_id) == col(Job.guild_id), isouter=True)
+        .where(Job.state == JobState.PENDING_REVIEW)
+    ).all()
+    return [
+        job_id
+        for job_id, created_at, hours in rows
+        if now - created_at > (hours if hours is not None else default_hours) * 3600
+    ]
+
+
+def jobs_in_state(*, session: Session, guild_id: int, state: JobState) -> Sequence[Job]:
+    return session.exec(
+        select(Job)
+        .where(Job.guild_id == guild_id, Job.state == state)
+        .order_by(col(Job.created_at).desc())
+    ).all()
 
 
 def recent_jobs(

@@ -22,7 +22,9 @@ async def test_commands_are_synced_with_only_configured_providers(tmp_path: Path
     async with world(tmp_path, wavespeed_api_key="") as w:
         await w.start_bot()
         commands = {c["name"]: c for c in w.fake.synced_guild_commands[GUILD]}
-        assert set(commands) == {"video", "animate", "quota", "jobs"}
+        assert set(commands) == {"video", "animate", "quota", "jobs", "forget", "reelbot"}
+        assert int(commands["reelbot"]["default_member_permissions"]) == 1 << 5  # Manage Server
+        assert commands["video"].get("default_member_permissions") is None
         options = {o["name"]: o for o in commands["video"]["options"]}
         assert [c["value"] for c in options["provider"]["choices"]] == ["runcomfy"]
         assert options["prompt"]["required"] is True

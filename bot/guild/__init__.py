@@ -1,0 +1,1 @@
+"""Per-server controls: who may generate where and how much, filters, review, audit."""

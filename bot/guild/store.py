@@ -1,0 +1,293 @@
+"""Data functions for per-server settings, tiers, blocks, filter rules and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.guild.models import (
+    AuditAction,
+    AuditEntry,
+    BlockedMember,
+    FilterRuleRow,
+    GuildConfig,
+    QuotaTier,
+)
+from bot.jobs.models import Job, LedgerEntry, LedgerKind
+from bot.jobs.store import QuotaPolicy
+
+MAX_RULES = 200
+
+
+def config(*, session: Session, guild_id: int) -> GuildConfig:
+    """The server's settings; defaults (not stored) when it never changed any."""
+    found = session.get(GuildConfig, guild_id, populate_existing=True)
+    return found if found is not None else GuildConfig(guild_id=guild_id)
+
+
+def update_config(
+    *, session: Session, guild_id: int, actor_id: int, now: float, note: str, **changes: Any
+) -> GuildConfig:
+    current = session.get(GuildConfig, guild_id)
+    if current is None:
+        current = GuildConfig(guild_id=guild_id)
+        session.add(current)
+    for key, value in changes.items():
+        if not hasattr(current, key):
+            raise AttributeError(key)
+        setattr(current, key, value)
+    current.updated_at = now
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.SETTINGS,
+        now=now,
+        moderator_id=actor_id,
+        reason=note,
+    )
+    session.flush()
+    return current
+
+
+def tiers(*, session: Session, guild_id: int) -> Sequence[QuotaTier]:
+    return session.exec(
+        select(QuotaTier).where(QuotaTier.guild_id == guild_id).order_by(col(QuotaTier.role_id))
+    ).all()
+
+
+def set_tier(*, session: Session, tier: QuotaTier) -> None:
+    existing = session.get(QuotaTier, (tier.guild_id, tier.role_id))
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    session.add(tier)
+
+
+def remove_tier(*, session: Session, guild_id: int, role_id: int) -> bool:
+    existing = session.get(QuotaTier, (guild_id, role_id))
+    if existing is None:
+        return False
+    session.delete(existing)
+    return True
+
+
+def blocked(*, session: Session, guild_id: int, user_id: int) -> BlockedMember | None:
+    return session.get(BlockedMember, (guild_id, user_id), populate_existing=True)
+
+
+def block(
+    *, session: Session, guild_id: int, user_id: int, reason: str, actor_id: int, now: float
+) -> None:
+    existing = session.get(BlockedMember, (guild_id, user_id))
+    if existing is None:
+        session.add(
+            BlockedMember(
+                guild_id=guild_id,
+                user_id=user_id,
+                reason=reason,
+                blocked_by=actor_id,
+                blocked_at=now,
+            )
+        )
+    else:
+        existing.reason, existing.blocked_by, existing.blocked_at = reason, actor_id, now
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.SETTINGS,
+        now=now,
+        user_id=user_id,
+        moderator_id=actor_id,
+        reason=f"blocked: {reason}",
+    )
+
+
+def unblock(*, session: Session, guild_id: int, user_id: int) -> bool:
+    existing = session.get(BlockedMember, (guild_id, user_id))
+    if existing is None:
+        return False
+    session.delete(existing)
+    return True
+
+
+def rules(*, session: Session, guild_id: int) -> Sequence[FilterRuleRow]:
+    return session.exec(
+        select(FilterRuleRow)
+        .where(FilterRuleRow.guild_id == guild_id)
+        .order_by(col(FilterRuleRow.id))
+    ).all()
+
+
+def add_rule(
+    *, session: Session, guild_id: int, kind: str, pattern: str, actor_id: int, now: float
+) -> FilterRuleRow:
+    if len(rules(session=session, guild_id=guild_id)) >= MAX_RULES:
+        raise ValueError(f"a server may have at most {MAX_RULES} filter rules")
+    row = FilterRuleRow(
+        guild_id=guild_id, kind=kind, pattern=pattern, added_by=actor_id, added_at=now
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_rule(*, session: Session, guild_id: int, rule_id: int) -> bool:
+    row = session.get(FilterRuleRow, rule_id)
+    if row is None or row.guild_id != guild_id:
+        return False
+    session.delete(row)
+    return True
+
+
+def audit(
+    *,
+    session: Session,
+    guild_id: int | None,
+    action: AuditAction,
+    now: float,
+    user_id: int | None = None,
+    moderator_id: int | None = None,
+    prompt: str | None = None,
+    options: str | None = None,
+    provider: str | None = None,
+    cost: int | None = None,
+    reason: str | None = None,
+    job_id: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            guild_id=guild_id,
+            at=now,
+            action=action,
+            user_id=user_id,
+            moderator_id=moderator_id,
+            prompt=prompt,
+            options=options,
+            provider=provider,
+            cost=cost,
+            reason=reason,
+            job_id=job_id,
+        )
+    )
+
+
+def audit_entries(
+    *,
+    session: Session,
+    guild_id: int,
+    user_id: int | None = None,
+    since: float | None = None,
+    limit: int = 20,
+) -> Sequence[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.guild_id == guild_id)
+    if user_id is not None:
+        query = query.where(AuditEntry.user_id == user_id)
+    if since is not None:
+        query = query.where(col(AuditEntry.at) >= since)
+    return session.exec(
+        query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
+    ).all()
+
+
+def unforwarded(*, session: Session, limit: int = 20) -> Sequence[AuditEntry]:
+    return session.exec(
+        select(AuditEntry)
+        .where(col(AuditEntry.forwarded).is_(False))
+        .order_by(col(AuditEntry.id))
+        .limit(limit)
+    ).all()
+
+
+def mark_forwarded(*, session: Session, entry_ids: Sequence[int]) -> None:
+    if entry_ids:
+        session.execute(
+            update(AuditEntry).where(col(AuditEntry.id).in_(entry_ids)).values(forwarded=True)
+        )
+
+
+def grant(
+    *, session: Session, guild_id: int, user_id: int, units: int, actor_id: int, now: float
+) -> None:
+    """Extra units for the member, usable until they leave the window like any other."""
+    session.add(
+        LedgerEntry(
+            guild_id=guild_id,
+            user_id=user_id,
+            kind=LedgerKind.GRANT,
+            amount=-units,
+            counted_at=now,
+            created_at=now,
+            actor_id=actor_id,
+            note=f"granted {units}",
+        )
+    )
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=user_id,
+        moderator_id=actor_id,
+        reason=f"granted {units} units",
+    )
+
+
+def reset(
+    *, session: Session, guild_id: int, user_id: int, policy: QuotaPolicy, actor_id: int, now: float
+) -> int:
+    """Cancel everything the member has counted in the current window. Each counter-entry is
+    counted at the time of what it cancels, so both leave the window together."""
+    rows = session.exec(
+        select(LedgerEntry.counted_at, LedgerEntry.amount).where(
+            LedgerEntry.guild_id == guild_id,
+            LedgerEntry.user_id == user_id,
+            col(LedgerEntry.counted_at) > policy.window_start(now),
+        )
+    ).all()
+    totals: dict[float, int] = {}
+    for counted_at, amount in rows:
+        totals[counted_at] = totals.get(counted_at, 0) + amount
+    cleared = 0
+    for counted_at, total in totals.items():
+        if total > 0:
+            session.add(
+                LedgerEntry(
+                    guild_id=guild_id,
+                    user_id=user_id,
+                    kind=LedgerKind.GRANT,
+                    amount=-total,
+                    counted_at=counted_at,
+                    created_at=now,
+                    actor_id=actor_id,
+                    note="reset",
+                )
+            )
+            cleared += total
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=user_id,
+        moderator_id=actor_id,
+        reason=f"reset ({cleared} units cleared)",
+    )
+    return cleared
+
+
+def erase_prompts(*, session: Session, guild_id: int, user_id: int) -> int:
+    """A member's right to be forgotten: prompts go, counts and outcomes stay."""
+    result: Any = session.execute(
+        update(Job)
+        .where(col(Job.guild_id) == guild_id, col(Job.user_id) == user_id)
+        .values(prompt=None)
+    )
+    session.execute(
+        update(AuditEntry)
+        .where(col(AuditEntry.guild_id) == guild_id, col(AuditEntry.user_id) == user_id)
+        .values(prompt=None)
+    )
+    return int(result.rowcount or 0)
