@@ -77,7 +77,7 @@ class Actions:
                 config=rules.config,
                 tiers=rules.tiers,
                 block=rules.block,
-                who=_requester(interaction),
+                who=requester_of(interaction),
                 base=self.bot.runner.config.quota,
                 configured=self.bot.provider_order,
             )
@@ -412,7 +412,7 @@ class Actions:
             raise BadRequest(error.message) from error
 
 
-def _requester(interaction: discord.Interaction[VideoBot]) -> Requester:
+def requester_of(interaction: discord.Interaction[VideoBot]) -> Requester:
     member = interaction.user
     roles = frozenset(r.id for r in getattr(member, "roles", []))
     return Requester(

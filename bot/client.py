@@ -18,7 +18,7 @@ from bot.guild.policy import GuildRules, load_rules
 from bot.jobs import store
 from bot.jobs.models import Job
 from bot.jobs.runner import JobRunner
-from bot.jobs.store import Usage
+from bot.jobs.store import QuotaPolicy, Usage
 from bot.presenter import DiscordPresenter
 from bot.review import Review
 from bot.settings import Settings
@@ -99,9 +99,11 @@ class VideoBot(commands.Bot):
 
     # --- small reads used by commands -----------------------------------------------------
 
-    async def usage(self, *, guild_id: int | None, user_id: int) -> Usage:
+    async def usage(
+        self, *, guild_id: int | None, user_id: int, policy: QuotaPolicy | None = None
+    ) -> Usage:
         now = time.time()
-        policy = self.runner.config.quota
+        policy = policy or self.runner.config.quota
         return await self.db.run(
             lambda s: store.usage(
                 session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now

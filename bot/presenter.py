@@ -142,7 +142,9 @@ class DiscordPresenter:
         view = result_view(job.id)
         mentions = render.requester_only(job.user_id)
         if video is not None and video.size <= job.upload_limit:
-            file = discord.File(video.path, filename=f"reelbot-{job.id[:8]}.mp4", spoiler=job.nsfw)
+            file = discord.File(
+                video.path, filename=f"reelbot-{job.id[:8]}.mp4", spoiler=_hide(job)
+            )
             try:
                 message = await channel.send(
                     render.result_content(job),
@@ -159,7 +161,7 @@ class DiscordPresenter:
             finally:
                 file.close()
         assert job.video_url is not None  # noqa: S101
-        link = f"||{job.video_url}||" if job.nsfw else job.video_url
+        link = f"||{job.video_url}||" if _hide(job) else job.video_url
         message = await channel.send(
             render.result_content(job, link=link, note=TOO_LARGE_NOTE),
             embed=embed,
@@ -213,3 +215,8 @@ class DiscordPresenter:
                         if getattr(child, "custom_id", None) == marker:
                             return message.id
         return None
+
+
+def _hide(job: Job) -> bool:
+    """A flagged video goes behind a spoiler, except in an age-restricted channel."""
+    return job.nsfw and not job.channel_nsfw

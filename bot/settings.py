@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     poll_warmup: float = Field(20.0, ge=0)
     poll_warmup_interval: float = Field(5.0, gt=0)
     poll_interval: float = Field(1.5, gt=0)
-    poll_long_job_after: float = Field(120.0, ge=0)
+    poll_long_job_after: float = Field(240.0, ge=0)
     poll_backoff_per_second: float = Field(0.02, ge=0)
     poll_queue_seconds_per_position: float = Field(3.0, ge=0)
     poll_max_interval: float = Field(15.0, gt=0)

@@ -139,6 +139,7 @@ class ApproveButton(
 class RejectModal(discord.ui.Modal, title="Reject this request"):
     reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Reason (shown to the member)",
+        custom_id="reelbot-reject-reason",
         style=discord.TextStyle.paragraph,
         required=False,
         max_length=300,

@@ -10,7 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.actions import requester_of
 from bot.guild import store as guild_store
+from bot.guild.policy import Refusal, admit
 from bot.jobs import store
 from bot.jobs.models import JobState
 
@@ -26,18 +28,42 @@ class Account(commands.Cog):
     @app_commands.guild_only()
     async def quota(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        usage = await self.bot.usage(guild_id=interaction.guild_id, user_id=interaction.user.id)
         policy = self.bot.runner.config.quota
-        hours = policy.window_seconds / 3600
+        note = ""
+        rules = await self.bot.guild_rules(interaction.guild_id, interaction.user.id)
+        try:
+            admission = admit(
+                config=rules.config,
+                tiers=rules.tiers,
+                block=rules.block,
+                who=requester_of(interaction),
+                base=policy,
+                configured=self.bot.provider_order,
+            )
+            policy = admission.policy
+            if admission.tier_name:
+                note = (
+                    f"Your tier ({admission.tier_name}): clips up to {admission.max_duration} s "
+                    f"at up to {admission.max_resolution}."
+                )
+        except Refusal as refusal:
+            note = refusal.message
+        usage = await self.bot.usage(
+            guild_id=interaction.guild_id, user_id=interaction.user.id, policy=policy
+        )
+        window = (
+            "today (UTC)" if policy.daily else f"in the last {policy.window_seconds / 3600:g} h"
+        )
         lines = [
-            f"**Used:** {usage.used} of {usage.limit} units in the last {hours:g} h "
-            f"(**{usage.remaining} left**).",
+            f"**Used:** {usage.used} of {usage.limit} units {window} (**{usage.remaining} left**).",
             f"A 5-second clip costs {policy.cost_5s}, a 10-second clip {policy.cost_10s}.",
             f"**In progress:** {usage.in_flight} of at most {usage.max_in_flight} at a time.",
         ]
         if usage.frees_at is not None:
             when = int(usage.frees_at)
             lines.append(f"Your oldest unit frees up <t:{when}:R> (<t:{when}:f>).")
+        if note:
+            lines.append(note)
         await interaction.edit_original_response(content="\n".join(lines))
 
     @app_commands.command(name="jobs", description="Your recent videos and their state")

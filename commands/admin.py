@@ -40,20 +40,8 @@ def _list(ids: list[int], mention: str, empty: str) -> str:
     return ", ".join(mention.format(i) for i in ids) if ids else empty
 
 
-class AdminGroup(app_commands.Group):
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        permissions = interaction.permissions
-        if interaction.guild_id is None or not (
-            permissions.manage_guild or permissions.administrator
-        ):
-            raise app_commands.CheckFailure(
-                "Only members with the Manage Server permission can change Reelbot's settings."
-            )
-        return True
-
-
 class Admin(commands.Cog):
-    reelbot = AdminGroup(
+    reelbot = app_commands.Group(
         name="reelbot",
         description="Server settings for Reelbot (Manage Server)",
         default_permissions=MANAGERS,
@@ -79,6 +67,18 @@ class Admin(commands.Cog):
 
     def __init__(self, bot: VideoBot) -> None:
         self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Every /reelbot command, nested ones included: Discord's permission gate can be
+        changed by any admin, so the server checks again."""
+        permissions = interaction.permissions
+        if interaction.guild_id is None or not (
+            permissions.manage_guild or permissions.administrator
+        ):
+            raise app_commands.CheckFailure(
+                "Only members with the Manage Server permission can change Reelbot's settings."
+            )
+        return True
 
     # --- helpers --------------------------------------------------------------------------
 

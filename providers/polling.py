@@ -36,7 +36,7 @@ class PollCadence:
     warmup: float = 20.0
     warmup_interval: float = 5.0
     interval: float = 1.5
-    long_job_after: float = 120.0
+    long_job_after: float = 240.0
     backoff_per_second: float = 0.02
     queue_seconds_per_position: float = 3.0
     max_interval: float = 15.0
@@ -46,7 +46,8 @@ class PollCadence:
         if checks == 0:
             return self.first_delay
         if isinstance(last, Queued) and last.position is not None and last.position > 1:
-            return min(self.max_interval, self.queue_seconds_per_position * last.position)
+            queued = self.queue_seconds_per_position * last.position
+            return min(self.max_interval, max(self.interval, queued))
         if elapsed < self.warmup:
             # Land exactly on the end of the warm-up rather than overshoot it.
             return max(self.interval, min(self.warmup_interval, self.warmup - elapsed))

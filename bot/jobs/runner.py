@@ -427,8 +427,11 @@ class JobRunner:
         """Start waiting jobs in global FIFO order while provider slots are free."""
         last_positions: dict[str, int] = {}
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races
+            # with the event being set, which would hang shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+                async with asyncio.timeout(2.0):
+                    await self._wake.wait()
             self._wake.clear()
             waiting = [j for j, f in self._slot_waiters.items() if not f.done()]
             if not waiting:
@@ -488,17 +491,18 @@ class JobRunner:
     async def _review_expiry_loop(self) -> None:
         """Pending reviews that nobody decided in time are rejected (nothing was charged)."""
         while True:
-            now = self.clock()
-            expired = await self.db.run(
-                partial(_expired_reviews, now=now, default_hours=self.config.review_expiry_hours)
-            )
-            for job_id in expired:
-                await self.reject(
-                    job_id,
-                    moderator_id=None,
-                    reason="no moderator reviewed it in time",
-                )
+            await self.expire_reviews()
             await asyncio.sleep(self.config.review_check_seconds)
+
+    async def expire_reviews(self) -> int:
+        """One pass: reject every request that waited for review too long."""
+        now = self.clock()
+        expired = await self.db.run(
+            partial(_expired_reviews, now=now, default_hours=self.config.review_expiry_hours)
+        )
+        for job_id in expired:
+            await self.reject(job_id, moderator_id=None, reason="no moderator reviewed it in time")
+        return len(expired)
 
     async def _remove_temp_files(self, job_id: str) -> None:
         """A killed process may have left a half-written download behind."""

@@ -27,10 +27,17 @@ OTHER_CHANNEL = 4201
 MEMBER = 5001
 OTHER_MEMBER = 5002
 MODERATOR = 5003
+ADMIN = 5004
 ROLE = 4300
+OTHER_ROLE = 4301
+REVIEW_CHANNEL = 4202
+NSFW_CHANNEL = 4203
+AUDIT_CHANNEL = 4204
 PROVIDER_KEY = "e2e-provider-key-51c0"
 BOT_TOKEN = "e2e-bot-token-2d9e"
 MANAGE_MESSAGES = 1 << 13
+MANAGE_GUILD = 1 << 5
+BASIC = (1 << 10) | (1 << 11)  # view channel, send messages
 
 
 def png(width: int, height: int) -> bytes:
@@ -117,6 +124,34 @@ class World:
             user_id=user,
             attachments=[attachment],
         )
+
+    async def admin(self, *path: str, user: int = ADMIN, **options: Any) -> str:
+        """Run /reelbot <path...> with options; return the ephemeral answer's text (or embeds)."""
+        types = {
+            "channel": 7,
+            "role": 8,
+            "member": 6,
+            "units": 4,
+            "limit": 4,
+            "max_duration": 4,
+            "enabled": 5,
+            "hours": 10,
+            "rule": 4,
+        }
+        opts = [{"name": k, "type": types.get(k, 3), "value": v} for k, v in options.items()]
+        interaction = await self.fake.invoke(
+            "reelbot", opts, guild_id=GUILD, channel_id=CHANNEL, user_id=user, subcommand=list(path)
+        )
+        await self.fake.wait_for(
+            lambda: (
+                interaction.original is not None
+                and not interaction.original.loading
+                and bool(interaction.original.content or interaction.original.embeds)
+            ),
+            timeout=10,
+        )
+        assert interaction.original is not None and interaction.original.ephemeral
+        return interaction.original.content or str(interaction.original.embeds)
 
     async def reply(self, interaction: FakeInteraction, timeout: float = 10.0) -> str:
         """The ephemeral text the member finally sees for an interaction."""
@@ -218,10 +253,15 @@ async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
         guild = fake.add_guild(GUILD)
         guild.add_channel(CHANNEL, name="videos")
         guild.add_channel(OTHER_CHANNEL, name="other")
+        guild.add_channel(REVIEW_CHANNEL, name="review")
+        guild.add_channel(NSFW_CHANNEL, name="after-dark", nsfw=True)
+        guild.add_channel(AUDIT_CHANNEL, name="audit")
         guild.add_role(ROLE, name="Artists")
+        guild.add_role(OTHER_ROLE, name="Patrons")
         guild.add_member(MEMBER, name="member", roles=[ROLE])
         guild.add_member(OTHER_MEMBER, name="other")
-        guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | 0x400 | 0x800)
+        guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | BASIC)
+        guild.add_member(ADMIN, name="admin", permissions=MANAGE_GUILD | MANAGE_MESSAGES | BASIC)
         runcomfy.default_script = JobScript(queue_seconds=5, queue_positions=[2, 1], run_seconds=20)
         wavespeed.default_script = JobScript(queue_seconds=5, run_seconds=20)
         w = World(

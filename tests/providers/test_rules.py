@@ -51,20 +51,19 @@ def test_retry_after_wins_over_backoff_but_is_capped() -> None:
 
 
 def test_cadence_is_quick_first_then_sparse_in_warmup_then_steady_then_backs_off() -> None:
-    cadence = PollCadence(
-        first_delay=1.0,
-        warmup=20.0,
-        warmup_interval=5.0,
-        interval=1.5,
-        long_job_after=120.0,
-        backoff_per_second=0.02,
-        max_interval=15.0,
+    cadence = PollCadence()  # the defaults the benchmark report measured
+    assert (cadence.first_delay, cadence.warmup, cadence.warmup_interval) == (1.0, 20.0, 5.0)
+    assert (cadence.interval, cadence.long_job_after, cadence.backoff_per_second) == (
+        1.5,
+        240.0,
+        0.02,
     )
     assert cadence.next_delay(elapsed=0.0, checks=0, last=None) == 1.0
     assert cadence.next_delay(elapsed=1.0, checks=1, last=Running()) == 5.0
     assert cadence.next_delay(elapsed=18.5, checks=4, last=Running()) == 1.5
     assert cadence.next_delay(elapsed=60.0, checks=20, last=Running()) == 1.5
-    assert cadence.next_delay(elapsed=220.0, checks=90, last=Running()) == pytest.approx(3.5)
+    assert cadence.next_delay(elapsed=230.0, checks=90, last=Running()) == 1.5
+    assert cadence.next_delay(elapsed=340.0, checks=90, last=Running()) == pytest.approx(3.5)
     assert cadence.next_delay(elapsed=5000.0, checks=400, last=Running()) == 15.0
 
 
@@ -73,6 +72,8 @@ def test_cadence_backs_off_while_deep_in_the_queue() -> None:
     assert cadence.next_delay(elapsed=40.0, checks=3, last=Queued(position=2)) == 6.0
     assert cadence.next_delay(elapsed=40.0, checks=3, last=Queued(position=40)) == 15.0
     assert cadence.next_delay(elapsed=40.0, checks=3, last=Queued(position=1)) == 1.5
+    eager = PollCadence(queue_seconds_per_position=0.0)  # never a zero wait: no busy-polling
+    assert eager.next_delay(elapsed=40.0, checks=3, last=Queued(position=9)) == eager.interval
 
 
 def _text(**kw: object) -> VideoRequest:
