@@ -46,6 +46,9 @@ def env_for(w: World) -> dict[str, str]:
         POLL_MAX_INTERVAL="0.2",
         STATUS_EDIT_INTERVAL="0.2",
         LEASE_SECONDS="2",
+        QUOTA_LIMIT=str(s.quota_limit),
+        MAX_JOBS_PER_MEMBER=str(s.max_jobs_per_member),
+        MAX_CONCURRENT_JOBS=str(s.max_concurrent_jobs),
         LOG_LEVEL="INFO",
     )
     return env
