@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from benchmarks import download_rss, poll_lag
+from benchmarks import bot_load, download_rss, pipeline, poll_lag, quota_contention
 from benchmarks._report import Section, merge_report, render_header, render_section
 
 
@@ -32,7 +32,7 @@ class Benchmark(Protocol):
 
 
 # The registry: every benchmark, in report order.
-BENCHMARKS: list[Benchmark] = [poll_lag, download_rss]
+BENCHMARKS: list[Benchmark] = [poll_lag, download_rss, bot_load, pipeline, quota_contention]
 
 REPORT = Path(__file__).resolve().with_name("REPORT.md")
 

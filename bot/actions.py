@@ -83,7 +83,7 @@ class Actions:
             )
         except Refusal as refusal:
             await self._refused(interaction, spec, refusal)
-            raise BadRequest(refusal.message) from refusal
+            raise BadRequest(refusal.render(safe_text)) from refusal
         name, provider = self._provider(spec.provider or admission.providers[0])
         seed = (
             spec.seed
@@ -110,7 +110,7 @@ class Actions:
                 )
         except Refusal as refusal:
             await self._refused(interaction, spec, refusal, provider=name)
-            raise BadRequest(refusal.message) from refusal
+            raise BadRequest(refusal.render(safe_text)) from refusal
         self._check_channel(interaction)
         checked = await self._check_image(spec.image) if spec.image is not None else None
 
@@ -220,7 +220,7 @@ class Actions:
                 prompt=spec.prompt,
                 options=options,
                 provider=chosen.value if chosen else None,
-                reason=f"{refusal.rule}: {refusal.message}",
+                reason=f"{refusal.rule}: {refusal.render(str)}",
             )
         )
 
@@ -235,13 +235,19 @@ class Actions:
             raise BadRequest(
                 "Only the member who asked for this video, or a moderator, can delete it."
             )
-        if interaction.message is not None:
-            try:
-                await interaction.message.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as error:
-                raise UserFacingError("Discord wouldn't let me delete that message.") from error
+        if job.result_message_id is None or (
+            interaction.message is not None and interaction.message.id != job.result_message_id
+        ):
+            # The button must sit on the job's own result: a forged custom_id on someone
+            # else's message deletes nothing.
+            raise BadRequest("That button doesn't belong to this message.")
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.get_partial_message(job.result_message_id).delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            raise UserFacingError("Discord wouldn't let me delete that message.") from error
         now = time.time()
         actor = interaction.user.id
         await self.bot.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))

@@ -48,6 +48,14 @@ def point_discord_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+def provider_limits(settings: Settings) -> httpx.Limits:
+    """Keep a connection open per job that polls at once. With httpx's default of 20 kept
+    open, 500 polling jobs opened and closed a TCP connection per check and saturated a core
+    (benchmarks/REPORT.md, bot_load)."""
+    connections = max(100, 2 * settings.max_concurrent_jobs)
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+
 def runner_config(settings: Settings) -> RunnerConfig:
     return RunnerConfig(
         quota=QuotaPolicy(
@@ -75,6 +83,7 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
             httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
                 follow_redirects=False,
+                limits=provider_limits(settings),
             ) as client,
             new_download_client() as download_client,
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -75,6 +76,9 @@ class VideoBot(commands.Bot):
         await self.runner.start()
         self.audit.start()
         await self.sync_commands()
+        # Everything built so far lives as long as the process: keep it out of the
+        # collector's full passes, which took 100-150 ms with 500 jobs in flight.
+        gc.freeze()
 
     async def sync_commands(self) -> None:
         if self.settings.discord_guild_ids:

@@ -47,7 +47,7 @@ class Account(commands.Cog):
                     f"at up to {admission.max_resolution}."
                 )
         except Refusal as refusal:
-            note = refusal.message
+            note = refusal.render(render.safe_text)
         usage = await self.bot.usage(
             guild_id=interaction.guild_id, user_id=interaction.user.id, policy=policy
         )

@@ -28,7 +28,14 @@ Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 
 
 def _provider(value: str | None) -> ProviderName | None:
-    return ProviderName(value) if value else None
+    """A modified client can send any string: name what would work instead."""
+    if not value:
+        return None
+    try:
+        return ProviderName(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in ProviderName)
+        raise BadRequest(f"There is no provider called that; choose one of {choices}.") from None
 
 
 def make_cog(bot: VideoBot) -> commands.Cog:

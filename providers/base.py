@@ -16,8 +16,16 @@ from providers.errors import (
     SubmitOutcomeUnknown,
     TransientError,
     UnexpectedResponse,
+    _clip,
 )
-from providers.models import CancelOutcome, JobUpdate, Mode, ProviderName, ResolvedOptions
+from providers.models import (
+    CancelOutcome,
+    Failed,
+    JobUpdate,
+    Mode,
+    ProviderName,
+    ResolvedOptions,
+)
 from providers.models import VideoRequest as VideoRequest
 from providers.retry import RetryPolicy, Sleep, with_retries
 
@@ -87,6 +95,13 @@ class JsonApi:
     def redact(self, text: str) -> str:
         secret = self._api_key.get_secret_value()
         return text.replace(secret, "[redacted]") if secret else text
+
+    def clean(self, update: JobUpdate | None) -> JobUpdate | None:
+        """A provider's failure reason is shown to members and admins: no secret, bounded."""
+        if isinstance(update, Failed):
+            reason = _clip(self.redact(update.reason))
+            return Failed(reason=reason, moderated=update.moderated)
+        return update
 
     async def submit(self, path: str, body: dict[str, Any]) -> Any:
         """POST once. Never retried: a lost answer becomes `SubmitOutcomeUnknown`."""

@@ -11,12 +11,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from providers.errors import DownloadFailed, DownloadTooLarge, TransientError, UnsafeURL
-from providers.urls import check_resolved
+from providers.urls import check_resolved, pinned
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,20 @@ class Downloader:
 
     async def _stream(self, url: str, sink: IO[bytes], *, provider: str) -> tuple[int, str]:
         for _hop in range(MAX_REDIRECTS + 1):
-            await check_resolved(
+            address = await check_resolved(
                 url, allow_loopback=self._allow_loopback, provider=provider, what="the video URL"
             )
+            target, headers, extensions = url, {}, {}
+            if address is not None:
+                # Connect to the address that was checked; TLS still verifies the name.
+                parts = urlsplit(url)
+                target = pinned(url, address)
+                headers = {"Host": parts.netloc.rpartition("@")[2]}
+                extensions = {"sni_hostname": parts.hostname or ""}
             try:
-                async with self._client.stream("GET", url) as response:
+                async with self._client.stream(
+                    "GET", target, headers=headers, extensions=extensions
+                ) as response:
                     if response.is_redirect:
                         location = response.headers.get("Location")
                         if not location:

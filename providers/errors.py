@@ -28,7 +28,8 @@ class ProviderError(Exception):
         retry_after: float | None = None,
     ) -> None:
         self.provider = provider
-        self.detail = _clip(detail)
+        # Kept whole so a redaction can find a secret anywhere in it; clipped when shown.
+        self.detail = " ".join(detail.split())
         self.http_status = http_status
         self.code = code
         self.retry_after = retry_after
@@ -45,7 +46,7 @@ class ProviderError(Exception):
         if meta:
             parts.append(f" ({', '.join(meta)})")
         if self.detail:
-            parts.append(f": {self.detail}")
+            parts.append(f": {_clip(self.detail)}")
         return "".join(parts)
 
 
@@ -133,7 +134,7 @@ class UnsupportedOption(ProviderError):
 
     @property
     def admin_message(self) -> str:
-        return self.detail
+        return _clip(self.detail)
 
 
 class UnsafeURL(ProviderError):

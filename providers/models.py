@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -51,7 +52,12 @@ class VideoRequest(BaseModel):
     @classmethod
     def _prompt_fits(cls, value: str) -> str:
         value = value.strip()
-        if not value:
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+            raise ValueError("the prompt contains control characters; remove them")
+        visible = "".join(
+            c for c in value if unicodedata.category(c) not in ("Cf", "Zs", "Zl", "Zp")
+        )
+        if not value or not visible.strip():
             raise ValueError("the prompt is empty")
         if len(value) > MAX_PROMPT_CHARS:
             raise ValueError(

@@ -221,7 +221,7 @@ class RunComfy:
             result = await self._api.get(
                 f"/v1/requests/{_safe(job_id)}/result", what=f"runcomfy {job_id} result"
             )
-            return parse_result(result)
+            return self._api.clean(parse_result(result))
         if update is None:
             log.warning("runcomfy job %s: unknown status %r", job_id, payload.get("status"))
         return update

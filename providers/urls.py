@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from providers.errors import UnsafeURL
 
@@ -61,13 +61,16 @@ def check_url(url: str, *, allow_loopback: bool, provider: str, what: str = "URL
         raise UnsafeURL(f"{what} points at a private or reserved address", provider=provider)
 
 
-async def check_resolved(url: str, *, allow_loopback: bool, provider: str, what: str) -> None:
-    """`check_url`, then resolve the host and refuse it if any address is not public."""
+async def check_resolved(url: str, *, allow_loopback: bool, provider: str, what: str) -> str | None:
+    """`check_url`, then resolve the host and refuse it if any address is not public.
+
+    Returns the vetted address to connect to (None when the URL already names one), so the
+    caller connects where it checked and a second lookup cannot be rebound elsewhere."""
     check_url(url, allow_loopback=allow_loopback, provider=provider, what=what)
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if _literal_ip(host) is not None or host in LOOPBACK_NAMES:
-        return
+        return None
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
@@ -77,3 +80,14 @@ async def check_resolved(url: str, *, allow_loopback: bool, provider: str, what:
         address = ipaddress.ip_address(info[4][0])
         if not _address_allowed(address, allow_loopback=allow_loopback):
             raise UnsafeURL(f"{what} resolves to a private or reserved address", provider=provider)
+    if not infos:
+        raise UnsafeURL(f"{what}: the host name does not resolve", provider=provider)
+    return str(infos[0][4][0])
+
+
+def pinned(url: str, address: str) -> str:
+    """`url` with its host replaced by `address` (the port and path kept)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

@@ -208,14 +208,16 @@ class WaveSpeed:
                 f"/api/v3/predictions/{job_id}/result", what=f"wavespeed {job_id} result"
             )
         except _JOB_ENDING as error:
-            return Failed(
-                reason=error.detail or error.summary,
-                moderated=isinstance(error, ContentModerated),
+            return self._api.clean(
+                Failed(
+                    reason=error.detail or error.summary,
+                    moderated=isinstance(error, ContentModerated),
+                )
             )
         data = payload.get("data")
         if not isinstance(data, dict):
             raise UnexpectedResponse("the result answer has no data object", provider=self.label)
-        update = parse_data(data)
+        update = self._api.clean(parse_data(data))
         if update is None:
             log.warning("wavespeed job %s: unknown status %r", job_id, data.get("status"))
         return update

@@ -47,14 +47,19 @@ def describe(entry: AuditEntry) -> str:
         parts.append(f"{entry.cost} unit{'s' if entry.cost != 1 else ''}")
     line = " · ".join(parts)
     if entry.options:
-        line += f"\n{safe_text(entry.options, 120)}"
+        line += f"\n{_one_line(entry.options, 120)}"
     if entry.prompt:
-        line += f"\n> {safe_text(entry.prompt, 200)}"
+        line += f"\n> {_one_line(entry.prompt, 200)}"
     if entry.reason:
-        line += f"\nreason: {safe_text(entry.reason, 300)}"
+        line += f"\nreason: {_one_line(entry.reason, 300)}"
     if entry.job_id:
         line += f"\n`job {entry.job_id}`"
     return line
+
+
+def _one_line(text: str, limit: int) -> str:
+    """User text on one line, so it cannot fake further entries."""
+    return safe_text(" ".join(text.split()), limit)
 
 
 class AuditForwarder:

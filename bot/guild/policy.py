@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -18,10 +18,17 @@ RESOLUTION_RANK = {"720P": 0, "1080P": 1}
 class Refusal(Exception):
     """A rule said no. `message` is for the member; `rule` names the rule for the audit log."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, *, quoted: str | None = None) -> None:
         self.rule = rule
-        self.message = message
+        self.message = message  # with "{quoted}" where someone's own words go
+        self.quoted = quoted  # text written by someone else (an admin), shown as-is
         super().__init__(message)
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        """The message, with the quoted text passed through the chat's own escaping."""
+        if self.quoted is None:
+            return self.message
+        return self.message.replace("{quoted}", escape(self.quoted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +112,9 @@ def admit(
     """Raise Refusal, or say under which terms this member may generate in this channel."""
     if block is not None:
         raise Refusal(
-            "blocked", f"You can't make videos on this server: {block.reason or 'no reason given'}."
+            "blocked",
+            "You can't make videos on this server: {quoted}.",
+            quoted=block.reason or "no reason given",
         )
     if config.allowed_channel_ids and who.channel_id not in config.allowed_channel_ids:
         raise Refusal(

@@ -93,9 +93,12 @@ def test_prompt_is_trimmed_and_bounded() -> None:
     assert _text().prompt == "a cat"
     assert VideoRequest(mode=Mode.TEXT, prompt="  hi  ").prompt == "hi"
     assert len(VideoRequest(mode=Mode.TEXT, prompt="é" * 800).prompt) == 800
-    for bad in ("", "   \n ", "x" * 801):
+    for bad in ("", "   \n ", "x" * 801, "\u200b\u200d\u2060", "\u3000"):
         with pytest.raises(ValidationError):
             VideoRequest(mode=Mode.TEXT, prompt=bad)
+    with pytest.raises(ValidationError, match="control characters"):
+        VideoRequest(mode=Mode.TEXT, prompt="a\x00b")
+    assert VideoRequest(mode=Mode.TEXT, prompt="two\nlines\tok").prompt == "two\nlines\tok"
 
 
 def test_seed_range_and_image_rules() -> None:
