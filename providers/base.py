@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import SecretStr
@@ -28,6 +29,7 @@ from providers.models import (
 )
 from providers.models import VideoRequest as VideoRequest
 from providers.retry import RetryPolicy, Sleep, with_retries
+from providers.urls import check_url
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,58 @@ class Provider(Protocol):
         ...
 
     async def cancel(self, job_id: str) -> CancelOutcome: ...
+
+
+class HostedProvider:
+    """What both hosted providers share: their JSON API, their capabilities table, and the
+    check of an image URL before it is handed over. Subclasses set the class attributes."""
+
+    name: ProviderName
+    default_base_url: ClassVar[str]
+    capability_table: ClassVar[dict[Mode, Capabilities]]
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        api_key: SecretStr,
+        base_url: str | None = None,
+        allow_loopback_urls: bool = False,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._api = JsonApi(
+            client=client,
+            base_url=base_url or self.default_base_url,
+            api_key=api_key,
+            label=self.label,
+            classify=self.classify,
+            retry=retry or RetryPolicy(),
+            sleep=sleep,
+        )
+        self._allow_loopback = allow_loopback_urls
+
+    @staticmethod
+    def classify(response: httpx.Response, payload: Any) -> ProviderError | None:
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return self.name.label
+
+    def capabilities(self, mode: Mode) -> Capabilities:
+        return self.capability_table[mode]
+
+    def resolve(self, request: VideoRequest) -> ResolvedOptions:
+        options = self.capability_table[request.mode].resolve(request, provider=self.label)
+        if request.image_url is not None:
+            check_url(
+                request.image_url,
+                allow_loopback=self._allow_loopback,
+                provider=self.label,
+                what="the image URL",
+            )
+        return options
 
 
 class JsonApi:
@@ -140,28 +194,20 @@ class JsonApi:
                 http_status=response.status_code,
             ) from error
 
-    async def get(self, path_or_url: str, *, what: str) -> Any:
+    async def get(self, path: str, *, what: str) -> Any:
         """GET with retries on 429, 5xx, transport errors and unreadable answers."""
-        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
-
-        async def once() -> Any:
-            try:
-                response = await self._client.get(url, headers=self._headers())
-            except httpx.TransportError as error:
-                raise TransientError(
-                    f"network error ({type(error).__name__})", provider=self.label
-                ) from error
-            return self._decode(response)
-
-        return await with_retries(once, policy=self._retry, what=what, sleep=self._sleep)
+        return await self._retried("GET", path, what=what)
 
     async def post_once(self, path: str, *, what: str) -> Any:
         """An idempotent POST with no body (cancel): retried like a GET."""
+        return await self._retried("POST", path, what=what)
+
+    async def _retried(self, method: str, path: str, *, what: str) -> Any:
         url = self.base_url + path
 
         async def once() -> Any:
             try:
-                response = await self._client.post(url, headers=self._headers())
+                response = await self._client.request(method, url, headers=self._headers())
             except httpx.TransportError as error:
                 raise TransientError(
                     f"network error ({type(error).__name__})", provider=self.label

@@ -6,15 +6,13 @@ U+00D7, status spellings and error codes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any, Literal
 
 import httpx
-from pydantic import SecretStr
 
-from providers.base import JsonApi, error_text
+from providers.base import HostedProvider, error_text
 from providers.capabilities import Capabilities
 from providers.errors import (
     AuthenticationError,
@@ -40,8 +38,7 @@ from providers.models import (
     Succeeded,
     VideoRequest,
 )
-from providers.retry import RetryPolicy, Sleep, parse_retry_after
-from providers.urls import check_url
+from providers.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -159,49 +156,13 @@ def parse_result(payload: dict[str, Any]) -> JobUpdate | None:
     return status
 
 
-class RunComfy:
+class RunComfy(HostedProvider):
     """RunComfy Model API: submit, status, result and cancel under `/v1`."""
 
     name = ProviderName.RUNCOMFY
-
-    def __init__(
-        self,
-        *,
-        client: httpx.AsyncClient,
-        api_key: SecretStr,
-        base_url: str = DEFAULT_BASE_URL,
-        allow_loopback_urls: bool = False,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._api = JsonApi(
-            client=client,
-            base_url=base_url,
-            api_key=api_key,
-            label=self.label,
-            classify=classify,
-            retry=retry or RetryPolicy(),
-            sleep=sleep,
-        )
-        self._allow_loopback = allow_loopback_urls
-
-    @property
-    def label(self) -> str:
-        return self.name.label
-
-    def capabilities(self, mode: Mode) -> Capabilities:
-        return CAPABILITIES[mode]
-
-    def resolve(self, request: VideoRequest) -> ResolvedOptions:
-        options = CAPABILITIES[request.mode].resolve(request, provider=self.label)
-        if request.image_url is not None:
-            check_url(
-                request.image_url,
-                allow_loopback=self._allow_loopback,
-                provider=self.label,
-                what="the image URL",
-            )
-        return options
+    default_base_url = DEFAULT_BASE_URL
+    capability_table = CAPABILITIES
+    classify = staticmethod(classify)
 
     async def submit(self, request: VideoRequest) -> str:
         body = build_body(request, self.resolve(request))

@@ -6,14 +6,12 @@ field names, status spellings and task codes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
-from providers.base import JsonApi, error_text
+from providers.base import HostedProvider, error_text
 from providers.capabilities import Capabilities
 from providers.errors import (
     AuthenticationError,
@@ -43,8 +41,7 @@ from providers.models import (
     Succeeded,
     VideoRequest,
 )
-from providers.retry import RetryPolicy, Sleep, parse_retry_after
-from providers.urls import check_url
+from providers.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -141,52 +138,20 @@ def parse_data(data: dict[str, Any]) -> JobUpdate | None:
             return None
 
 
-class WaveSpeed:
+class WaveSpeed(HostedProvider):
     """WaveSpeedAI v3: submit under `/api/v3/{model}`, poll `/api/v3/predictions/{id}/result`."""
 
     name = ProviderName.WAVESPEED
-
-    def __init__(
-        self,
-        *,
-        client: httpx.AsyncClient,
-        api_key: SecretStr,
-        base_url: str = DEFAULT_BASE_URL,
-        allow_loopback_urls: bool = False,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._api = JsonApi(
-            client=client,
-            base_url=base_url,
-            api_key=api_key,
-            label=self.label,
-            classify=classify,
-            retry=retry or RetryPolicy(),
-            sleep=sleep,
-        )
-        self._allow_loopback = allow_loopback_urls
-
-    @property
-    def label(self) -> str:
-        return self.name.label
-
-    def capabilities(self, mode: Mode) -> Capabilities:
-        return CAPABILITIES[mode]
+    default_base_url = DEFAULT_BASE_URL
+    capability_table = CAPABILITIES
+    classify = staticmethod(classify)
 
     def resolve(self, request: VideoRequest) -> ResolvedOptions:
-        options = CAPABILITIES[request.mode].resolve(request, provider=self.label)
+        options = super().resolve(request)
         if request.mode is Mode.IMAGE and request.aspect_ratio is None:
             # Not sent: the provider picks the shape.
             options = ResolvedOptions(
                 aspect_ratio=None, duration=options.duration, resolution=options.resolution
-            )
-        if request.image_url is not None:
-            check_url(
-                request.image_url,
-                allow_loopback=self._allow_loopback,
-                provider=self.label,
-                what="the image URL",
             )
         return options
 

@@ -257,55 +257,56 @@ class JobRunner:
         return moved
 
     async def reject(self, job_id: str, *, moderator_id: int | None, reason: str) -> Job | None:
-        now = self.clock()
-        moved = await self.db.run(
-            lambda s: store.transition(
-                session=s,
-                job_id=job_id,
-                to=JobState.REJECTED,
-                now=now,
-                actor_id=moderator_id,
-                error=reason,
-                moderator_id=moderator_id,
-            )
+        return await self._decide(
+            job_id, JobState.REJECTED, moderator_id=moderator_id, error=reason
         )
-        if moved is not None:
-            await self._show(moved)
-        return moved
 
     async def release(self, job_id: str, *, moderator_id: int) -> Job | None:
         """A moderator lets a held (flagged) video be posted."""
-        now = self.clock()
-        moved = await self.db.run(
-            lambda s: store.transition(
-                session=s,
-                job_id=job_id,
-                to=JobState.DELIVERING,
-                now=now,
-                actor_id=moderator_id,
-                moderator_id=moderator_id,
-                lease_owner=self.owner,
-                lease_expires_at=now + self.config.lease_seconds,
-            )
+        until = self.clock() + self.config.lease_seconds
+        moved = await self._decide(
+            job_id,
+            JobState.DELIVERING,
+            moderator_id=moderator_id,
+            show=False,
+            lease_owner=self.owner,
+            lease_expires_at=until,
         )
         if moved is not None:
             self.launch(job_id)
         return moved
 
     async def discard(self, job_id: str, *, moderator_id: int) -> Job | None:
+        return await self._decide(
+            job_id,
+            JobState.FAILED,
+            moderator_id=moderator_id,
+            error="a moderator discarded the video after the provider flagged it",
+        )
+
+    async def _decide(
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        moderator_id: int | None,
+        show: bool = True,
+        **fields: Any,
+    ) -> Job | None:
+        """A moderator's (or the review deadline's) move, recorded with who made it."""
         now = self.clock()
         moved = await self.db.run(
             lambda s: store.transition(
                 session=s,
                 job_id=job_id,
-                to=JobState.FAILED,
+                to=to,
                 now=now,
                 actor_id=moderator_id,
                 moderator_id=moderator_id,
-                error="a moderator discarded the video after the provider flagged it",
+                **fields,
             )
         )
-        if moved is not None:
+        if moved is not None and show:
             await self._show(moved)
         return moved
 
