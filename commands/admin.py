@@ -619,9 +619,34 @@ class Admin(commands.Cog):
             interaction,
             (
                 "\n".join(lines)
-                + "\nCheck them on the provider's dashboard; the member's units stay "
-                "charged until you refund them with /reelbot members grant."
+                + "\nCheck them on the provider's dashboard, then settle each with "
+                "/reelbot resolve (refund, or keep the charge)."
             )[:1990],
+        )
+
+    @reelbot.command(name="resolve", description="Settle a job whose outcome was unknown")
+    @app_commands.describe(
+        job="The job id from /reelbot unknown",
+        refund="Give the member their units back (you found no charge or no video)",
+    )
+    async def resolve(
+        self, interaction: discord.Interaction[VideoBot], job: str, refund: bool
+    ) -> None:
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        job_id = job.strip().lower()
+        settled = await self.bot.db.run(
+            lambda s: guild_store.resolve_unknown(
+                session=s, guild_id=gid, job_id=job_id, refund=refund, actor_id=actor, now=now
+            )
+        )
+        if settled is None:
+            raise BadRequest(
+                "There is no unsettled job with an unknown outcome by that id on this server."
+            )
+        await self._done(
+            interaction,
+            f"Job `{settled.id}` of <@{settled.user_id}>: "
+            + ("their units were given back." if refund else "the charge stands."),
         )
 
 

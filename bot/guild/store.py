@@ -16,7 +16,8 @@ from bot.guild.models import (
     GuildConfig,
     QuotaTier,
 )
-from bot.jobs.models import Job, LedgerEntry, LedgerKind
+from bot.jobs import store as jobs_store
+from bot.jobs.models import Job, JobState, LedgerEntry, LedgerKind
 from bot.jobs.store import QuotaPolicy
 
 MAX_RULES = 200
@@ -276,6 +277,38 @@ def reset(
         reason=f"reset ({cleared} units cleared)",
     )
     return cleared
+
+
+def resolve_unknown(
+    *, session: Session, guild_id: int, job_id: str, refund: bool, actor_id: int, now: float
+) -> Job | None:
+    """An admin settles a job whose outcome at the provider was unknown, after checking the
+    provider's dashboard: give the member their units back, or keep the charge. Once."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.guild_id != guild_id or job.state is not JobState.UNKNOWN:
+        return None
+    if job.moderator_id is not None:  # already settled
+        return None
+    verdict = "refunded" if refund else "kept charged"
+    if refund:
+        jobs_store.refund(
+            session=session, job=job, now=now, note="unknown job refunded by an admin"
+        )
+    job.moderator_id = actor_id
+    job.error = f"{job.error or 'outcome unknown'}; checked by an admin and {verdict}"
+    session.add(job)
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=job.user_id,
+        moderator_id=actor_id,
+        job_id=job.id,
+        prompt=job.prompt,
+        reason=f"unknown job {verdict}",
+    )
+    return job
 
 
 def erase_prompts(*, session: Session, guild_id: int, user_id: int) -> int:

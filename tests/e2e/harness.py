@@ -137,6 +137,7 @@ class World:
             "enabled": 5,
             "hours": 10,
             "rule": 4,
+            "refund": 5,
         }
         opts = [{"name": k, "type": types.get(k, 3), "value": v} for k, v in options.items()]
         interaction = await self.fake.invoke(

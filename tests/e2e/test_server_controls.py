@@ -384,3 +384,26 @@ async def test_every_outcome_is_audited_in_the_database_and_the_audit_channel(
         shown = await w.admin("audit", member=MEMBER)
         assert "cancelled" in shown and "delivered" in shown
         assert ADMIN not in [e.user_id for e in audit(w) if e.action is not AuditAction.SETTINGS]
+
+
+async def test_unknown_jobs_are_listed_and_settled_once(tmp_path: Path) -> None:
+    from tests.providersim import Fault
+
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        w.runcomfy.fault(Fault(kind="post", drop="after"), Fault(kind="post", drop="after"))
+        await w.reply(await w.video("lost one", provider="runcomfy"))
+        await w.reply(await w.video("lost two", provider="runcomfy"))
+        first, second = await w.wait_for_state(JobState.UNKNOWN, count=2)
+        assert w.charged() == 2
+        listed = await w.admin("unknown")
+        assert first.id in listed and second.id in listed and "/reelbot resolve" in listed
+        assert "their units were given back" in await w.admin("resolve", job=first.id, refund=True)
+        assert "the charge stands" in await w.admin("resolve", job=second.id, refund=False)
+        assert "no unsettled job" in await w.admin("resolve", job=first.id, refund=True)
+        assert "no unsettled job" in await w.admin("resolve", job="0" * 32, refund=True)
+        assert w.charged() == 1
+        assert "settles" not in await w.admin("resolve", job=second.id, refund=True, user=MEMBER)
+        assert w.charged() == 1
+        settled = [e for e in audit(w) if e.action is AuditAction.QUOTA]
+        assert [e.moderator_id for e in settled] == [ADMIN, ADMIN]
