@@ -1,0 +1,25 @@
+"""/reelbot: a server's own rules, for members with Manage Server. Hidden from others by
+default and checked again on every call, whatever Discord showed (see `AdminGroup`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from commands.admin._access import Channels, Members, Roles
+from commands.admin._limits import Providers, Tiers
+from commands.admin._moderation import Filter, Review
+from commands.admin._server import Reelbot
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+
+def build(bot: VideoBot) -> Reelbot:
+    root = Reelbot(bot)
+    for group in (Channels, Roles, Members, Tiers, Filter, Providers, Review):
+        root.add_command(group(bot))
+    return root
+
+
+async def setup(bot: VideoBot) -> None:
+    bot.tree.add_command(build(bot))

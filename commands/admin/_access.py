@@ -1,0 +1,176 @@
+"""/reelbot channels, roles and members: where videos may be made, by whom, and one
+member's access and quota."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.guild import store as guild_store
+from bot.jobs import store
+from bot.render import safe_text
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+from commands.admin._base import AdminGroup, _list
+
+
+class Channels(AdminGroup):
+    def __init__(self, bot: VideoBot) -> None:
+        super().__init__(bot, name="channels", description="Where videos may be made")
+
+    @app_commands.command(
+        name="allow", description="Allow videos in a channel (once any is allowed, only those)"
+    )
+    async def channels_allow(
+        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+    ) -> None:
+        config = await self._config(interaction)
+        ids = sorted({*config.allowed_channel_ids, channel.id})
+        await self._update(interaction, f"allow channel {channel.id}", allowed_channel_ids=ids)
+        await self._done(interaction, f"Videos may be made in: {_list(ids, '<#{}>', '')}.")
+
+    @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
+    async def channels_disallow(
+        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+    ) -> None:
+        config = await self._config(interaction)
+        ids = [i for i in config.allowed_channel_ids if i != channel.id]
+        await self._update(interaction, f"disallow channel {channel.id}", allowed_channel_ids=ids)
+        await self._done(
+            interaction, f"Allowed channels: {_list(ids, '<#{}>', 'anywhere I can post')}."
+        )
+
+    @app_commands.command(
+        name="nsfw-only", description="Only allow videos in age-restricted channels"
+    )
+    async def channels_nsfw_only(
+        self, interaction: discord.Interaction[VideoBot], enabled: bool
+    ) -> None:
+        await self._update(interaction, f"nsfw channels only {enabled}", nsfw_channels_only=enabled)
+        await self._done(
+            interaction, "Only age-restricted channels." if enabled else "Any allowed channel."
+        )
+
+
+class Roles(AdminGroup):
+    def __init__(self, bot: VideoBot) -> None:
+        super().__init__(bot, name="roles", description="Who may make videos")
+
+    @app_commands.command(
+        name="allow", description="Let a role make videos (once any is set, only those)"
+    )
+    async def roles_allow(
+        self, interaction: discord.Interaction[VideoBot], role: discord.Role
+    ) -> None:
+        config = await self._config(interaction)
+        ids = sorted({*config.allowed_role_ids, role.id})
+        await self._update(interaction, f"allow role {role.id}", allowed_role_ids=ids)
+        await self._done(interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '')}.")
+
+    @app_commands.command(name="disallow", description="Remove a role from the allowed list")
+    async def roles_disallow(
+        self, interaction: discord.Interaction[VideoBot], role: discord.Role
+    ) -> None:
+        config = await self._config(interaction)
+        ids = [i for i in config.allowed_role_ids if i != role.id]
+        await self._update(interaction, f"disallow role {role.id}", allowed_role_ids=ids)
+        await self._done(
+            interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', 'everyone')}."
+        )
+
+
+class Members(AdminGroup):
+    def __init__(self, bot: VideoBot) -> None:
+        super().__init__(bot, name="members", description="One member's access and quota")
+
+    @app_commands.command(name="block", description="Stop a member from making videos")
+    async def members_block(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        member: discord.Member,
+        reason: app_commands.Range[str, 1, 300],
+    ) -> None:
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        await self.bot.db.run(
+            lambda s: guild_store.block(
+                session=s, guild_id=gid, user_id=member.id, reason=reason, actor_id=actor, now=now
+            )
+        )
+        await self._done(
+            interaction,
+            f"{member.mention} can no longer make videos here. "
+            f"They'll see: “{safe_text(reason, 300)}”.",
+        )
+
+    @app_commands.command(name="unblock", description="Let a blocked member make videos again")
+    async def members_unblock(
+        self, interaction: discord.Interaction[VideoBot], member: discord.Member
+    ) -> None:
+        gid = interaction.guild_id or 0
+        removed = await self.bot.db.run(
+            lambda s: guild_store.unblock(session=s, guild_id=gid, user_id=member.id)
+        )
+        await self._done(
+            interaction,
+            f"{member.mention} is unblocked." if removed else f"{member.mention} wasn't blocked.",
+        )
+
+    @app_commands.command(
+        name="grant", description="Give a member extra units for the current window"
+    )
+    async def members_grant(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        member: discord.Member,
+        units: app_commands.Range[int, 1, 1000],
+    ) -> None:
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        await self.bot.db.run(
+            lambda s: guild_store.grant(
+                session=s, guild_id=gid, user_id=member.id, units=units, actor_id=actor, now=now
+            )
+        )
+        await self._done(interaction, f"Granted {units} extra units to {member.mention}.")
+
+    @app_commands.command(name="reset", description="Clear a member's usage in the current window")
+    async def members_reset(
+        self, interaction: discord.Interaction[VideoBot], member: discord.Member
+    ) -> None:
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        policy = self.bot.runner.config.quota
+        cleared = await self.bot.db.run(
+            lambda s: guild_store.reset(
+                session=s, guild_id=gid, user_id=member.id, policy=policy, actor_id=actor, now=now
+            )
+        )
+        await self._done(interaction, f"Cleared {cleared} units of {member.mention}'s usage.")
+
+    @app_commands.command(name="ledger", description="Why a member has the quota they have")
+    async def members_ledger(
+        self, interaction: discord.Interaction[VideoBot], member: discord.Member
+    ) -> None:
+        gid = interaction.guild_id or 0
+        entries = await self.bot.db.run(
+            lambda s: store.ledger(session=s, guild_id=gid, user_id=member.id, limit=25)
+        )
+        usage = await self.bot.usage(guild_id=gid, user_id=member.id)
+        lines = [
+            f"<t:{int(e.created_at)}:f> **{e.kind.value}** {e.amount:+d}"
+            + (f" · job `{e.job_id[:8]}`" if e.job_id else "")
+            + (f" · {e.note}" if e.note else "")
+            + (f" · by <@{e.actor_id}>" if e.actor_id else "")
+            for e in entries
+        ]
+        embed = discord.Embed(
+            title="Quota ledger",
+            description=(
+                f"{member.mention}: {usage.used}/{usage.limit} used, "
+                f"{usage.in_flight} in progress.\n\n" + ("\n".join(lines) or "No entries.")
+            )[:4000],
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -1,0 +1,70 @@
+"""What every /reelbot command group shares: the server-side permission check and a few
+small helpers."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+
+from bot.guild import store as guild_store
+from bot.guild.models import GuildConfig, Window
+from providers import ProviderName
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+
+MANAGERS = discord.Permissions(manage_guild=True)
+PROVIDERS = [Choice(name=p.label, value=p.value) for p in ProviderName]
+
+
+class AdminGroup(app_commands.Group):
+    """A /reelbot group. Discord hides the commands from members without Manage Server by
+    default, but any admin can change that gate, so every call is checked again here."""
+
+    def __init__(self, bot: VideoBot, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        permissions = interaction.permissions
+        if interaction.guild_id is None or not (
+            permissions.manage_guild or permissions.administrator
+        ):
+            raise app_commands.CheckFailure(
+                "Only members with the Manage Server permission can change Reelbot's settings."
+            )
+        return True
+
+    async def _update(
+        self, interaction: discord.Interaction[VideoBot], note: str, **changes: Any
+    ) -> GuildConfig:
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        return await self.bot.db.run(
+            lambda s: guild_store.update_config(
+                session=s, guild_id=gid, actor_id=actor, now=now, note=note, **changes
+            )
+        )
+
+    async def _config(self, interaction: discord.Interaction[VideoBot]) -> GuildConfig:
+        return await self.bot.guild_config(interaction.guild_id)
+
+    @staticmethod
+    async def _done(interaction: discord.Interaction[VideoBot], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+def _window(window: Window) -> str:
+    return "UTC day" if window is Window.DAILY else "24 h"
+
+
+def _channel(channel_id: int | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "none"
+
+
+def _list(ids: list[int], mention: str, empty: str) -> str:
+    return ", ".join(mention.format(i) for i in ids) if ids else empty

@@ -1,0 +1,136 @@
+"""/reelbot filter and review: what may be asked, and approval before generation."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.errors import BadRequest
+from bot.guild import store as guild_store
+from bot.moderation import InvalidRule, validate_rule
+from bot.render import safe_text
+
+if TYPE_CHECKING:
+    from bot.client import VideoBot
+
+from commands.admin._base import AdminGroup
+
+
+class Filter(AdminGroup):
+    def __init__(self, bot: VideoBot) -> None:
+        super().__init__(bot, name="filter", description="Blocked words and patterns")
+
+    async def _add_rule(
+        self, interaction: discord.Interaction[VideoBot], kind: str, pattern: str
+    ) -> None:
+        try:
+            cleaned = validate_rule(kind, pattern)
+        except InvalidRule as error:
+            raise BadRequest(f"That {kind} can't be used: {error}.") from error
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        try:
+            row = await self.bot.db.run(
+                lambda s: guild_store.add_rule(
+                    session=s, guild_id=gid, kind=kind, pattern=cleaned, actor_id=actor, now=now
+                )
+            )
+        except ValueError as error:
+            raise BadRequest(str(error)) from error
+        await self._update(interaction, f"filter +{kind} #{row.id}")
+        await self._done(interaction, f"Added {kind} rule #{row.id}: `{safe_text(cleaned, 200)}`.")
+
+    @app_commands.command(
+        name="add-word", description="Block a word or phrase (any case or accents)"
+    )
+    async def filter_add_word(
+        self, interaction: discord.Interaction[VideoBot], word: app_commands.Range[str, 1, 100]
+    ) -> None:
+        await self._add_rule(interaction, "word", word)
+
+    @app_commands.command(
+        name="add-regex", description="Block prompts matching a regular expression"
+    )
+    async def filter_add_regex(
+        self, interaction: discord.Interaction[VideoBot], pattern: app_commands.Range[str, 1, 200]
+    ) -> None:
+        await self._add_rule(interaction, "regex", pattern)
+
+    @app_commands.command(name="remove", description="Remove a filter rule by its number")
+    async def filter_remove(self, interaction: discord.Interaction[VideoBot], rule: int) -> None:
+        gid = interaction.guild_id or 0
+        removed = await self.bot.db.run(
+            lambda s: guild_store.remove_rule(session=s, guild_id=gid, rule_id=rule)
+        )
+        if removed:
+            await self._update(interaction, f"filter -#{rule}")
+        await self._done(
+            interaction, f"Removed rule #{rule}." if removed else f"There is no rule #{rule}."
+        )
+
+    @app_commands.command(name="list", description="List the filter rules")
+    async def filter_list(self, interaction: discord.Interaction[VideoBot]) -> None:
+        gid = interaction.guild_id or 0
+        rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
+        text = "\n".join(f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows)
+        await self._done(interaction, text[:1990] or "No filter rules.")
+
+
+class Review(AdminGroup):
+    def __init__(self, bot: VideoBot) -> None:
+        super().__init__(bot, name="review", description="Approval before generation")
+
+    @app_commands.command(
+        name="channel", description="Where requests and flagged videos wait for moderators"
+    )
+    async def review_channel(
+        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+    ) -> None:
+        await self._update(
+            interaction, f"review channel {channel.id}", review_channel_id=channel.id
+        )
+        await self._done(
+            interaction, f"Reviews go to {channel.mention}. Moderators there need Manage Messages."
+        )
+
+    @app_commands.command(
+        name="approval", description="Require a moderator's approval before generating"
+    )
+    @app_commands.describe(channel="Only this channel (leave empty for the whole server)")
+    async def review_approval(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        enabled: bool,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        config = await self._config(interaction)
+        if enabled and config.review_channel_id is None:
+            raise BadRequest("Set a review channel first: /reelbot review channel.")
+        if channel is None:
+            await self._update(
+                interaction, f"approval everywhere {enabled}", approval_everywhere=enabled
+            )
+            where = "everywhere on this server"
+        else:
+            ids = set(config.approval_channel_ids)
+            ids = ids | {channel.id} if enabled else ids - {channel.id}
+            await self._update(
+                interaction, f"approval {channel.id} {enabled}", approval_channel_ids=sorted(ids)
+            )
+            where = f"in {channel.mention}"
+        await self._done(
+            interaction, f"Approval is {'required' if enabled else 'not required'} {where}."
+        )
+
+    @app_commands.command(
+        name="expiry", description="Hours after which a pending request is dropped"
+    )
+    async def review_expiry(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        hours: app_commands.Range[float, 0.05, 720.0],
+    ) -> None:
+        await self._update(interaction, f"review expiry {hours}", review_expiry_hours=hours)
+        await self._done(interaction, f"Pending requests expire after {hours:g} h.")
