@@ -209,21 +209,44 @@ def mark_forwarded(*, session: Session, entry_ids: Sequence[int]) -> None:
         )
 
 
-def grant(
-    *, session: Session, guild_id: int, user_id: int, units: int, actor_id: int, now: float
+def _credit(
+    session: Session,
+    *,
+    guild_id: int,
+    user_id: int,
+    units: int,
+    counted_at: float,
+    now: float,
+    actor_id: int,
+    note: str,
 ) -> None:
-    """Extra units for the member, usable until they leave the window like any other."""
     session.add(
         LedgerEntry(
             guild_id=guild_id,
             user_id=user_id,
             kind=LedgerKind.GRANT,
             amount=-units,
-            counted_at=now,
+            counted_at=counted_at,
             created_at=now,
             actor_id=actor_id,
-            note=f"granted {units}",
+            note=note,
         )
+    )
+
+
+def grant(
+    *, session: Session, guild_id: int, user_id: int, units: int, actor_id: int, now: float
+) -> None:
+    """Extra units for the member, usable until they leave the window like any other."""
+    _credit(
+        session,
+        guild_id=guild_id,
+        user_id=user_id,
+        units=units,
+        counted_at=now,
+        now=now,
+        actor_id=actor_id,
+        note=f"granted {units}",
     )
     audit(
         session=session,
@@ -241,30 +264,21 @@ def reset(
 ) -> int:
     """Cancel everything the member has counted in the current window. Each counter-entry is
     counted at the time of what it cancels, so both leave the window together."""
-    rows = session.exec(
-        select(LedgerEntry.counted_at, LedgerEntry.amount).where(
-            LedgerEntry.guild_id == guild_id,
-            LedgerEntry.user_id == user_id,
-            col(LedgerEntry.counted_at) > policy.window_start(now),
-        )
-    ).all()
-    totals: dict[float, int] = {}
-    for counted_at, amount in rows:
-        totals[counted_at] = totals.get(counted_at, 0) + amount
+    rows = jobs_store.ledger_by_time(
+        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
+    )
     cleared = 0
-    for counted_at, total in totals.items():
+    for counted_at, total in rows:
         if total > 0:
-            session.add(
-                LedgerEntry(
-                    guild_id=guild_id,
-                    user_id=user_id,
-                    kind=LedgerKind.GRANT,
-                    amount=-total,
-                    counted_at=counted_at,
-                    created_at=now,
-                    actor_id=actor_id,
-                    note="reset",
-                )
+            _credit(
+                session,
+                guild_id=guild_id,
+                user_id=user_id,
+                units=total,
+                counted_at=counted_at,
+                now=now,
+                actor_id=actor_id,
+                note="reset",
             )
             cleared += total
     audit(

@@ -115,7 +115,7 @@ def _lock_member(session: Session, *, guild_id: int | None, user_id: int) -> Non
     ).one()
 
 
-def _ledger_rows(
+def ledger_by_time(
     session: Session, *, guild_id: int | None, user_id: int, since: float
 ) -> Sequence[tuple[float, int]]:
     rows = session.exec(
@@ -134,7 +134,9 @@ def _ledger_rows(
 def usage(
     *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
 ) -> Usage:
-    rows = _ledger_rows(session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now))
+    rows = ledger_by_time(
+        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
+    )
     used = max(0, sum(amount for _, amount in rows))
     frees_at = next((policy.counted_until(at) for at, amount in rows if amount > 0), None)
     in_flight = session.exec(
@@ -198,7 +200,7 @@ def _check_spend(
     if in_flight and current.in_flight >= policy.max_in_flight:
         raise TooManyInFlight(current)
     if current.used + job.cost > policy.limit:
-        rows = _ledger_rows(
+        rows = ledger_by_time(
             session, guild_id=job.guild_id, user_id=job.user_id, since=policy.window_start(now)
         )
         raise QuotaExceeded(current, job.cost, _available_at(rows, need=job.cost, policy=policy))

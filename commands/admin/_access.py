@@ -29,18 +29,14 @@ class Channels(AdminGroup):
     async def channels_allow(
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
     ) -> None:
-        config = await self._config(interaction)
-        ids = sorted({*config.allowed_channel_ids, channel.id})
-        await self._update(interaction, f"allow channel {channel.id}", allowed_channel_ids=ids)
+        ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=True)
         await self._done(interaction, f"Videos may be made in: {_list(ids, '<#{}>', '')}.")
 
     @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
     async def channels_disallow(
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
     ) -> None:
-        config = await self._config(interaction)
-        ids = [i for i in config.allowed_channel_ids if i != channel.id]
-        await self._update(interaction, f"disallow channel {channel.id}", allowed_channel_ids=ids)
+        ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=False)
         await self._done(
             interaction, f"Allowed channels: {_list(ids, '<#{}>', 'anywhere I can post')}."
         )
@@ -67,18 +63,14 @@ class Roles(AdminGroup):
     async def roles_allow(
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
-        config = await self._config(interaction)
-        ids = sorted({*config.allowed_role_ids, role.id})
-        await self._update(interaction, f"allow role {role.id}", allowed_role_ids=ids)
+        ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=True)
         await self._done(interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '')}.")
 
     @app_commands.command(name="disallow", description="Remove a role from the allowed list")
     async def roles_disallow(
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
-        config = await self._config(interaction)
-        ids = [i for i in config.allowed_role_ids if i != role.id]
-        await self._update(interaction, f"disallow role {role.id}", allowed_role_ids=ids)
+        ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=False)
         await self._done(
             interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', 'everyone')}."
         )

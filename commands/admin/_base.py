@@ -50,6 +50,16 @@ class AdminGroup(app_commands.Group):
             )
         )
 
+    async def _edit_ids(
+        self, interaction: discord.Interaction[VideoBot], field: str, item_id: int, *, add: bool
+    ) -> list[int]:
+        """Add an id to, or remove it from, one of the server's id lists; return the list."""
+        current: list[int] = getattr(await self._config(interaction), field)
+        ids = sorted({*current, item_id}) if add else [i for i in current if i != item_id]
+        verb = "add" if add else "remove"
+        await self._update(interaction, f"{field} {verb} {item_id}", **{field: ids})
+        return ids
+
     async def _config(self, interaction: discord.Interaction[VideoBot]) -> GuildConfig:
         return await self.bot.guild_config(interaction.guild_id)
 
