@@ -6,9 +6,11 @@ Each section starts with a level-2 heading that carries the benchmark's NAME in 
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,17 @@ class Section:
     @property
     def all_met(self) -> bool:
         return all(row.met is not False for row in self.rows)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile, q in [0, 100]."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _cell(text: str) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from benchmarks._report import Section
+from benchmarks._report import Section, percentile
 from bot.settings import load_settings
 from providers import (
     Cancelled,
@@ -465,17 +465,6 @@ def parse_child(text: str) -> ChildResult:
 
 
 # ----- the parent: both providers at once, then the report
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ engine and connections, like separate bot processes would.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 import threading
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from benchmarks._report import Section
+from benchmarks._report import Section, percentile
 from bot.db import Database
 from bot.jobs import store
 from bot.jobs.models import Job, LedgerEntry
@@ -115,12 +114,12 @@ def _measure(quick: bool) -> Section:
             )
             total = ok + no
             shape = "one member, 8 threads" if same_member else "8 members, 8 threads"
-            latencies.sort()
-            p99 = latencies[int(len(latencies) * 0.99) - 1]
+
             section.add(f"{shape}: reservations per second", f"{total / elapsed:,.0f}/s")
             section.add(
                 f"{shape}: latency p50 / p99",
-                f"{statistics.median(latencies) * 1000:.1f} ms / {p99 * 1000:.1f} ms",
+                f"{percentile(latencies, 50) * 1000:.1f} ms / "
+                f"{percentile(latencies, 99) * 1000:.1f} ms",
             )
             if same_member:
                 charged = _ledger_total(url)

@@ -244,6 +244,22 @@ def test_settings(
     return load_settings(_env_file=None, **values)
 
 
+def build_main_guild(fake: FakeDiscord) -> None:
+    """The test server: its channels, roles and members."""
+    guild = fake.add_guild(GUILD)
+    guild.add_channel(CHANNEL, name="videos")
+    guild.add_channel(OTHER_CHANNEL, name="other")
+    guild.add_channel(REVIEW_CHANNEL, name="review")
+    guild.add_channel(NSFW_CHANNEL, name="after-dark", nsfw=True)
+    guild.add_channel(AUDIT_CHANNEL, name="audit")
+    guild.add_role(ROLE, name="Artists")
+    guild.add_role(OTHER_ROLE, name="Patrons")
+    guild.add_member(MEMBER, name="member", roles=[ROLE])
+    guild.add_member(OTHER_MEMBER, name="other")
+    guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | BASIC)
+    guild.add_member(ADMIN, name="admin", permissions=MANAGE_GUILD | MANAGE_MESSAGES | BASIC)
+
+
 @contextlib.asynccontextmanager
 async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
     async with (
@@ -251,18 +267,7 @@ async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
         ProviderSim("runcomfy", api_key=PROVIDER_KEY, time_scale=100.0) as runcomfy,
         ProviderSim("wavespeed", api_key=PROVIDER_KEY, time_scale=100.0) as wavespeed,
     ):
-        guild = fake.add_guild(GUILD)
-        guild.add_channel(CHANNEL, name="videos")
-        guild.add_channel(OTHER_CHANNEL, name="other")
-        guild.add_channel(REVIEW_CHANNEL, name="review")
-        guild.add_channel(NSFW_CHANNEL, name="after-dark", nsfw=True)
-        guild.add_channel(AUDIT_CHANNEL, name="audit")
-        guild.add_role(ROLE, name="Artists")
-        guild.add_role(OTHER_ROLE, name="Patrons")
-        guild.add_member(MEMBER, name="member", roles=[ROLE])
-        guild.add_member(OTHER_MEMBER, name="other")
-        guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | BASIC)
-        guild.add_member(ADMIN, name="admin", permissions=MANAGE_GUILD | MANAGE_MESSAGES | BASIC)
+        build_main_guild(fake)
         runcomfy.default_script = JobScript(queue_seconds=5, queue_positions=[2, 1], run_seconds=20)
         wavespeed.default_script = JobScript(queue_seconds=5, run_seconds=20)
         w = World(

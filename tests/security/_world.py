@@ -26,24 +26,15 @@ from bot.app import build_bot
 from bot.client import VideoBot
 from bot.jobs.models import Job, JobState
 from tests.e2e.harness import (
-    ADMIN,
-    AUDIT_CHANNEL,
     BASIC,
     BOT_TOKEN,
     CHANNEL,
     GUILD,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
-    MEMBER,
-    MODERATOR,
-    NSFW_CHANNEL,
-    OTHER_CHANNEL,
-    OTHER_MEMBER,
-    OTHER_ROLE,
     PROVIDER_KEY,
-    REVIEW_CHANNEL,
-    ROLE,
     World,
+    build_main_guild,
 )
 from tests.e2e.harness import test_settings as harness_settings
 from tests.fakediscord import FakeDiscord, FakeInteraction, FakeMessage
@@ -161,22 +152,6 @@ class SecureWorld(World):
 
         await self.fake.wait_for(reached, timeout=timeout, what=f"job {job_id} in {states}")
         return next(j for j in self.jobs() if j.id == job_id)
-
-
-def build_main_guild(fake: FakeDiscord) -> None:
-    """The harness's server, exactly as `tests.e2e.harness.world` builds it."""
-    guild = fake.add_guild(GUILD)
-    guild.add_channel(CHANNEL, name="videos")
-    guild.add_channel(OTHER_CHANNEL, name="other")
-    guild.add_channel(REVIEW_CHANNEL, name="review")
-    guild.add_channel(NSFW_CHANNEL, name="after-dark", nsfw=True)
-    guild.add_channel(AUDIT_CHANNEL, name="audit")
-    guild.add_role(ROLE, name="Artists")
-    guild.add_role(OTHER_ROLE, name="Patrons")
-    guild.add_member(MEMBER, name="member", roles=[ROLE])
-    guild.add_member(OTHER_MEMBER, name="other")
-    guild.add_member(MODERATOR, name="mod", permissions=MANAGE_MESSAGES | BASIC)
-    guild.add_member(ADMIN, name="admin", permissions=MANAGE_GUILD | MANAGE_MESSAGES | BASIC)
 
 
 def build_second_guild(fake: FakeDiscord) -> None:
