@@ -89,6 +89,8 @@ class FakeDiscord(DiscordState):
         runner, self._runner = self._runner, None
         if runner is None:
             return
+        for hold in self.holds:
+            hold.release()
         await self._flush()
         await self.gateway.close_all()
         await runner.cleanup()

@@ -12,11 +12,13 @@ import itertools
 import mimetypes
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import discord
+
+from ._hold import Hold
 
 JSON = dict[str, Any]
 
@@ -604,6 +606,7 @@ class DiscordState:
         self.interactions_by_token: dict[str, FakeInteraction] = {}
         self.requests: list[RecordedRequest] = []
         self.failures: list[Failure] = []
+        self.holds: list[Hold] = []  # see `hold_next`
         #: exceptions raised inside the fake's own handlers (answered 400, never 500)
         self.internal_errors: list[BaseException] = []
         self.blobs: dict[int, Blob] = {}
@@ -676,6 +679,20 @@ class DiscordState:
         if headers is None and status == 429:
             headers = {"Via": "1.1 google", "X-RateLimit-Scope": "user"}
         self.failures.append(Failure(method, path_regex, status, json, headers, times))
+
+    def hold_next(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        when: Callable[[Any], bool] | None = None,
+        times: int = 1,
+    ) -> Hold:
+        """The next ``times`` matching requests (``when`` tests the JSON body) get no answer
+        until ``release()``, and are then dropped unapplied. ``await hold.wait_arrived()``."""
+        hold = Hold(method, path_regex, when, times)
+        self.holds.append(hold)
+        return hold
 
     def expire_interaction_tokens(self) -> None:
         """Every interaction token issued so far now answers 401 code 50027."""

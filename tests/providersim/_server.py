@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
@@ -116,6 +117,8 @@ class ProviderSim:
         self._t0 = time.monotonic()
         self._offset = 0.0
         self._wall0 = datetime.now(UTC)
+        self._submit_limit: tuple[int, float] | None = None
+        self._accepted_submits: deque[float] = deque()
 
     # ----- lifecycle
 
@@ -177,6 +180,30 @@ class ProviderSim:
     def script(self, *scripts: JobScript) -> None:
         """Queue scripts: each new job takes the next one, then `default_script`."""
         self._scripts.extend(scripts)
+
+    def limit_submits(self, count: int, *, per_seconds: float = 60.0) -> None:
+        """Accept at most `count` submits per `per_seconds` simulated seconds (WaveSpeed's
+        default tier: 2 videos a minute, PROVIDERS.md); others get 429 with `Retry-After`
+        (whole real seconds until a submit is accepted again). The refused POST creates no
+        job."""
+        if count < 1 or per_seconds <= 0:
+            raise ValueError("count must be >= 1 and per_seconds > 0")
+        self._submit_limit = (count, per_seconds)
+
+    def _over_submit_limit(self) -> Reply | None:
+        if self._submit_limit is None:
+            return None
+        count, window = self._submit_limit
+        now = self.now()
+        while self._accepted_submits and self._accepted_submits[0] <= now - window:
+            self._accepted_submits.popleft()
+        if len(self._accepted_submits) < count:
+            self._accepted_submits.append(now)
+            return None
+        wait_real = (self._accepted_submits[0] + window - now) / self.time_scale
+        reply = Reply.of_json(429, self._handler.error_body(429))
+        reply.headers["Retry-After"] = str(max(1, math.ceil(wait_real)))
+        return reply
 
     def fault(self, *faults: Fault) -> None:
         """Queue faults; each request takes the first pending one of its kind (or "any")."""
@@ -302,7 +329,10 @@ class ProviderSim:
             json_ok=json_ok,
         )
         if fault is None:
-            return await self._send(request, self._answer(route, incoming))
+            limited = None
+            if route.kind == "post" and self.check_auth(headers) == "ok":
+                limited = self._over_submit_limit()
+            return await self._send(request, limited or self._answer(route, incoming))
 
         log.debug("fault %r answers %s %s", fault, request.method, request.path)
         if fault.delay > 0:
