@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from providers.capabilities import Capabilities
 from providers.errors import (
     ProviderError,
+    SubmitNotSent,
     SubmitOutcomeUnknown,
     TransientError,
     UnexpectedResponse,
@@ -158,15 +159,14 @@ class JsonApi:
         return update
 
     async def submit(self, path: str, body: dict[str, Any]) -> Any:
-        """POST once. Never retried: a lost answer becomes `SubmitOutcomeUnknown`."""
+        """POST once. Never retried here: a lost answer becomes `SubmitOutcomeUnknown`; a
+        request that never left becomes `SubmitNotSent` and a 429 `RateLimited`, which the
+        caller may send again because no job was created."""
         url = self.base_url + path
         try:
             response = await self._client.post(url, json=body, headers=self._headers())
         except _NOT_SENT as error:
-            raise TransientError(
-                f"could not connect, nothing was submitted ({type(error).__name__})",
-                provider=self.label,
-            ) from error
+            raise SubmitNotSent(type(error).__name__, provider=self.label) from error
         except httpx.TransportError as error:
             raise SubmitOutcomeUnknown(
                 f"the connection failed after the request was sent ({type(error).__name__})",

@@ -96,6 +96,13 @@ class TransientError(ProviderError):
     summary = "temporary provider or network failure"
 
 
+class SubmitNotSent(TransientError):
+    """The submit never left this machine (no connection was made): no job exists, so it may
+    be sent again."""
+
+    summary = "could not reach the provider; nothing was submitted"
+
+
 class UnexpectedResponse(ProviderError):
     """An answer that does not follow the documented protocol (malformed JSON, missing fields)."""
 
