@@ -88,11 +88,25 @@ def upgrade_schema(engine: Engine) -> None:
                 connection.execute(
                     text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}')
                 )
+                backfill = BACKFILLS.get((table.name, column.name))
+                if backfill is not None:
+                    connection.execute(text(backfill))
+
+
+# Rows that existed before a column was added, set to what they mean for the new code.
+BACKFILLS: dict[tuple[str, str], str] = {
+    # A job caught in SUBMITTING by an older version may have sent its POST.
+    ("job", "submit_attempted_at"): (
+        "UPDATE job SET submit_attempted_at = updated_at WHERE state = 'submitting'"
+    ),
+    # Finished jobs of an older version: do not edit every old status message again.
+    ("job", "final_shown"): "UPDATE job SET final_shown = TRUE",
+}
 
 
 def _literal(value: object) -> str:
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"

@@ -57,17 +57,17 @@ class DiscordPresenter:
 
     # --- status ---------------------------------------------------------------------------
 
-    async def show_status(self, job: Job, *, waiting_position: int | None = None) -> None:
+    async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
         if job.status_message_id is None:
-            return
+            return True
         now = time.monotonic()
         last = self._last_edit.get(job.id)
         if job.state.is_final or last is None or now - last >= self.edit_interval:
             self._pending.pop(job.id, None)
-            await self._edit(job, waiting_position)
+            shown = await self._edit(job, waiting_position)
             if job.state.is_final:
                 self._forget(job.id)
-            return
+            return shown
         # Too soon: keep only the newest state and show it when the interval has passed.
         self._pending[job.id] = (job, waiting_position)
         if job.id not in self._flushers:
@@ -76,6 +76,7 @@ class DiscordPresenter:
             )
             self._flushers[job.id] = task
             task.add_done_callback(lambda t: self._flusher_done(job.id, t))
+        return True
 
     async def _flush_later(self, job_id: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -94,7 +95,7 @@ class DiscordPresenter:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
 
-    async def _edit(self, job: Job, waiting_position: int | None) -> None:
+    async def _edit(self, job: Job, waiting_position: int | None) -> bool:
         if job.state is JobState.REJECTED and job.moderator_id is None:
             await self.bot.review.expire(job)
         assert job.status_message_id is not None  # noqa: S101
@@ -112,6 +113,8 @@ class DiscordPresenter:
             log.info("job %s: the status message was deleted", job.id)
         except discord.HTTPException as error:
             log.warning("job %s: status edit refused (%s %s)", job.id, error.status, error.code)
+            return False
+        return True
 
     # --- results --------------------------------------------------------------------------
 

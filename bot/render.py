@@ -74,6 +74,11 @@ def status_text(job: Job, *, waiting_position: int | None = None) -> str:
                 return f"⏳ Waiting for a free slot: position {waiting_position} in line."
             return "⏳ Waiting for a free slot."
         case JobState.SUBMITTING:
+            if job.submit_retry_at is not None:
+                return (
+                    f"⏳ Waiting for {label}'s rate limit; "
+                    f"trying again <t:{int(job.submit_retry_at) + 1}:R>."
+                )
             return f"📨 Sending to {label}…"
         case JobState.SUBMITTED:
             if job.queue_position:

@@ -35,8 +35,11 @@ class Presenter(Protocol):
         Raises DeliveryFailed when it cannot be posted."""
         ...
 
-    async def show_status(self, job: Job, *, waiting_position: int | None = None) -> None:
-        """Show the job's current state on its status message (may be throttled)."""
+    async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
+        """Show the job's current state on its status message. Non-final states are
+        coalesced and return True at once; a final state is waited for, and the answer says
+        whether the message now shows it (True too when there is no message to update).
+        Never raises for Discord errors."""
         ...
 
     async def deliver(self, job: Job, video: Downloaded | None) -> int:

@@ -17,6 +17,7 @@ from bot.guild.models import NsfwPolicy
 from bot.jobs import store
 from bot.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.jobs.models import Job, JobState
+from bot.jobs.submitting import SubmitSteps, missing_for_submit
 from providers import (
     Cancelled,
     Downloaded,
@@ -24,24 +25,24 @@ from providers import (
     DownloadTooLarge,
     Failed,
     JobUpdate,
-    Mode,
     Provider,
     ProviderError,
     ProviderName,
     Queued,
     Running,
     StillRunning,
-    SubmitOutcomeUnknown,
     Succeeded,
     TransientError,
-    VideoRequest,
     wait_for_job,
 )
 
 log = logging.getLogger(__name__)
 
 
-class JobDriver:
+MAX_CRASHES = 3
+
+
+class JobDriver(SubmitSteps):
     # Provided by JobRunner.
     db: Database
     providers: dict[ProviderName, Provider]
@@ -74,6 +75,22 @@ class JobDriver:
         )
 
     async def _drive(self, job_id: str, *, resumed: bool) -> None:
+        """Drive one job to its end. An unexpected error is logged and the job is settled or
+        retried by the rules of its state, so it never sits on a slot until its lease lapses."""
+        crashes = 0
+        while True:
+            try:
+                await self._steps(job_id, resumed=resumed)
+                return
+            except Exception:
+                crashes += 1
+                log.exception("job %s: driver crashed (%d of %d)", job_id, crashes, MAX_CRASHES)
+            if await self._after_crash(job_id, crashes):
+                return
+            resumed = True
+            await asyncio.sleep(min(2.0**crashes, 30.0))
+
+    async def _steps(self, job_id: str, *, resumed: bool) -> None:
         job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
         while job is not None and not job.state.is_final:
             if job.lease_owner != self.owner:
@@ -81,10 +98,16 @@ class JobDriver:
                 return
             match job.state:
                 case JobState.ACCEPTED:
-                    job = await self._wait_for_slot(job)
+                    missing = self._not_ready(job, resumed=resumed)
+                    if missing is not None:
+                        job = await self._fail(
+                            job, f"the bot restarted before {missing}; nothing was sent"
+                        )
+                    else:
+                        job = await self._wait_for_slot(job)
                     resumed = False
                 case JobState.SUBMITTING:
-                    job = await (self._submit_lost(job) if resumed else self._submit(job))
+                    job = await (self._resume_submitting(job) if resumed else self._submit(job))
                 case JobState.SUBMITTED | JobState.RUNNING:
                     job = await self._poll(job)
                 case JobState.DOWNLOADING | JobState.DELIVERING:
@@ -94,6 +117,46 @@ class JobDriver:
             if job is None:  # someone else moved it (a cancel): re-read
                 job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
 
+    @staticmethod
+    def _not_ready(job: Job, *, resumed: bool) -> str | None:
+        """An accepted job is set up (status message posted, image saved) before it is
+        launched; one taken over after its process died half-way is not sent."""
+        if resumed and job.status_message_id is None:
+            return "its status message was posted"
+        missing = missing_for_submit(job)
+        return None if missing is None else f"it was ready ({missing})"
+
+    async def _after_crash(self, job_id: str, crashes: int) -> bool:
+        """Settle a job whose driver crashed, or say it should be driven again (False)."""
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None or job.state.is_final or job.lease_owner != self.owner:
+            return True
+        if job.state in (JobState.HELD, JobState.PENDING_REVIEW):
+            return True  # a moderator decides what happens next
+        sent = job.state is not JobState.ACCEPTED and (
+            job.state is not JobState.SUBMITTING or job.submit_attempted_at is not None
+        )
+        if not sent:
+            await self._fail(job, "something went wrong before it was sent; nothing was sent")
+        elif job.state is JobState.SUBMITTING:
+            await self._settle(
+                job.id,
+                JobState.UNKNOWN,
+                "something went wrong while sending this job; an admin will check it",
+            )
+        elif crashes < MAX_CRASHES:
+            return False  # poll, download or post again, as after a restart
+        elif job.state.at_provider:
+            await self._settle(
+                job.id,
+                JobState.UNKNOWN,
+                "something kept going wrong while waiting for it; an admin will check it",
+            )
+        else:
+            await self._fail(job, "something kept going wrong while posting the video")
+        self._notify()
+        return True
+
     async def _wait_for_slot(self, job: Job) -> Job | None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._slot_waiters[job.id] = future
@@ -101,67 +164,13 @@ class JobDriver:
         await future
         return await self.db.run(lambda s: store.get(session=s, job_id=job.id))
 
-    async def _submit_lost(self, job: Job) -> Job | None:
-        log.warning("job %s: the process stopped during the submit; outcome unknown", job.id)
-        moved = await self._move(
-            job.id,
-            JobState.UNKNOWN,
-            now=self.clock(),
-            error="the bot restarted while sending this job; an admin will check it",
-        )
-        if moved is not None:
-            await self._show(moved)
-        return moved
-
-    async def _submit(self, job: Job) -> Job | None:
-        provider = self.providers.get(ProviderName(job.provider))
-        if provider is None:
-            return await self._fail(job, f"{job.provider} is no longer configured")
-        request = VideoRequest(
-            mode=Mode(job.mode),
-            prompt=job.prompt or "",
-            aspect_ratio=job.aspect_ratio,
-            duration=job.duration,
-            resolution=job.resolution,
-            seed=job.seed,
-            image_url=job.image_url,
-        )
-        if job.mode == Mode.IMAGE and provider.capabilities(Mode.IMAGE).aspect_ratios == ():
-            request = request.model_copy(update={"aspect_ratio": None})
-        await self._show(job)
-        try:
-            provider_job_id = await provider.submit(request)
-        except SubmitOutcomeUnknown as error:
-            log.warning("job %s: %s", job.id, error.admin_message)
-            moved = await self._move(
-                job.id,
-                JobState.UNKNOWN,
-                now=self.clock(),
-                error="the provider did not confirm the job; an admin will check it",
-            )
-            if moved is not None:
-                await self._show(moved)
-            return moved
-        except ProviderError as error:
-            log.warning("job %s: submit refused: %s", job.id, error.admin_message)
-            return await self._fail(job, user_reason(error))
-        now = self.clock()
-        log.info("job %s: submitted to %s as %s", job.id, job.provider, provider_job_id)
-        moved = await self._move(
-            job.id, JobState.SUBMITTED, now=now, provider_job_id=provider_job_id, submitted_at=now
-        )
-        if moved is not None:
-            await self._show(moved)
-        return moved
-
     async def _poll(self, job: Job) -> Job | None:
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None or job.provider_job_id is None:
-            return await self._move(
+            return await self._settle(
                 job.id,
                 JobState.UNKNOWN,
-                now=self.clock(),
-                error=f"{job.provider} is no longer configured; an admin will check this job",
+                f"{job.provider} is no longer configured; an admin will check this job",
             )
         current = job
 
@@ -262,6 +271,10 @@ class JobDriver:
                 message_id = await self.presenter.deliver(job, video)
             except DeliveryFailed as error:
                 return await self._fail(job, error.reason)
+            # Posted: the file goes before anything slow (a kill must not leave it behind).
+            if video is not None:
+                await asyncio.to_thread(video.path.unlink, missing_ok=True)
+                video = None
             moved = await self._move(
                 job.id, JobState.DELIVERED, now=self.clock(), result_message_id=message_id
             )
@@ -326,6 +339,9 @@ class JobDriver:
 
     async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
         try:
-            await self.presenter.show_status(job, waiting_position=waiting_position)
+            shown = await self.presenter.show_status(job, waiting_position=waiting_position)
         except Exception:  # a status edit must never stop a job
             log.exception("job %s: could not update the status message", job.id)
+            return
+        if shown and job.state.is_final:
+            await self.set_fields(job.id, final_shown=True)

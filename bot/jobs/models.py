@@ -51,7 +51,10 @@ ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING_REVIEW: frozenset({JobState.ACCEPTED, JobState.REJECTED, JobState.CANCELLED}),
     JobState.ACCEPTED: frozenset({JobState.SUBMITTING, JobState.FAILED, JobState.CANCELLED}),
-    JobState.SUBMITTING: frozenset({JobState.SUBMITTED, JobState.FAILED, JobState.UNKNOWN}),
+    # SUBMITTING -> CANCELLED only while no submit is on the wire (see `store.transition`).
+    JobState.SUBMITTING: frozenset(
+        {JobState.SUBMITTED, JobState.FAILED, JobState.UNKNOWN, JobState.CANCELLED}
+    ),
     JobState.SUBMITTED: frozenset(
         {
             JobState.RUNNING,
@@ -127,6 +130,12 @@ class Job(SQLModel, table=True):
     review_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     moderator_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     result_deleted: bool = False
+    # Written and committed just before the paid POST: a SUBMITTING job without it sent nothing.
+    submit_attempted_at: float | None = None
+    # The provider asked us to wait (429, or it could not be reached): the next try, shown.
+    submit_retry_at: float | None = None
+    # The status message shows the final state (or there is none to update).
+    final_shown: bool = False
 
     created_at: float = Field(default_factory=time.time)
     submitted_at: float | None = None

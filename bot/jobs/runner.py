@@ -2,11 +2,15 @@
 
 Every state is written before its side effect, so a process killed anywhere leaves a row that
 says what may have happened:
-- SUBMITTING without a provider job id: the POST may have created a paid job -> UNKNOWN, never
-  resubmitted;
+- ACCEPTED but not set up (no status message, or an image job without its image): the
+  process died before launching it -> FAILED and refunded, nothing was sent;
+- SUBMITTING with no submit attempt recorded: nothing was sent -> submitted again;
+- SUBMITTING with an attempt recorded and no provider job id: the POST may have created a paid
+  job -> UNKNOWN, never resubmitted;
 - SUBMITTED/RUNNING: poll again with the stored provider job id;
 - DOWNLOADING: fetch the stored video URL again;
-- DELIVERING: look for the posted result first, post only if it is not there.
+- DELIVERING: look for the posted result first, post only if it is not there;
+- a final state whose status edit never happened: shown once (`bot.jobs.upkeep`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from bot.jobs.contracts import (
 from bot.jobs.driver import JobDriver
 from bot.jobs.models import Job, JobState
 from bot.jobs.store import QuotaPolicy
+from bot.jobs.submitting import missing_for_submit
+from bot.jobs.upkeep import Upkeep
 from providers import (
     CancelOutcome,
     Downloader,
@@ -53,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class JobRunner(JobDriver):
+class JobRunner(JobDriver, Upkeep):
     def __init__(
         self,
         *,
@@ -78,6 +84,7 @@ class JobRunner(JobDriver):
         self._drivers: dict[str, asyncio.Task[None]] = {}
         self._slot_waiters: dict[str, asyncio.Future[None]] = {}
         self._service_tasks: list[asyncio.Task[None]] = []
+        self._final_tries: set[str] = set()
         self._wake = asyncio.Event()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -89,6 +96,7 @@ class JobRunner(JobDriver):
             ("dispatcher", self._dispatch_loop()),
             ("leases", self._lease_loop()),
             ("recovery", self._recovery_loop()),
+            ("upkeep", self._upkeep_loop()),
             ("reviews", self._review_expiry_loop()),
         ):
             task = loop.create_task(coro, name=f"reelbot-{name}")
@@ -299,7 +307,14 @@ class JobRunner(JobDriver):
             await self._finish(moved)
             return CancelResult.CANCELLED
         if job.state is JobState.SUBMITTING:
-            return CancelResult.BUSY
+            # Only while no POST is on the wire (waiting out a rate limit, say).
+            moved = await self._move(
+                job_id, JobState.CANCELLED, now=now, owned=False, error=note, actor_id=actor_id
+            )
+            if moved is None:
+                return CancelResult.BUSY
+            await self._finish(moved)
+            return CancelResult.CANCELLED
         if job.state in (JobState.DOWNLOADING, JobState.DELIVERING, JobState.HELD):
             return CancelResult.TOO_LATE
         provider = self.providers.get(ProviderName(job.provider))
@@ -402,6 +417,18 @@ class JobRunner(JobDriver):
                         self.launch(job_id, resumed=True)
             await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
 
+    async def _upkeep_loop(self) -> None:
+        """Tidy up after dead processes: at once, then every few seconds. A failed pass is
+        logged and the next one runs as usual."""
+        while True:
+            if self.accepting:
+                try:
+                    await self.sweep_temp_files()
+                    await self.show_unshown_finals()
+                except Exception:
+                    log.exception("upkeep pass failed; trying again on the next pass")
+            await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+
     async def _review_expiry_loop(self) -> None:
         """Pending reviews that nobody decided in time are rejected (nothing was charged)."""
         while True:
@@ -450,6 +477,8 @@ def _dispatch(
     claimed: list[Job] = []
     positions: list[tuple[Job, int]] = []
     for index, job in enumerate(queue):
+        if missing_for_submit(job) is not None:
+            continue  # still being set up, or its process died half-way: never sent
         if free > 0 and job.id in mine:
             moved = store.transition(
                 session=session, job_id=job.id, to=JobState.SUBMITTING, now=now, owner=owner

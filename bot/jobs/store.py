@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.guild.models import AuditAction, AuditEntry
 from bot.jobs.models import (
     ACTIVE_STATES,
+    FINAL_STATES,
     Job,
     JobState,
     LedgerEntry,
@@ -330,6 +331,11 @@ def transition(
     exactly once because the move itself happens once.
     """
     conditions = [col(Job.id) == job_id, col(Job.state).in_(predecessors(to))]
+    if to is JobState.CANCELLED:
+        # A job being sent may be cancelled only while no POST is on the wire.
+        conditions.append(
+            (col(Job.state) != JobState.SUBMITTING) | col(Job.submit_attempted_at).is_(None)
+        )
     if owner is not None:
         conditions.append(col(Job.lease_owner) == owner)
     values: dict[str, Any] = {"state": to, "updated_at": now, **fields}
@@ -449,6 +455,98 @@ def claim_orphans(*, session: Session, owner: str, now: float, until: float) -> 
         )
         if result.rowcount == 1:
             claimed.append(job_id)
+    return claimed
+
+
+def mark_submit_attempt(*, session: Session, job_id: str, owner: str, now: float) -> bool:
+    """Record, before the paid POST, that it is about to be sent. False if the job is no
+    longer this process's to send (cancelled, or taken over)."""
+    result: Any = session.execute(
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.state) == JobState.SUBMITTING,
+            col(Job.lease_owner) == owner,
+        )
+        .values(submit_attempted_at=now, submit_retry_at=None, updated_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+def clear_submit_attempt(
+    *, session: Session, job_id: str, owner: str, now: float, retry_at: float
+) -> bool:
+    """The provider said no job was created (429, or never reached): nothing is on the wire
+    until the next try at `retry_at`."""
+    result: Any = session.execute(
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.state) == JobState.SUBMITTING,
+            col(Job.lease_owner) == owner,
+        )
+        .values(submit_attempted_at=None, submit_retry_at=retry_at, updated_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+def leased_elsewhere(
+    *, session: Session, job_ids: Iterable[str], owner: str, now: float
+) -> set[str]:
+    """Of `job_ids`, the unfinished jobs whose lease another live process holds."""
+    ids = list(job_ids)
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(Job.id).where(
+            col(Job.id).in_(ids),
+            col(Job.state).in_(ACTIVE_STATES),
+            col(Job.lease_owner) != owner,
+            col(Job.lease_expires_at) >= now,
+        )
+    ).all()
+    return set(rows)
+
+
+def claim_unshown_finals(
+    *,
+    session: Session,
+    owner: str,
+    now: float,
+    until: float,
+    since: float,
+    skip: Iterable[str] = (),
+    limit: int = 50,
+) -> list[Job]:
+    """Finished jobs (since `since`) whose status message may still show an earlier state and
+    that no live process is busy with: leased to `owner` so one process shows each."""
+    candidates = session.exec(
+        select(Job.id)
+        .where(
+            col(Job.state).in_(FINAL_STATES),
+            col(Job.final_shown).is_(False),
+            col(Job.finished_at) >= since,
+            (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
+            col(Job.id).not_in(list(skip)),
+        )
+        .order_by(col(Job.finished_at))
+        .limit(limit)
+    ).all()
+    claimed: list[Job] = []
+    for job_id in candidates:
+        result: Any = session.execute(
+            update(Job)
+            .where(
+                col(Job.id) == job_id,
+                col(Job.final_shown).is_(False),
+                (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
+            )
+            .values(lease_owner=owner, lease_expires_at=until)
+        )
+        if result.rowcount == 1:
+            job = session.get(Job, job_id, populate_existing=True)
+            if job is not None:
+                claimed.append(job)
     return claimed
 
 
