@@ -203,12 +203,22 @@ class DiscordPresenter:
         return message.id
 
     async def find_delivery(self, job: Job) -> int | None:
+        found = await self._find(job, f"{render.REROLL_PREFIX}{job.id}", job.updated_at)
+        return None if found is None else found.id
+
+    async def find_status(self, job: Job) -> tuple[int, str | None] | None:
+        found = await self._find(job, f"{render.CANCEL_PREFIX}{job.id}", job.created_at)
+        if found is None:
+            return None
+        return found.id, found.attachments[0].url if found.attachments else None
+
+    async def _find(self, job: Job, marker: str, around: float) -> discord.Message | None:
+        """The bot's own message in the job's channel carrying a button `marker`."""
         bot_user = self.bot.user
         if bot_user is None:
             return None
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        since = datetime.fromtimestamp(job.updated_at - 120, tz=UTC)
-        marker = f"{render.REROLL_PREFIX}{job.id}"
+        since = datetime.fromtimestamp(around - 120, tz=UTC)
         with contextlib.suppress(discord.HTTPException):
             async for message in channel.history(limit=200, after=since, oldest_first=True):
                 if message.author.id != bot_user.id:
@@ -216,7 +226,7 @@ class DiscordPresenter:
                 for row in message.components:
                     for child in getattr(row, "children", []):
                         if getattr(child, "custom_id", None) == marker:
-                            return message.id
+                            return message
         return None
 
 

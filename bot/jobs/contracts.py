@@ -50,6 +50,11 @@ class Presenter(Protocol):
         """After a restart in DELIVERING: the id of an already posted result, if any."""
         ...
 
+    async def find_status(self, job: Job) -> tuple[int, str | None] | None:
+        """After a restart of a job whose status message id was never stored: the message
+        if it was posted after all, with the URL of the image re-hosted on it (if any)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:

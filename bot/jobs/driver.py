@@ -25,6 +25,7 @@ from providers import (
     DownloadTooLarge,
     Failed,
     JobUpdate,
+    Mode,
     Provider,
     ProviderError,
     ProviderName,
@@ -98,6 +99,8 @@ class JobDriver(SubmitSteps):
                 return
             match job.state:
                 case JobState.ACCEPTED:
+                    if resumed and job.status_message_id is None:
+                        job = await self._find_status(job)
                     missing = self._not_ready(job, resumed=resumed)
                     if missing is not None:
                         job = await self._fail(
@@ -125,6 +128,22 @@ class JobDriver(SubmitSteps):
             return "its status message was posted"
         missing = missing_for_submit(job)
         return None if missing is None else f"it was ready ({missing})"
+
+    async def _find_status(self, job: Job) -> Job:
+        """The process died between posting the status message and storing its id: look for
+        it, with the image re-hosted on it, so the job can go on."""
+        found = await self.presenter.find_status(job)
+        if found is None:
+            return job
+        message_id, image_url = found
+        fields: dict[str, Any] = {"status_message_id": message_id}
+        if job.mode == Mode.IMAGE and job.image_url is None and image_url is not None:
+            fields["image_url"] = image_url
+        log.info("job %s: found its status message %s after a restart", job.id, message_id)
+        await self.set_fields(job.id, **fields)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        return job
 
     async def _after_crash(self, job_id: str, crashes: int) -> bool:
         """Settle a job whose driver crashed, or say it should be driven again (False)."""
