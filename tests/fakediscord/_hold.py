@@ -1,6 +1,7 @@
-"""Holding a request: the fake answers nothing until the test lets go, then hangs up without
-applying it. Lets a test kill the bot at an exact point (e.g. while its status edit or result
-post is in flight) without any hook in the bot itself."""
+"""Holding a request: the fake answers nothing until the test lets go, then hangs up. By
+default the request is never applied (it was lost on the way); with `after` it is applied
+first and only its answer is lost. Lets a test kill the bot at an exact point (while its
+status edit or result post is in flight) without any hook in the bot itself."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Hold:
     path_regex: str
     when: Callable[[Any], bool] | None = None
     remaining: int = 1
+    after: bool = False  # apply the request, then hold its answer
     #: the JSON bodies of the requests held so far
     held: list[Any] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)

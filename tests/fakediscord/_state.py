@@ -687,10 +687,12 @@ class DiscordState:
         *,
         when: Callable[[Any], bool] | None = None,
         times: int = 1,
+        after: bool = False,
     ) -> Hold:
         """The next ``times`` matching requests (``when`` tests the JSON body) get no answer
-        until ``release()``, and are then dropped unapplied. ``await hold.wait_arrived()``."""
-        hold = Hold(method, path_regex, when, times)
+        until ``release()``, and are then dropped: unapplied, or with ``after`` applied and
+        only the answer lost. ``await hold.wait_arrived()``."""
+        hold = Hold(method, path_regex, when, times, after=after)
         self.holds.append(hold)
         return hold
 
