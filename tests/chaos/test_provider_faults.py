@@ -1,6 +1,6 @@
 """Provider faults at a set rate across many jobs: nothing is lost and each job's outcome is
-right. RunComfy gets the submit faults (5xx, 429, connections dropped before or after the job
-was created); WaveSpeed gets the polling and result faults (5xx, 429 with Retry-After, slow and
+right. RunComfy gets the submit faults (5xx, 429 which is sent again, connections dropped
+before or after the job was created); WaveSpeed gets the polling and result faults (5xx, 429 with Retry-After, slow and
 malformed answers, result URLs that 404 or serve the wrong type)."""
 
 from __future__ import annotations
@@ -113,11 +113,12 @@ async def test_faults_at_a_set_rate_lose_nothing(tmp_path: Path) -> None:
     for job in jobs:
         by_provider[job.provider][job.state.value] += 1
     rc, ws = by_provider["runcomfy"], by_provider["wavespeed"]
-    # Submit faults: lost answers are unknown (never resubmitted), refusals fail with a refund.
+    # Submit faults: lost answers are unknown (never resubmitted), refusals fail with a
+    # refund, and a 429 (no job created) is sent again after Retry-After and delivered.
     assert rc["unknown"] == submit_faults["drop-before"] + submit_faults["drop-after"], rc
-    assert rc["failed"] == submit_faults["500"] + submit_faults["429"], rc
-    assert rc["delivered"] == submit_faults["ok"], rc
-    assert len(w.runcomfy.submits()) == per_provider
+    assert rc["failed"] == submit_faults["500"], rc
+    assert rc["delivered"] == submit_faults["ok"] + submit_faults["429"], rc
+    assert len(w.runcomfy.submits()) == per_provider + submit_faults["429"]
     # Polling faults are ridden out; bad result files fail with a refund.
     assert ws["failed"] == bad_files and ws["delivered"] == per_provider - bad_files, ws
     assert len(w.wavespeed.submits()) == per_provider
