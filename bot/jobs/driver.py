@@ -101,11 +101,9 @@ class JobDriver(SubmitSteps):
                 case JobState.ACCEPTED:
                     if resumed and job.status_message_id is None:
                         job = await self._find_status(job)
-                    missing = self._not_ready(job, resumed=resumed)
-                    if missing is not None:
-                        job = await self._fail(
-                            job, f"the bot restarted before {missing}; nothing was sent"
-                        )
+                    unready = self._not_ready(job, resumed=resumed)
+                    if unready is not None:
+                        job = await self._fail(job, unready)
                     else:
                         job = await self._wait_for_slot(job)
                     resumed = False
@@ -125,9 +123,13 @@ class JobDriver(SubmitSteps):
         """An accepted job is set up (status message posted, image saved) before it is
         launched; one taken over after its process died half-way is not sent."""
         if resumed and job.status_message_id is None:
-            return "its status message was posted"
+            return "the bot restarted before this request was set up; nothing was sent"
         missing = missing_for_submit(job)
-        return None if missing is None else f"it was ready ({missing})"
+        if missing is None:
+            return None
+        if resumed:
+            return f"the bot restarted before this request was set up ({missing}); nothing was sent"
+        return f"this request could not be sent ({missing})"
 
     async def _find_status(self, job: Job) -> Job:
         """The process died between posting the status message and storing its id: look for

@@ -1,7 +1,7 @@
 """Provider faults at a set rate across many jobs: nothing is lost and each job's outcome is
 right. RunComfy gets the submit faults (5xx, 429 which is sent again, connections dropped
-before or after the job was created); WaveSpeed gets the polling and result faults (5xx, 429 with Retry-After, slow and
-malformed answers, result URLs that 404 or serve the wrong type)."""
+before or after the job was created); WaveSpeed gets the polling and result faults (5xx, 429
+with Retry-After, slow and malformed answers, result URLs that 404 or serve the wrong type)."""
 
 from __future__ import annotations
 
