@@ -72,6 +72,7 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         SQLModel.metadata.create_all(connection)
         inspector = inspect(connection)
+        backfills: list[str] = []
         for table in SQLModel.metadata.sorted_tables:
             present = {column["name"] for column in inspector.get_columns(table.name)}
             for column in table.columns:
@@ -90,7 +91,9 @@ def upgrade_schema(engine: Engine) -> None:
                 )
                 backfill = BACKFILLS.get((table.name, column.name))
                 if backfill is not None:
-                    connection.execute(text(backfill))
+                    backfills.append(backfill)
+        for backfill in backfills:  # once every column they read exists
+            connection.execute(text(backfill))
 
 
 # Rows that existed before a column was added, set to what they mean for the new code.
@@ -100,7 +103,10 @@ BACKFILLS: dict[tuple[str, str], str] = {
         "UPDATE job SET submit_attempted_at = updated_at WHERE state = 'submitting'"
     ),
     # Finished jobs of an older version: do not edit every old status message again.
-    ("job", "final_shown"): "UPDATE job SET final_shown = TRUE",
+    ("job", "final_shown"): (
+        "UPDATE job SET final_shown = TRUE "
+        "WHERE state IN ('delivered', 'failed', 'cancelled', 'unknown', 'rejected')"
+    ),
 }
 
 

@@ -188,3 +188,46 @@ def test_schema_upgrade_adds_missing_columns_and_is_idempotent(tmp_path: Path) -
         assert {"state", "lease_owner", "nsfw", "prompt"} <= columns
         assert check.execute("SELECT id, nsfw, refunded FROM job").fetchall() == [("abc", 0, 0)]
     database.close()
+
+
+def test_upgrade_keeps_an_old_submitting_job_unknown_and_old_finals_unedited(
+    tmp_path: Path,
+) -> None:
+    """Rows of a version without the new columns: a job caught in SUBMITTING may have sent
+    its POST (so it must not be sent again), and finished jobs need no catch-up edit."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE job (id VARCHAR(32) PRIMARY KEY, state VARCHAR(16) NOT NULL, "
+            "updated_at FLOAT NOT NULL)"
+        )
+        old.executemany(
+            "INSERT INTO job (id, state, updated_at) VALUES (?, ?, ?)",
+            [("sending", "submitting", 100.0), ("done", "delivered", 90.0)],
+        )
+    Database.connect(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as check:
+        rows = check.execute("SELECT id, submit_attempted_at, final_shown FROM job ORDER BY id")
+        assert rows.fetchall() == [("done", None, 1), ("sending", 100.0, 0)]
+
+
+def test_a_submit_on_the_wire_cannot_be_cancelled_but_one_waiting_can(db: Database) -> None:
+    job = accept(db, new_job(), now=1000)
+    with db.session() as session:
+        store.transition(session=session, job_id=job.id, to=JobState.SUBMITTING, now=1001)
+        assert store.mark_submit_attempt(session=session, job_id=job.id, owner="me", now=1002)
+        assert (
+            store.transition(session=session, job_id=job.id, to=JobState.CANCELLED, now=1003)
+            is None
+        )
+        assert store.clear_submit_attempt(
+            session=session, job_id=job.id, owner="me", now=1004, retry_at=1034
+        )
+        cancelled = store.transition(
+            session=session, job_id=job.id, to=JobState.CANCELLED, now=1005
+        )
+        assert cancelled is not None and cancelled.refunded
+        assert not store.mark_submit_attempt(session=session, job_id=job.id, owner="me", now=1006)
+        session.commit()
