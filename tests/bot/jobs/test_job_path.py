@@ -4,7 +4,9 @@ process owns are removed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -114,3 +116,45 @@ async def test_start_up_removes_downloads_no_process_owns_and_keeps_a_live_one(
         await w.start_bot()
         await w.fake.wait_for(lambda: not leaked.exists(), timeout=10)
         assert in_use.exists()
+
+
+async def test_a_provider_not_reachable_at_submit_is_sent_again_once_it_is(
+    tmp_path: Path,
+) -> None:
+    # A port nobody listens on yet: the submit's connection is refused, so nothing was sent.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with world(tmp_path, runcomfy_base_url=f"http://127.0.0.1:{port}") as w:
+        await w.start_bot()
+        await w.reply(await w.video("unreachable at first", provider="runcomfy"))
+        await w.fake.wait_for(lambda: w.jobs()[0].submit_retry_at is not None, timeout=10)
+        [waiting] = w.jobs()
+        assert waiting.state is JobState.SUBMITTING and waiting.submit_attempted_at is None
+        assert w.runcomfy.submits() == []
+
+        target = w.runcomfy.base_url.rsplit(":", 1)[1]
+        server = await asyncio.start_server(
+            lambda r, wr: forward(r, wr, int(target)), "127.0.0.1", port
+        )
+        async with server:
+            [job] = await w.wait_for_state(JobState.DELIVERED, timeout=20)
+        assert len(w.runcomfy.submits()) == 1 and len(w.results()) == 1
+        assert w.charged() == 1 and not job.refunded
+
+
+async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+    """Pass one connection through to the simulator."""
+    upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        except ConnectionError:
+            pass
+        finally:
+            dst.close()
+
+    await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
