@@ -114,6 +114,9 @@ def validate_message(payload: JSON, *, files: int, creating: bool) -> ApiError |
     if content is not None and not isinstance(content, str):
         content = str(content)
     errors.max_length(["content"], content, 2000)
+    # resources/message, Create Message: "nonce: integer or string ... (up to 25 characters)".
+    nonce = payload.get("nonce")
+    errors.max_length(["nonce"], None if nonce is None else str(nonce), 25)
     embeds = payload.get("embeds") or []
     _check_embeds(errors, embeds)
     flags = int(payload.get("flags") or 0)
