@@ -299,7 +299,7 @@ class _Checker:
             )
 
 
-def validate_commands(commands: list[JSON]) -> ApiError | None:
+def validate_commands(commands: list[Any]) -> ApiError | None:
     """The error Discord would answer for a bulk overwrite of these commands, if any."""
     checker = _Checker()
     counts: dict[int, int] = {}
