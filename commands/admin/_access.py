@@ -165,4 +165,4 @@ class Members(AdminGroup):
                 f"{usage.in_flight} in progress.\n\n" + ("\n".join(lines) or "No entries.")
             )[:4000],
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await self._done(interaction, embed=embed)

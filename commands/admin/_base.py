@@ -31,6 +31,9 @@ class AdminGroup(app_commands.Group):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Check the caller, then acknowledge at once (privately), before any database work:
+        Discord wants the first response within 3 s, and a busy database must not turn a saved
+        change into "The application did not respond". Every answer then edits it (`_done`)."""
         permissions = interaction.permissions
         if interaction.guild_id is None or not (
             permissions.manage_guild or permissions.administrator
@@ -38,6 +41,8 @@ class AdminGroup(app_commands.Group):
             raise app_commands.CheckFailure(
                 "Only members with the Manage Server permission can change Reelbot's settings."
             )
+        if not interaction.response.is_done():  # a sub-group's check runs after its parent's
+            await interaction.response.defer(ephemeral=True, thinking=True)
         return True
 
     async def _update(
@@ -64,8 +69,17 @@ class AdminGroup(app_commands.Group):
         return await self.bot.guild_config(interaction.guild_id)
 
     @staticmethod
-    async def _done(interaction: discord.Interaction[VideoBot], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+    async def _done(
+        interaction: discord.Interaction[VideoBot],
+        text: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+    ) -> None:
+        """Replace the private "thinking…" placeholder with the answer."""
+        if embed is None:
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.edit_original_response(content=text, embed=embed)
 
 
 def _window(window: Window) -> str:

@@ -112,7 +112,7 @@ class Reelbot(AdminGroup):
             ),
             inline=False,
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await self._done(interaction, embed=embed)
 
     @app_commands.command(name="audit", description="Read the audit log")
     @app_commands.describe(member="Only this member", hours="Only the last N hours")
@@ -135,7 +135,7 @@ class Reelbot(AdminGroup):
             return
         text = "\n\n".join(describe(e) for e in entries)
         embed = discord.Embed(title="Audit log (newest first)", description=text[:4000])
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await self._done(interaction, embed=embed)
 
     @app_commands.command(
         name="budget", description="Server-wide job units per UTC day (0 = no limit)"
