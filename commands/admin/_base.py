@@ -4,6 +4,7 @@ small helpers."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -55,18 +56,34 @@ class AdminGroup(app_commands.Group):
             )
         )
 
+    async def _edit(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        note: str,
+        edit: Callable[[GuildConfig], dict[str, Any]],
+    ) -> GuildConfig:
+        """Read and change the settings in one transaction (see `guild_store.edit_config`):
+        for any change computed from the current value, such as a list edit."""
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        return await self.bot.db.run(
+            lambda s: guild_store.edit_config(
+                session=s, guild_id=gid, actor_id=actor, now=now, note=note, edit=edit
+            )
+        )
+
     async def _edit_ids(
         self, interaction: discord.Interaction[VideoBot], field: str, item_id: int, *, add: bool
     ) -> list[int]:
         """Add an id to, or remove it from, one of the server's id lists; return the list."""
-        current: list[int] = getattr(await self._config(interaction), field)
-        ids = sorted({*current, item_id}) if add else [i for i in current if i != item_id]
-        verb = "add" if add else "remove"
-        await self._update(interaction, f"{field} {verb} {item_id}", **{field: ids})
-        return ids
 
-    async def _config(self, interaction: discord.Interaction[VideoBot]) -> GuildConfig:
-        return await self.bot.guild_config(interaction.guild_id)
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            current: list[int] = getattr(config, field)
+            ids = sorted({*current, item_id}) if add else [i for i in current if i != item_id]
+            return {field: ids}
+
+        verb = "add" if add else "remove"
+        saved = await self._edit(interaction, f"{field} {verb} {item_id}", edit)
+        return list(getattr(saved, field))
 
     @staticmethod
     async def _done(

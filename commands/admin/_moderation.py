@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
 from bot.errors import BadRequest
 from bot.guild import store as guild_store
+from bot.guild.models import GuildConfig
 from bot.moderation import InvalidRule, validate_rule
 from bot.render import safe_text
 
@@ -105,21 +106,19 @@ class Review(AdminGroup):
         enabled: bool,
         channel: discord.TextChannel | None = None,
     ) -> None:
-        config = await self._config(interaction)
-        if enabled and config.review_channel_id is None:
-            raise BadRequest("Set a review channel first: /reelbot review channel.")
-        if channel is None:
-            await self._update(
-                interaction, f"approval everywhere {enabled}", approval_everywhere=enabled
-            )
-            where = "everywhere on this server"
-        else:
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            if enabled and config.review_channel_id is None:
+                raise BadRequest("Set a review channel first: /reelbot review channel.")
+            if channel is None:
+                return {"approval_everywhere": enabled}
             ids = set(config.approval_channel_ids)
             ids = ids | {channel.id} if enabled else ids - {channel.id}
-            await self._update(
-                interaction, f"approval {channel.id} {enabled}", approval_channel_ids=sorted(ids)
-            )
-            where = f"in {channel.mention}"
+            return {"approval_channel_ids": sorted(ids)}
+
+        target = "everywhere" if channel is None else str(channel.id)
+        await self._edit(interaction, f"approval {target} {enabled}", edit)
+        where = "everywhere on this server" if channel is None else f"in {channel.mention}"
         await self._done(
             interaction, f"Approval is {'required' if enabled else 'not required'} {where}."
         )

@@ -160,12 +160,13 @@ class Reelbot(AdminGroup):
     )
     async def nsfw_policy(self, interaction: discord.Interaction[VideoBot], policy: str) -> None:
         chosen = NsfwPolicy(policy)
-        if (
-            chosen is NsfwPolicy.REVIEW
-            and (await self._config(interaction)).review_channel_id is None
-        ):
-            raise BadRequest("Set a review channel first: /reelbot review channel.")
-        await self._update(interaction, f"nsfw policy {chosen.value}", nsfw_policy=chosen)
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            if chosen is NsfwPolicy.REVIEW and config.review_channel_id is None:
+                raise BadRequest("Set a review channel first: /reelbot review channel.")
+            return {"nsfw_policy": chosen}
+
+        await self._edit(interaction, f"nsfw policy {chosen.value}", edit)
         await self._done(
             interaction,
             f"Flagged videos will be handled with: {chosen.value}. In age-restricted channels they "
