@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.bounded import bounded_join
 from bot.guild import store as guild_store
 from bot.guild.models import GuildConfig, Window
 from providers import ProviderName
@@ -107,5 +108,6 @@ def _channel(channel_id: int | None) -> str:
     return f"<#{channel_id}>" if channel_id else "none"
 
 
-def _list(ids: list[int], mention: str, empty: str) -> str:
-    return ", ".join(mention.format(i) for i in ids) if ids else empty
+def _list(ids: list[int], mention: str, empty: str, *, limit: int = 1000) -> str:
+    """Mentions of the ids, at most `limit` characters ("… and 9 more")."""
+    return bounded_join([mention.format(i) for i in ids], limit=limit, empty=empty)

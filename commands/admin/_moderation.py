@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot import bounded
+from bot.bounded import bounded_join
 from bot.errors import BadRequest
 from bot.guild import store as guild_store
 from bot.guild.models import GuildConfig
@@ -75,8 +77,9 @@ class Filter(AdminGroup):
     async def filter_list(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
-        text = "\n".join(f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows)
-        await self._done(interaction, text[:1990] or "No filter rules.")
+        lines = [f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows]
+        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty="No filter rules.")
+        await self._done(interaction, text)
 
 
 class Review(AdminGroup):
