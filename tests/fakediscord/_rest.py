@@ -34,7 +34,12 @@ from ._state import (
     image_size,
     now_iso,
 )
-from ._validation import compute_mentions, validate_message
+from ._validation import (
+    compute_mentions,
+    validate_choices,
+    validate_message,
+    validate_modal,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -731,6 +736,10 @@ class RestApi:
         assert isinstance(data, dict)
         if response_type in (4, 7):
             self._validate(data, record.files, creating=response_type == 4)
+        if state.validate and response_type in (8, 9):
+            error = validate_choices(data) if response_type == 8 else validate_modal(data)
+            if error is not None:
+                raise error
         if response_type in (6, 7) and interaction.message_id is None:
             raise ApiError(
                 400, 40043, "Interaction response type is not valid for this interaction"

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakediscord import FakeDiscord
+from tests.fakediscord import FakeDiscord, FakeInteraction
 
 GUILD_ID = 1_400_000_000_000_000_001
 OTHER_GUILD_ID = 1_400_000_000_000_000_002  # the bot is not in it
@@ -262,3 +262,99 @@ async def test_failure_after_handling_creates_the_message_and_loses_the_answer(
     assert [m.content for m in fake.channel_messages(CHANNEL_ID)] == ["lost answer"]
     status, _ = await _post(http, fake, content="next")
     assert status == 200
+
+
+def _pending_interaction(fake: FakeDiscord) -> FakeInteraction:
+    """An interaction as if just dispatched, to answer over HTTP."""
+    interaction = FakeInteraction(
+        id=fake.snowflakes.next(),
+        token=fake.new_interaction_token(),
+        type=2,
+        name="x",
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+        user_id=1,
+        payload={},
+    )
+    fake.interactions[interaction.id] = interaction
+    fake.interactions_by_token[interaction.token] = interaction
+    return interaction
+
+
+def _text_input(**changes: Any) -> dict[str, Any]:
+    text_input: dict[str, Any] = {"type": 4, "custom_id": "t", "style": 1, "label": "Reason"}
+    text_input.update(changes)
+    return {"type": 1, "components": [text_input]}
+
+
+MODALS: dict[str, tuple[dict[str, Any], int]] = {
+    "valid": ({"title": "Reject", "custom_id": "m", "components": [_text_input()]}, 200),
+    "title of 46": ({"title": "t" * 46, "custom_id": "m", "components": [_text_input()]}, 400),
+    "no components": ({"title": "t", "custom_id": "m", "components": []}, 400),
+    "6 rows": (
+        {
+            "title": "t",
+            "custom_id": "m",
+            "components": [_text_input(custom_id=f"t{i}") for i in range(6)],
+        },
+        400,
+    ),
+    "label of 46": (
+        {"title": "t", "custom_id": "m", "components": [_text_input(label="l" * 46)]},
+        400,
+    ),
+    "placeholder of 101": (
+        {"title": "t", "custom_id": "m", "components": [_text_input(placeholder="p" * 101)]},
+        400,
+    ),
+    "max_length of 4001": (
+        {"title": "t", "custom_id": "m", "components": [_text_input(max_length=4001)]},
+        400,
+    ),
+}
+
+
+@pytest.mark.parametrize(("modal", "status"), MODALS.values(), ids=MODALS.keys())
+async def test_modal_limits(
+    fake: FakeDiscord, http: aiohttp.ClientSession, modal: dict[str, Any], status: int
+) -> None:
+    interaction = _pending_interaction(fake)
+    url = f"{fake.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+    async with http.post(url, json={"type": 9, "data": modal}) as resp:
+        assert resp.status in (200, 204) if status == 200 else resp.status == status
+    assert (interaction.modal is not None) == (status == 200)
+
+
+@pytest.mark.parametrize(
+    ("choices", "ok"),
+    [
+        ([{"name": f"c{i}", "value": "v"} for i in range(25)], True),
+        ([{"name": f"c{i}", "value": "v"} for i in range(26)], False),
+        ([{"name": "c" * 101, "value": "v"}], False),
+        ([{"name": "c", "value": "v" * 101}], False),
+    ],
+    ids=["25", "26", "name of 101", "value of 101"],
+)
+async def test_autocomplete_choice_limits(
+    fake: FakeDiscord, http: aiohttp.ClientSession, choices: list[dict[str, Any]], ok: bool
+) -> None:
+    interaction = _pending_interaction(fake)
+    url = f"{fake.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+    async with http.post(url, json={"type": 8, "data": {"choices": choices}}) as resp:
+        assert (resp.status < 300) == ok
+
+
+async def test_select_menu_limits(fake: FakeDiscord, http: aiohttp.ClientSession) -> None:
+    select = {
+        "type": 3,
+        "custom_id": "s",
+        "placeholder": "p" * 151,
+        "options": [{"label": "l" * 101, "value": f"v{i}"} for i in range(26)],
+    }
+    status, body = await _post(
+        http, fake, content="x", components=[{"type": 1, "components": [select]}]
+    )
+    assert status == 400
+    errors = body["errors"]["components"]["0"]["components"]["0"]
+    assert {"placeholder", "options"} <= set(errors)
+    assert "label" in errors["options"]["0"]
