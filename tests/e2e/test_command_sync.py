@@ -56,7 +56,9 @@ async def test_server_sync_removes_the_old_global_commands(tmp_path: Path) -> No
         assert {c["name"] for c in w.fake.registered_global_commands} >= {"video", "reelbot"}
         await w.stop_bot()
         await w.start_bot(discord_guild_ids=[GUILD])
-        assert w.fake.registered_global_commands == []  # members see each command once
+        assert w.fake.registered_global_commands == []
+        visible = w.fake.visible_commands(GUILD)
+        assert len(visible) == len(set(visible))  # members see each command once
         assert {c["name"] for c in w.fake.registered_guild_commands[GUILD]} >= {"video"}
 
 

@@ -816,6 +816,12 @@ class DiscordState:
         key = (guild_id, name, type)
         return self._command_ids.get(key)
 
+    def visible_commands(self, guild_id: int) -> list[str]:
+        """The command names a member of this server is offered: the global registry and the
+        server's own, side by side (a name in both shows twice in Discord's picker)."""
+        server = self.registered_guild_commands.get(guild_id, [])
+        return sorted(c["name"] for c in [*self.registered_global_commands, *server])
+
     def register_commands(self, guild_id: int | None, commands: list[JSON]) -> list[JSON]:
         """Store a bulk overwrite; answer like Discord (ids stable across re-syncs)."""
         registered: list[JSON] = []

@@ -358,3 +358,13 @@ async def test_select_menu_limits(fake: FakeDiscord, http: aiohttp.ClientSession
     errors = body["errors"]["components"]["0"]["components"]["0"]
     assert {"placeholder", "options"} <= set(errors)
     assert "label" in errors["options"]["0"]
+
+
+async def test_a_command_in_both_registries_is_visible_twice(
+    fake: FakeDiscord, http: aiohttp.ClientSession
+) -> None:
+    async with http.put(_commands_url(fake), json=[_command()]) as resp:
+        assert resp.status == 200
+    async with http.put(_commands_url(fake, GUILD_ID), json=[_command()]) as resp:
+        assert resp.status == 200
+    assert fake.visible_commands(GUILD_ID) == ["video", "video"]
