@@ -10,6 +10,7 @@ import discord
 from discord.ext import commands
 
 from bot.actions import Actions
+from bot.command_sync import sync_commands
 from bot.db import Database
 from bot.errors import ReelbotTree
 from bot.guild import store as guild_store
@@ -73,23 +74,13 @@ class VideoBot(commands.Bot):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # Before any work starts: a sync problem is logged per server and never stops start-up.
+        await sync_commands(self.tree, self.settings.discord_guild_ids)
         await self.runner.start()
         self.audit.start()
-        await self.sync_commands()
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which took 100-150 ms with 500 jobs in flight.
         gc.freeze()
-
-    async def sync_commands(self) -> None:
-        if self.settings.discord_guild_ids:
-            for guild_id in self.settings.discord_guild_ids:
-                guild = discord.Object(id=guild_id)
-                self.tree.copy_global_to(guild=guild)
-                synced = await self.tree.sync(guild=guild)
-                log.info("synced %d commands to server %s", len(synced), guild_id)
-        else:
-            synced = await self.tree.sync()
-            log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
 
     async def on_ready(self) -> None:
         log.info("connected as %s to %d servers", self.user, len(self.guilds))

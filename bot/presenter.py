@@ -144,6 +144,8 @@ class DiscordPresenter:
         embed = render.result_embed(job)
         view = result_view(job.id)
         mentions = render.requester_only(job.user_id)
+        # discord.py sends every nonce with enforce_nonce; ours is the same on every attempt.
+        nonce = render.result_nonce(job)
         if video is not None and video.size <= job.upload_limit:
             file = discord.File(
                 video.path, filename=f"reelbot-{job.id[:8]}.mp4", spoiler=_hide(job)
@@ -155,6 +157,7 @@ class DiscordPresenter:
                     file=file,
                     view=view,
                     allowed_mentions=mentions,
+                    nonce=nonce,
                 )
                 return message.id
             except discord.HTTPException as error:
@@ -170,6 +173,7 @@ class DiscordPresenter:
             embed=embed,
             view=view,
             allowed_mentions=mentions,
+            nonce=nonce,
         )
         return message.id
 

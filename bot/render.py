@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot import bounded
 from bot.jobs.models import Job, JobState
 from providers import Mode, ProviderName
 
@@ -104,11 +105,26 @@ def status_text(job: Job, *, waiting_position: int | None = None) -> str:
             )
 
 
+def prompt_shown(job: Job) -> str:
+    """The whole prompt, escaped, for an embed description (4096). A prompt is at most 800
+    characters and escapes to at most twice that, so it is never cut in practice."""
+    return safe_text(job.prompt or "(prompt erased)", bounded.DESCRIPTION)
+
+
+def _fit(embed: discord.Embed) -> discord.Embed:
+    """Keep the embed within Discord's 6000 characters by shortening the description."""
+    excess = len(embed) - bounded.EMBED_TOTAL
+    if excess > 0 and embed.description:
+        text = embed.description
+        embed.description = text[: max(0, len(text) - excess - 1)] + "…"
+    return embed
+
+
 def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Embed:
     title = "Image to video" if job.mode == Mode.IMAGE else "Text to video"
     embed = discord.Embed(
         title=title,
-        description=safe_text(job.prompt or "(prompt erased)"),
+        description=prompt_shown(job),
         colour=_COLOURS.get(job.state, discord.Colour.blurple()),
     )
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
@@ -119,7 +135,7 @@ def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Em
     if job.mode == Mode.IMAGE and job.image_url:
         embed.set_thumbnail(url=job.image_url)
     embed.set_footer(text=f"job {job.id}")
-    return embed
+    return _fit(embed)
 
 
 def review_embed(job: Job, *, flagged: bool = False, outcome: str | None = None) -> discord.Embed:
@@ -127,7 +143,7 @@ def review_embed(job: Job, *, flagged: bool = False, outcome: str | None = None)
     title = "Flagged video to review" if flagged else "Request to review"
     embed = discord.Embed(
         title=title,
-        description=safe_text(job.prompt or "(prompt erased)"),
+        description=prompt_shown(job),
         colour=discord.Colour.orange() if outcome is None else discord.Colour.dark_grey(),
     )
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
@@ -145,7 +161,7 @@ def review_embed(job: Job, *, flagged: bool = False, outcome: str | None = None)
     if outcome is not None:
         embed.add_field(name="Decision", value=outcome, inline=False)
     embed.set_footer(text=f"job {job.id}")
-    return embed
+    return _fit(embed)
 
 
 def result_content(job: Job, *, link: str | None = None, note: str = "") -> str:
@@ -158,7 +174,7 @@ def result_content(job: Job, *, link: str | None = None, note: str = "") -> str:
 def result_embed(job: Job) -> discord.Embed:
     embed = discord.Embed(
         title="Your video",
-        description=safe_text(job.prompt or "(prompt erased)"),
+        description=prompt_shown(job),
         colour=discord.Colour.green(),
     )
     embed.add_field(name="Provider", value=provider_label(job), inline=True)
@@ -169,4 +185,10 @@ def result_embed(job: Job) -> discord.Embed:
     took = (job.finished_at or job.updated_at) - (job.submitted_at or job.created_at)
     embed.add_field(name="Generation time", value=f"{max(0.0, took):.0f} s", inline=True)
     embed.set_footer(text=f"job {job.id}")
-    return embed
+    return _fit(embed)
+
+
+def result_nonce(job: Job) -> str:
+    """The same for every attempt to post this job's result (Discord allows 25 characters):
+    with `enforce_nonce`, a retried post returns the first message instead of a second."""
+    return f"reelbot-{job.id[:17]}"

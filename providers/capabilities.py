@@ -56,9 +56,10 @@ class Capabilities:
         duration = request.duration if request.duration is not None else self.durations[0]
         if duration not in self.durations:
             only = (
-                f"makes {self.durations[0]}-second clips only"
+                f"makes {self.durations[0]}-second clips only, so duration {duration} s isn't "
+                "available"
                 if len(self.durations) == 1
-                else "offers " + " or ".join(f"{d} s" for d in self.durations)
+                else "offers duration " + " or ".join(f"{d} s" for d in self.durations)
             )
             raise UnsupportedOption(
                 f"{provider} {mode} {only}",

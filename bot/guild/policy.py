@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.bounded import bounded_join
 from bot.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
 from bot.jobs.store import QuotaPolicy
 from bot.moderation import FilterRule, PromptFilter
@@ -75,12 +76,17 @@ class Admission:
     tier_name: str | None
 
 
+# A refusal is one message (2000 characters) and may follow a few lines (/quota): lists in it
+# get at most this much room ("… and 9 more").
+LISTED = 1500
+
+
 def _channels(ids: Sequence[int]) -> str:
-    return ", ".join(f"<#{i}>" for i in ids)
+    return bounded_join([f"<#{i}>" for i in ids], limit=LISTED)
 
 
 def _roles(ids: Sequence[int]) -> str:
-    return ", ".join(f"<@&{i}>" for i in ids)
+    return bounded_join([f"<@&{i}>" for i in ids], limit=LISTED)
 
 
 def best_tier(tiers: Sequence[QuotaTier], roles: frozenset[int], guild_id: int) -> QuotaTier | None:

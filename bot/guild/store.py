@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -51,6 +51,26 @@ def update_config(
     )
     session.flush()
     return current
+
+
+def edit_config(
+    *,
+    session: Session,
+    guild_id: int,
+    actor_id: int,
+    now: float,
+    note: str,
+    edit: Callable[[GuildConfig], dict[str, Any]],
+) -> GuildConfig:
+    """Read the server's settings and change them in the same transaction: `edit` gets the
+    current settings and returns the changes. The read holds the write lock (SQLite's, taken
+    by BEGIN IMMEDIATE; a row lock elsewhere), so two admins editing the same list at once
+    both keep their change. An exception from `edit` changes nothing."""
+    current = session.get(GuildConfig, guild_id, with_for_update=True, populate_existing=True)
+    changes = edit(current if current is not None else GuildConfig(guild_id=guild_id))
+    return update_config(
+        session=session, guild_id=guild_id, actor_id=actor_id, now=now, note=note, **changes
+    )
 
 
 def tiers(*, session: Session, guild_id: int) -> Sequence[QuotaTier]:

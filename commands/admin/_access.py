@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot import bounded
+from bot.bounded import bounded_join
 from bot.guild import store as guild_store
 from bot.jobs import store
 from bot.render import safe_text
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from bot.client import VideoBot
 
 from commands.admin._base import AdminGroup, _list
+
+#: room for a list in a one-line answer (message content holds 2000 characters)
+LISTED = bounded.CONTENT - 100
 
 
 class Channels(AdminGroup):
@@ -30,7 +35,9 @@ class Channels(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=True)
-        await self._done(interaction, f"Videos may be made in: {_list(ids, '<#{}>', '')}.")
+        await self._done(
+            interaction, f"Videos may be made in: {_list(ids, '<#{}>', '', limit=LISTED)}."
+        )
 
     @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
     async def channels_disallow(
@@ -38,7 +45,8 @@ class Channels(AdminGroup):
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=False)
         await self._done(
-            interaction, f"Allowed channels: {_list(ids, '<#{}>', 'anywhere I can post')}."
+            interaction,
+            f"Allowed channels: {_list(ids, '<#{}>', 'anywhere I can post', limit=LISTED)}.",
         )
 
     @app_commands.command(
@@ -64,7 +72,9 @@ class Roles(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=True)
-        await self._done(interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '')}.")
+        await self._done(
+            interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '', limit=LISTED)}."
+        )
 
     @app_commands.command(name="disallow", description="Remove a role from the allowed list")
     async def roles_disallow(
@@ -72,7 +82,8 @@ class Roles(AdminGroup):
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=False)
         await self._done(
-            interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', 'everyone')}."
+            interaction,
+            f"Roles that may make videos: {_list(ids, '<@&{}>', 'everyone', limit=LISTED)}.",
         )
 
 
@@ -158,11 +169,11 @@ class Members(AdminGroup):
             + (f" · by <@{e.actor_id}>" if e.actor_id else "")
             for e in entries
         ]
-        embed = discord.Embed(
-            title="Quota ledger",
-            description=(
-                f"{member.mention}: {usage.used}/{usage.limit} used, "
-                f"{usage.in_flight} in progress.\n\n" + ("\n".join(lines) or "No entries.")
-            )[:4000],
+        header = (
+            f"{member.mention}: {usage.used}/{usage.limit} used, {usage.in_flight} in progress."
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        listed = bounded_join(
+            lines, sep="\n", limit=bounded.DESCRIPTION - len(header) - 2, empty="No entries."
+        )
+        embed = discord.Embed(title="Quota ledger", description=f"{header}\n\n{listed}")
+        await self._done(interaction, embed=embed)

@@ -4,12 +4,14 @@ small helpers."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.bounded import bounded_join
 from bot.guild import store as guild_store
 from bot.guild.models import GuildConfig, Window
 from providers import ProviderName
@@ -31,6 +33,9 @@ class AdminGroup(app_commands.Group):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Check the caller, then acknowledge at once (privately), before any database work:
+        Discord wants the first response within 3 s, and a busy database must not turn a saved
+        change into "The application did not respond". Every answer then edits it (`_done`)."""
         permissions = interaction.permissions
         if interaction.guild_id is None or not (
             permissions.manage_guild or permissions.administrator
@@ -38,6 +43,8 @@ class AdminGroup(app_commands.Group):
             raise app_commands.CheckFailure(
                 "Only members with the Manage Server permission can change Reelbot's settings."
             )
+        if not interaction.response.is_done():  # a sub-group's check runs after its parent's
+            await interaction.response.defer(ephemeral=True, thinking=True)
         return True
 
     async def _update(
@@ -50,22 +57,47 @@ class AdminGroup(app_commands.Group):
             )
         )
 
+    async def _edit(
+        self,
+        interaction: discord.Interaction[VideoBot],
+        note: str,
+        edit: Callable[[GuildConfig], dict[str, Any]],
+    ) -> GuildConfig:
+        """Read and change the settings in one transaction (see `guild_store.edit_config`):
+        for any change computed from the current value, such as a list edit."""
+        gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
+        return await self.bot.db.run(
+            lambda s: guild_store.edit_config(
+                session=s, guild_id=gid, actor_id=actor, now=now, note=note, edit=edit
+            )
+        )
+
     async def _edit_ids(
         self, interaction: discord.Interaction[VideoBot], field: str, item_id: int, *, add: bool
     ) -> list[int]:
         """Add an id to, or remove it from, one of the server's id lists; return the list."""
-        current: list[int] = getattr(await self._config(interaction), field)
-        ids = sorted({*current, item_id}) if add else [i for i in current if i != item_id]
-        verb = "add" if add else "remove"
-        await self._update(interaction, f"{field} {verb} {item_id}", **{field: ids})
-        return ids
 
-    async def _config(self, interaction: discord.Interaction[VideoBot]) -> GuildConfig:
-        return await self.bot.guild_config(interaction.guild_id)
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            current: list[int] = getattr(config, field)
+            ids = sorted({*current, item_id}) if add else [i for i in current if i != item_id]
+            return {field: ids}
+
+        verb = "add" if add else "remove"
+        saved = await self._edit(interaction, f"{field} {verb} {item_id}", edit)
+        return list(getattr(saved, field))
 
     @staticmethod
-    async def _done(interaction: discord.Interaction[VideoBot], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+    async def _done(
+        interaction: discord.Interaction[VideoBot],
+        text: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+    ) -> None:
+        """Replace the private "thinking…" placeholder with the answer."""
+        if embed is None:
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.edit_original_response(content=text, embed=embed)
 
 
 def _window(window: Window) -> str:
@@ -76,5 +108,6 @@ def _channel(channel_id: int | None) -> str:
     return f"<#{channel_id}>" if channel_id else "none"
 
 
-def _list(ids: list[int], mention: str, empty: str) -> str:
-    return ", ".join(mention.format(i) for i in ids) if ids else empty
+def _list(ids: list[int], mention: str, empty: str, *, limit: int = 1000) -> str:
+    """Mentions of the ids, at most `limit` characters ("… and 9 more")."""
+    return bounded_join([mention.format(i) for i in ids], limit=limit, empty=empty)

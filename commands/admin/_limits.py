@@ -10,7 +10,7 @@ from discord.app_commands import Choice
 
 from bot.errors import BadRequest
 from bot.guild import store as guild_store
-from bot.guild.models import QuotaTier, Window
+from bot.guild.models import GuildConfig, QuotaTier, Window
 from providers import ProviderName
 
 if TYPE_CHECKING:
@@ -94,9 +94,11 @@ class Providers(AdminGroup):
     async def providers_enable(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:
-        config = await self._config(interaction)
-        disabled = [p for p in config.disabled_providers if p != provider]
-        await self._update(interaction, f"enable {provider}", disabled_providers=disabled)
+        await self._edit(
+            interaction,
+            f"enable {provider}",
+            lambda c: {"disabled_providers": [p for p in c.disabled_providers if p != provider]},
+        )
         note = (
             ""
             if ProviderName(provider) in self.bot.providers
@@ -109,12 +111,16 @@ class Providers(AdminGroup):
     async def providers_disable(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:
-        config = await self._config(interaction)
-        disabled = sorted({*config.disabled_providers, provider})
-        changes: dict[str, Any] = {"disabled_providers": disabled}
-        if config.default_provider == provider:
-            changes["default_provider"] = None
-        await self._update(interaction, f"disable {provider}", **changes)
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            changes: dict[str, Any] = {
+                "disabled_providers": sorted({*config.disabled_providers, provider})
+            }
+            if config.default_provider == provider:
+                changes["default_provider"] = None
+            return changes
+
+        await self._edit(interaction, f"disable {provider}", edit)
         await self._done(interaction, f"{ProviderName(provider).label} is disabled on this server.")
 
     @app_commands.command(name="default", description="The provider used when a member picks none")
@@ -122,8 +128,13 @@ class Providers(AdminGroup):
     async def providers_default(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:
-        config = await self._config(interaction)
-        if provider in config.disabled_providers:
-            raise BadRequest(f"{ProviderName(provider).label} is disabled here; enable it first.")
-        await self._update(interaction, f"default {provider}", default_provider=provider)
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            if provider in config.disabled_providers:
+                raise BadRequest(
+                    f"{ProviderName(provider).label} is disabled here; enable it first."
+                )
+            return {"default_provider": provider}
+
+        await self._edit(interaction, f"default {provider}", edit)
         await self._done(interaction, f"{ProviderName(provider).label} is now the default.")

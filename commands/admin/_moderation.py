@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
+from bot import bounded
+from bot.bounded import bounded_join
 from bot.errors import BadRequest
 from bot.guild import store as guild_store
+from bot.guild.models import GuildConfig
 from bot.moderation import InvalidRule, validate_rule
 from bot.render import safe_text
 
@@ -74,8 +77,9 @@ class Filter(AdminGroup):
     async def filter_list(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
-        text = "\n".join(f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows)
-        await self._done(interaction, text[:1990] or "No filter rules.")
+        lines = [f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows]
+        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty="No filter rules.")
+        await self._done(interaction, text)
 
 
 class Review(AdminGroup):
@@ -105,21 +109,19 @@ class Review(AdminGroup):
         enabled: bool,
         channel: discord.TextChannel | None = None,
     ) -> None:
-        config = await self._config(interaction)
-        if enabled and config.review_channel_id is None:
-            raise BadRequest("Set a review channel first: /reelbot review channel.")
-        if channel is None:
-            await self._update(
-                interaction, f"approval everywhere {enabled}", approval_everywhere=enabled
-            )
-            where = "everywhere on this server"
-        else:
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            if enabled and config.review_channel_id is None:
+                raise BadRequest("Set a review channel first: /reelbot review channel.")
+            if channel is None:
+                return {"approval_everywhere": enabled}
             ids = set(config.approval_channel_ids)
             ids = ids | {channel.id} if enabled else ids - {channel.id}
-            await self._update(
-                interaction, f"approval {channel.id} {enabled}", approval_channel_ids=sorted(ids)
-            )
-            where = f"in {channel.mention}"
+            return {"approval_channel_ids": sorted(ids)}
+
+        target = "everywhere" if channel is None else str(channel.id)
+        await self._edit(interaction, f"approval {target} {enabled}", edit)
+        where = "everywhere on this server" if channel is None else f"in {channel.mention}"
         await self._done(
             interaction, f"Approval is {'required' if enabled else 'not required'} {where}."
         )

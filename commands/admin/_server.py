@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot import bounded
+from bot.bounded import bounded_join
 from bot.errors import BadRequest
 from bot.guild import store as guild_store
 from bot.guild.audit import describe
-from bot.guild.models import GuildConfig, NsfwPolicy
+from bot.guild.models import GuildConfig, NsfwPolicy, QuotaTier
 from bot.jobs import store
 from bot.jobs.models import JobState
 from bot.render import safe_text
@@ -48,19 +51,41 @@ class Reelbot(AdminGroup):
             )
 
         config, tiers, rules, spent = await self.bot.db.run(read)
+        embed = self._settings_embed(config, tiers, len(rules), spent)
+        await self._done(interaction, embed=embed)
+
+    def _settings_embed(
+        self, config: GuildConfig, tiers: Sequence[QuotaTier], rules: int, spent: int
+    ) -> discord.Embed:
+        """Six fields, each list bounded to its field (1024), so the embed stays well under
+        Discord's 6000 characters however many channels, roles and tiers a server has."""
         base = self.bot.runner.config.quota
         embed = discord.Embed(title="Reelbot settings", colour=discord.Colour.blurple())
-        embed.add_field(
-            name="Where",
-            value=(
-                f"Channels: {_list(config.allowed_channel_ids, '<#{}>', 'anywhere I can post')}\n"
-                f"Age-restricted channels only: {'yes' if config.nsfw_channels_only else 'no'}"
-            ),
-            inline=False,
+        nsfw_only = (
+            f"\nAge-restricted channels only: {'yes' if config.nsfw_channels_only else 'no'}"
+        )
+        channels = _list(
+            config.allowed_channel_ids,
+            "<#{}>",
+            "anywhere I can post",
+            limit=bounded.FIELD - len("Channels: ") - len(nsfw_only),
+        )
+        embed.add_field(name="Where", value=f"Channels: {channels}{nsfw_only}", inline=False)
+        roles = _list(
+            config.allowed_role_ids, "<@&{}>", "everyone", limit=bounded.FIELD - len("Roles: ")
+        )
+        embed.add_field(name="Who", value=f"Roles: {roles}", inline=False)
+        budget = (
+            f"{spent}/{config.daily_budget} units today"
+            if config.daily_budget is not None
+            else "none"
         )
         embed.add_field(
-            name="Who",
-            value=f"Roles: {_list(config.allowed_role_ids, '<@&{}>', 'everyone')}",
+            name="How much",
+            value=(
+                f"Default: {base.limit} units per {base.window_seconds / 3600:g} h "
+                f"(5 s = {base.cost_5s}, 10 s = {base.cost_10s})\nServer budget: {budget}"
+            ),
             inline=False,
         )
         tier_lines = [
@@ -70,18 +95,8 @@ class Reelbot(AdminGroup):
             for t in tiers
         ]
         embed.add_field(
-            name="How much",
-            value=(
-                f"Default: {base.limit} units per {base.window_seconds / 3600:g} h "
-                f"(5 s = {base.cost_5s}, 10 s = {base.cost_10s})\n"
-                + ("\n".join(tier_lines) if tier_lines else "No tiers.")
-                + "\nServer budget: "
-                + (
-                    f"{spent}/{config.daily_budget} units today"
-                    if config.daily_budget is not None
-                    else "none"
-                )
-            ),
+            name="Tiers",
+            value=bounded_join(tier_lines, sep="\n", limit=bounded.FIELD, empty="No tiers."),
             inline=False,
         )
         enabled = [
@@ -95,24 +110,26 @@ class Reelbot(AdminGroup):
             value=(f"Enabled: {', '.join(enabled) or 'none'}; default: {default}"),
             inline=False,
         )
+        rest = (
+            f"Prompt filter: {rules} rule(s)\n"
+            f"Flagged videos: {config.nsfw_policy.value}\n"
+            "Approval: {approval}; review channel: "
+            f"{_channel(config.review_channel_id)}; "
+            f"requests expire after {config.review_expiry_hours:g} h\n"
+            f"Audit channel: {_channel(config.audit_channel_id)}"
+        )
         approval = (
             "everywhere"
             if config.approval_everywhere
-            else _list(config.approval_channel_ids, "<#{}>", "off")
+            else _list(
+                config.approval_channel_ids,
+                "<#{}>",
+                "off",
+                limit=bounded.FIELD - len(rest) + len("{approval}"),
+            )
         )
-        embed.add_field(
-            name="Moderation",
-            value=(
-                f"Prompt filter: {len(rules)} rule(s)\n"
-                f"Flagged videos: {config.nsfw_policy.value}\n"
-                f"Approval: {approval}; review channel: "
-                f"{_channel(config.review_channel_id)}; "
-                f"requests expire after {config.review_expiry_hours:g} h\n"
-                f"Audit channel: {_channel(config.audit_channel_id)}"
-            ),
-            inline=False,
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        embed.add_field(name="Moderation", value=rest.replace("{approval}", approval), inline=False)
+        return embed
 
     @app_commands.command(name="audit", description="Read the audit log")
     @app_commands.describe(member="Only this member", hours="Only the last N hours")
@@ -133,9 +150,9 @@ class Reelbot(AdminGroup):
         if not entries:
             await self._done(interaction, "No audit entries match.")
             return
-        text = "\n\n".join(describe(e) for e in entries)
-        embed = discord.Embed(title="Audit log (newest first)", description=text[:4000])
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        text = bounded_join([describe(e) for e in entries], sep="\n\n", limit=bounded.DESCRIPTION)
+        embed = discord.Embed(title="Audit log (newest first)", description=text)
+        await self._done(interaction, embed=embed)
 
     @app_commands.command(
         name="budget", description="Server-wide job units per UTC day (0 = no limit)"
@@ -160,12 +177,13 @@ class Reelbot(AdminGroup):
     )
     async def nsfw_policy(self, interaction: discord.Interaction[VideoBot], policy: str) -> None:
         chosen = NsfwPolicy(policy)
-        if (
-            chosen is NsfwPolicy.REVIEW
-            and (await self._config(interaction)).review_channel_id is None
-        ):
-            raise BadRequest("Set a review channel first: /reelbot review channel.")
-        await self._update(interaction, f"nsfw policy {chosen.value}", nsfw_policy=chosen)
+
+        def edit(config: GuildConfig) -> dict[str, Any]:
+            if chosen is NsfwPolicy.REVIEW and config.review_channel_id is None:
+                raise BadRequest("Set a review channel first: /reelbot review channel.")
+            return {"nsfw_policy": chosen}
+
+        await self._edit(interaction, f"nsfw policy {chosen.value}", edit)
         await self._done(
             interaction,
             f"Flagged videos will be handled with: {chosen.value}. In age-restricted channels they "
@@ -203,16 +221,14 @@ class Reelbot(AdminGroup):
             f"`{j.id}` <@{j.user_id}> · {j.provider} job "
             f"`{j.provider_job_id or 'not confirmed'}` · "
             f"<t:{int(j.created_at)}:R> · {safe_text(j.error or '', 120)}"
-            for j in jobs[:20]
+            for j in jobs
         ]
-        await self._done(
-            interaction,
-            (
-                "\n".join(lines)
-                + "\nCheck them on the provider's dashboard, then settle each with "
-                "/reelbot resolve (refund, or keep the charge)."
-            )[:1990],
+        advice = (
+            "\nCheck them on the provider's dashboard, then settle each with "
+            "/reelbot resolve (refund, or keep the charge)."
         )
+        listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice))
+        await self._done(interaction, listed + advice)
 
     @app_commands.command(name="resolve", description="Settle a job whose outcome was unknown")
     @app_commands.describe(

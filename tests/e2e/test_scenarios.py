@@ -60,8 +60,9 @@ async def test_unsupported_option_names_a_provider_that_can(tmp_path: Path) -> N
     async with world(tmp_path) as w:
         await w.start_bot()
         reply = await w.reply(await w.video("x", provider="wavespeed", duration=10))
-        assert (
-            reply == "WaveSpeed text-to-video makes 5-second clips only; choose RunComfy for 10 s."
+        assert reply == (
+            "WaveSpeed text-to-video makes 5-second clips only, so duration 10 s isn't "
+            "available; choose RunComfy for 10 s."
         )
         reply = await w.reply(await w.video("x", provider="runcomfy", aspect_ratio="9:21"))
         assert "choose WaveSpeed for 9:21" in reply

@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
 
+from ._commands import validate_commands
 from ._gateway import Gateway
 from ._state import (
     API_PREFIX,
@@ -34,7 +35,12 @@ from ._state import (
     image_size,
     now_iso,
 )
-from ._validation import compute_mentions, validate_message
+from ._validation import (
+    compute_mentions,
+    validate_choices,
+    validate_message,
+    validate_modal,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -234,6 +240,9 @@ class RestApi:
                 response: web.StreamResponse = error_response(body_error)
             else:
                 response = await self._respond(request, handler, rel, is_api, authorized, body)
+                lost = self._answer_lost(request.method, rel)
+                if lost is not None:
+                    response = lost
         except Exception as exc:  # noqa: BLE001 - a bug in the fake must not become a retried 500
             self.state.internal_errors.append(exc)
             response = json_response(
@@ -263,6 +272,8 @@ class RestApi:
                 request.transport.close()
             return json_response({"message": "held", "code": 0}, status=503)
         for failure in self.state.failures:
+            if failure.after_handling:
+                continue
             if failure.remaining > 0 and failure.matches(request.method, rel):
                 failure.remaining -= 1
                 if failure.remaining <= 0:
@@ -288,6 +299,17 @@ class RestApi:
             return json_response(
                 {"message": f"{exc.status}: {exc.reason}", "code": 0}, status=exc.status
             )
+
+    def _answer_lost(self, method: str, rel: str) -> web.Response | None:
+        """A failure injected with ``after_handling``: the request took effect, its answer is
+        replaced (a 5xx from a proxy after Discord had created the message)."""
+        for failure in self.state.failures:
+            if failure.after_handling and failure.matches(method, rel):
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self.state.failures.remove(failure)
+                return json_response(failure.json, status=failure.status, headers=failure.headers)
+        return None
 
     @staticmethod
     def _body() -> RecordedRequest:
@@ -529,6 +551,12 @@ class RestApi:
             return self.state.registered_global_commands
         return self.state.registered_guild_commands.get(guild_id, [])
 
+    def _validate_commands(self, commands: list[JSON]) -> None:
+        if self.state.validate:
+            err = validate_commands(commands)
+            if err is not None:
+                raise err
+
     async def get_commands(self, request: web.Request) -> web.StreamResponse:
         return json_response(self._registered(self._check_app(request)))
 
@@ -537,11 +565,13 @@ class RestApi:
         commands = self._body().json
         if not isinstance(commands, list):
             raise ApiError(400, 50035, "Invalid Form Body")
+        self._validate_commands(commands)
         return json_response(self.state.register_commands(guild_id, commands))
 
     async def post_command(self, request: web.Request) -> web.StreamResponse:
         guild_id = self._check_app(request)
         command = self._payload()
+        self._validate_commands([command])
         if guild_id is None:
             current = list(self.state.synced_global_commands)
         else:
@@ -637,10 +667,27 @@ class RestApi:
         record = self._body()
         payload = self._payload()
         self._validate(payload, record.files, creating=True)
+        first = self._nonce_message(payload)
+        if first is not None:
+            return json_response(self.state.message_payload(first))
         message = await self._create_message(
             channel_id=channel_id, payload=payload, files=record.files, via="channel"
         )
+        if payload.get("enforce_nonce") and payload.get("nonce") is not None:
+            key = (message.author_id, str(payload["nonce"]))
+            self.state.nonces[key] = (message.id, time.monotonic())
         return json_response(self.state.message_payload(message))
+
+    def _nonce_message(self, payload: JSON) -> FakeMessage | None:
+        """Discord docs resources/message, Create Message: "If enforce_nonce is true and a
+        message was created by the same author with the same nonce in the past few minutes,
+        that message will be returned and no new message will be created"."""
+        if not payload.get("enforce_nonce") or payload.get("nonce") is None:
+            return None
+        found = self.state.nonces.get((self.state.bot_user_id, str(payload["nonce"])))
+        if found is None or time.monotonic() - found[1] > self.state.nonce_window:
+            return None
+        return self.state.messages.get(found[0])
 
     async def get_channel_message(self, request: web.Request) -> web.StreamResponse:
         return json_response(self.state.message_payload(self._channel_message(request)))
@@ -699,6 +746,10 @@ class RestApi:
         assert isinstance(data, dict)
         if response_type in (4, 7):
             self._validate(data, record.files, creating=response_type == 4)
+        if state.validate and response_type in (8, 9):
+            error = validate_choices(data) if response_type == 8 else validate_modal(data)
+            if error is not None:
+                raise error
         if response_type in (6, 7) and interaction.message_id is None:
             raise ApiError(
                 400, 40043, "Interaction response type is not valid for this interaction"

@@ -516,6 +516,7 @@ class Failure:
     json: JSON | None
     headers: dict[str, str] | None
     remaining: int
+    after_handling: bool = False  # the request takes effect, then this answer replaces its own
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method == "*" or self.method.upper() == method.upper()) and (
@@ -583,6 +584,9 @@ class DiscordState:
         self.validate: bool = True
         #: send MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages (as Discord does)
         self.message_events: bool = True
+        #: how long a nonce sent with ``enforce_nonce`` stays unique ("the past few minutes",
+        #: Discord docs resources/message, Create Message)
+        self.nonce_window: float = 300.0
 
         # world
         self.users: dict[int, JSON] = {bot_user_id: user_payload(bot_user_id, bot_name, bot=True)}
@@ -607,6 +611,8 @@ class DiscordState:
         self.requests: list[RecordedRequest] = []
         self.failures: list[Failure] = []
         self.holds: list[Hold] = []  # see `hold_next`
+        #: (author id, nonce) -> (message id, time.monotonic()) for ``enforce_nonce`` posts
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
         #: exceptions raised inside the fake's own handlers (answered 400, never 500)
         self.internal_errors: list[BaseException] = []
         self.blobs: dict[int, Blob] = {}
@@ -662,11 +668,14 @@ class DiscordState:
         json: JSON | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        after_handling: bool = False,
     ) -> None:
         """The next ``times`` requests whose method matches (``"*"`` for any) and whose path
         (relative to the API base, e.g. ``/channels/1/messages``) matches ``re.search(path_regex)``
         get this answer. For 429 the body defaults to ``retry_after`` 0.1 and the headers to a
-        ``Via`` header (so discord.py retries); pass ``headers={}`` to leave ``Via`` out."""
+        ``Via`` header (so discord.py retries); pass ``headers={}`` to leave ``Via`` out.
+        With ``after_handling`` the request is carried out first and only its answer is lost
+        (a 5xx from a proxy after Discord created the message)."""
         if json is None:
             if status == 429:
                 json = {
@@ -678,7 +687,9 @@ class DiscordState:
                 json = {"message": f"{status}: injected failure", "code": 0}
         if headers is None and status == 429:
             headers = {"Via": "1.1 google", "X-RateLimit-Scope": "user"}
-        self.failures.append(Failure(method, path_regex, status, json, headers, times))
+        self.failures.append(
+            Failure(method, path_regex, status, json, headers, times, after_handling)
+        )
 
     def hold_next(
         self,
@@ -786,6 +797,8 @@ class DiscordState:
             payload["application_id"] = str(self.application_id)
         if message.message_reference is not None:
             payload["message_reference"] = dict(message.message_reference)
+        if message.payload.get("nonce") is not None:
+            payload["nonce"] = message.payload["nonce"]
         if message.interaction_id is not None:
             interaction = self.interactions.get(message.interaction_id)
             if interaction is not None:
@@ -821,6 +834,12 @@ class DiscordState:
     def command_id(self, name: str, guild_id: int | None = None, type: int = 1) -> int | None:
         key = (guild_id, name, type)
         return self._command_ids.get(key)
+
+    def visible_commands(self, guild_id: int) -> list[str]:
+        """The command names a member of this server is offered: the global registry and the
+        server's own, side by side (a name in both shows twice in Discord's picker)."""
+        server = self.registered_guild_commands.get(guild_id, [])
+        return sorted(c["name"] for c in [*self.registered_global_commands, *server])
 
     def register_commands(self, guild_id: int | None, commands: list[JSON]) -> list[JSON]:
         """Store a bulk overwrite; answer like Discord (ids stable across re-syncs)."""

@@ -83,6 +83,28 @@ def _check_components(errors: _Errors, components: list[JSON], flags: int) -> No
                         "Component custom id cannot be duplicated",
                     )
                 seen.add(str(custom_id))
+            if item.get("type") in (3, 5, 6, 7, 8):  # select menus (reference: components)
+                errors.max_length([*here, "placeholder"], item.get("placeholder"), 150)
+                options = item.get("options") or []
+                if len(options) > 25:
+                    errors.add(
+                        [*here, "options"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+                    )
+                for k, option in enumerate(options):
+                    for key in ("label", "value", "description"):
+                        errors.max_length([*here, "options", k, key], option.get(key), 100)
+                for key in ("min_values", "max_values"):
+                    bound = item.get(key)
+                    if bound is not None and not 0 <= int(bound) <= 25:
+                        errors.add([*here, key], "NUMBER_TYPE_MAX", "Must be between 0 and 25.")
+            if item.get("type") == 4:  # text input (modals)
+                errors.max_length([*here, "label"], item.get("label"), 45)
+                errors.max_length([*here, "placeholder"], item.get("placeholder"), 100)
+                errors.max_length([*here, "value"], item.get("value"), 4000)
+                for key in ("min_length", "max_length"):
+                    bound = item.get(key)
+                    if bound is not None and not 0 <= int(bound) <= 4000:
+                        errors.add([*here, key], "NUMBER_TYPE_MAX", "Must be between 0 and 4000.")
             if item.get("type") == 2:
                 errors.max_length([*here, "label"], item.get("label"), 80)
                 if item.get("style") != 5 and item.get("style") != 6 and custom_id is None:
@@ -114,6 +136,9 @@ def validate_message(payload: JSON, *, files: int, creating: bool) -> ApiError |
     if content is not None and not isinstance(content, str):
         content = str(content)
     errors.max_length(["content"], content, 2000)
+    # resources/message, Create Message: "nonce: integer or string ... (up to 25 characters)".
+    nonce = payload.get("nonce")
+    errors.max_length(["nonce"], None if nonce is None else str(nonce), 25)
     embeds = payload.get("embeds") or []
     _check_embeds(errors, embeds)
     flags = int(payload.get("flags") or 0)
@@ -152,6 +177,44 @@ def validate_message(payload: JSON, *, files: int, creating: bool) -> ApiError |
         or payload.get("poll")
     ):
         return ApiError(400, 50006, "Cannot send an empty message")
+    return None
+
+
+def validate_modal(data: JSON) -> ApiError | None:
+    """A modal (callback type 9; Discord docs interactions/receiving-and-responding, "Modal"):
+    title 1-45, custom_id 1-100, 1-5 top-level components, each as for messages."""
+    errors = _Errors()
+    title = data.get("title")
+    if not isinstance(title, str) or not 1 <= len(title) <= 45:
+        errors.add(["title"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 100:
+        errors.add(["custom_id"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        errors.add(["components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    _check_components(errors, components, COMPONENTS_V2_FLAG)
+    if errors.tree:
+        return ApiError(400, 50035, "Invalid Form Body", errors={"data": errors.tree})
+    return None
+
+
+def validate_choices(data: JSON) -> ApiError | None:
+    """Autocomplete choices (callback type 8): at most 25, names 1-100, string values up to
+    100 (Discord docs interactions/application-commands, "Application Command Option Choice")."""
+    errors = _Errors()
+    choices = data.get("choices") or []
+    if len(choices) > 25:
+        errors.add(["choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    for i, choice in enumerate(choices):
+        name = choice.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            errors.add(["choices", i, "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100.")
+        value = choice.get("value")
+        if isinstance(value, str):
+            errors.max_length(["choices", i, "value"], value, 100)
+    if errors.tree:
+        return ApiError(400, 50035, "Invalid Form Body", errors={"data": errors.tree})
     return None
 
 
