@@ -44,7 +44,15 @@ log = logging.getLogger(__name__)
 
 # Checked against the provider's rules before the real (re-hosted) URL exists.
 _PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
-NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+# Read Message History: finding an already posted result after a restart, and fetching the
+# status message again (a fresh image URL, a re-roll's image), both read the channel.
+NEEDED_PERMISSIONS = (
+    "view_channel",
+    "send_messages",
+    "embed_links",
+    "attach_files",
+    "read_message_history",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +307,14 @@ class Actions:
 
     def _check_channel(self, interaction: discord.Interaction[VideoBot]) -> None:
         permissions = interaction.app_permissions
-        missing = [p for p in NEEDED_PERMISSIONS if not getattr(permissions, p)]
+        needed = NEEDED_PERMISSIONS
+        if isinstance(interaction.channel, discord.Thread):
+            # Discord: "SEND_MESSAGES permission is not inherited; users must have
+            # SEND_MESSAGES_IN_THREADS to send a message in a thread" (topics/permissions).
+            needed = tuple(
+                "send_messages_in_threads" if p == "send_messages" else p for p in needed
+            )
+        missing = [p for p in needed if not getattr(permissions, p)]
         if missing:
             names = ", ".join(p.replace("_", " ").title() for p in missing)
             raise ChannelError(
@@ -424,9 +439,18 @@ def requester_of(interaction: discord.Interaction[VideoBot]) -> Requester:
     return Requester(
         user_id=member.id,
         role_ids=roles,
-        channel_id=interaction.channel_id or 0,
+        channel_id=rules_channel_id(interaction),
         channel_nsfw=_channel_nsfw(interaction),
     )
+
+
+def rules_channel_id(interaction: discord.Interaction[VideoBot]) -> int:
+    """The channel whose rules apply: a thread's (or a forum post's) parent, else the channel
+    itself. Discord gives a thread its own channel id and names its parent in `parent_id`."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread):
+        return channel.parent_id
+    return interaction.channel_id or 0
 
 
 def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 from commands.admin._base import AdminGroup, _list
 
 
+# Members can make videos in text channels, forum posts (threads of a forum) and the text chat
+# of voice channels; a thread follows its parent's rules, so threads themselves are not listed.
+RuleChannel = discord.TextChannel | discord.ForumChannel | discord.VoiceChannel
+
+
 class Channels(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
         super().__init__(bot, name="channels", description="Where videos may be made")
@@ -27,14 +32,14 @@ class Channels(AdminGroup):
         name="allow", description="Allow videos in a channel (once any is allowed, only those)"
     )
     async def channels_allow(
-        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=True)
         await self._done(interaction, f"Videos may be made in: {_list(ids, '<#{}>', '')}.")
 
     @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
     async def channels_disallow(
-        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=False)
         await self._done(

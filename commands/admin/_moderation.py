@@ -103,7 +103,7 @@ class Review(AdminGroup):
         self,
         interaction: discord.Interaction[VideoBot],
         enabled: bool,
-        channel: discord.TextChannel | None = None,
+        channel: discord.TextChannel | discord.ForumChannel | discord.VoiceChannel | None = None,
     ) -> None:
         config = await self._config(interaction)
         if enabled and config.review_channel_id is None:
