@@ -413,6 +413,8 @@ class Actions:
             parent_job_id=job.id,
         )
         if spec.mode is Mode.IMAGE:
+            # Reading the original image needs Read Message History: say so, not "gone".
+            self._check_channel(interaction)
             spec = replace(spec, image=await self._original_image(job))
         await self.submit(interaction, spec)
 
