@@ -164,15 +164,16 @@ class Actions:
                 f"{error.usage.max_in_flight}). Wait for one to finish, or cancel one."
             ) from error
 
-        status = await self._post_status(interaction, job, spec.image, checked)
-        image_url = (
-            status.attachments[0].url if checked is not None and status.attachments else None
-        )
+        image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None
+        if admission.review:
+            # Nothing public before a moderator has seen it: the request, with its image, goes
+            # to the review channel only; the status message is posted on approval.
+            await self._send_to_review(interaction, job, rules.config.review_channel_id, image)
+            return job
+        status = await self._post_status(job, image)
+        image_url = status.attachments[0].url if image is not None and status.attachments else None
         await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
         job.status_message_id, job.image_url = status.id, image_url
-        if admission.review:
-            await self._send_to_review(interaction, job, rules.config.review_channel_id)
-            return job
         self.bot.runner.launch(job.id)
 
         usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
@@ -185,11 +186,15 @@ class Actions:
         return job
 
     async def _send_to_review(
-        self, interaction: discord.Interaction[VideoBot], job: Job, channel_id: int | None
+        self,
+        interaction: discord.Interaction[VideoBot],
+        job: Job,
+        channel_id: int | None,
+        image: tuple[bytes, str] | None,
     ) -> None:
         assert channel_id is not None  # noqa: S101 - admit() refuses review without a channel
         try:
-            message_id = await self.bot.review.post_request(job, channel_id)
+            message_id = await self.bot.review.post_request(job, channel_id, image=image)
         except discord.HTTPException as error:
             await self.bot.runner.reject(
                 job.id, moderator_id=None, reason="the review channel is not available"
@@ -201,8 +206,9 @@ class Actions:
         await self.bot.runner.set_fields(job.id, review_message_id=message_id)
         await interaction.edit_original_response(
             content=(
-                "Your request is waiting for a moderator's approval. Nothing is charged until "
-                f"it is approved. Follow it here: {_jump(job)}"
+                "Your request is waiting for a moderator's approval; only the moderators can "
+                "see it. Nothing is charged until it is approved. When it is, I'll post it in "
+                "this channel and mention you; if it isn't, I'll tell you."
             )
         )
 
@@ -307,7 +313,7 @@ class Actions:
 
     def _check_channel(self, interaction: discord.Interaction[VideoBot]) -> None:
         permissions = interaction.app_permissions
-        needed = NEEDED_PERMISSIONS
+        needed: tuple[str, ...] = NEEDED_PERMISSIONS
         if isinstance(interaction.channel, discord.Thread):
             # Discord: "SEND_MESSAGES permission is not inherited; users must have
             # SEND_MESSAGES_IN_THREADS to send a message in a thread" (topics/permissions).
@@ -328,25 +334,26 @@ class Actions:
         except ImageRejected as error:
             raise BadRequest(error.message) from error
 
-    async def _post_status(
-        self,
-        interaction: discord.Interaction[VideoBot],
-        job: Job,
-        image: bytes | None,
-        checked: CheckedImage | None,
+    async def post_status(
+        self, job: Job, image: tuple[bytes, str] | None, *, content: str | None = None
     ) -> discord.Message:
+        """Post a job's public status message, re-hosting its image (slash-command attachments
+        are ephemeral). `content` may mention the requester, and no one else."""
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         kwargs: dict[str, Any] = {}
-        if image is not None and checked is not None:
-            # Re-host the image on our own message: slash-command attachments are ephemeral.
-            kwargs["file"] = discord.File(io.BytesIO(image), filename=f"input.{checked.extension}")
+        if image is not None:
+            kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
+        return await channel.send(
+            content,
+            embed=render.status_embed(job),
+            view=status_view(job.id),
+            allowed_mentions=render.requester_only(job.user_id),
+            **kwargs,
+        )
+
+    async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:
-            return await channel.send(
-                embed=render.status_embed(job),
-                view=status_view(job.id),
-                allowed_mentions=render.NO_PINGS,
-                **kwargs,
-            )
+            return await self.post_status(job, image)
         except discord.Forbidden as error:
             await self.bot.runner.abandon(job.id, "the bot may not post in this channel")
             raise ChannelError(
@@ -459,10 +466,6 @@ def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:
     channel = interaction.channel
     is_nsfw = getattr(channel, "is_nsfw", None)
     return bool(is_nsfw()) if callable(is_nsfw) else False
-
-
-def _jump(job: Job) -> str:
-    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"
 
 
 def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:

@@ -58,6 +58,8 @@ class DiscordPresenter:
     # --- status ---------------------------------------------------------------------------
 
     async def show_status(self, job: Job, *, waiting_position: int | None = None) -> None:
+        if job.state is JobState.REJECTED and job.moderator_id is None:
+            await self.bot.review.expire(job)  # the review deadline passed
         if job.status_message_id is None:
             return
         now = time.monotonic()
@@ -95,8 +97,6 @@ class DiscordPresenter:
             task.cancel()
 
     async def _edit(self, job: Job, waiting_position: int | None) -> None:
-        if job.state is JobState.REJECTED and job.moderator_id is None:
-            await self.bot.review.expire(job)
         assert job.status_message_id is not None  # noqa: S101
         self._last_edit[job.id] = time.monotonic()
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)

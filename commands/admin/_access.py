@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 from commands.admin._base import AdminGroup, _list
 
-
 # Members can make videos in text channels, forum posts (threads of a forum) and the text chat
 # of voice channels; a thread follows its parent's rules, so threads themselves are not listed.
 RuleChannel = discord.TextChannel | discord.ForumChannel | discord.VoiceChannel
