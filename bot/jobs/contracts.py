@@ -47,6 +47,12 @@ class Presenter(Protocol):
         """After a restart in DELIVERING: the id of an already posted result, if any."""
         ...
 
+    async def fresh_image_url(self, job: Job) -> str | None:
+        """A freshly signed URL of the job's input image, or None when none can be had.
+        Chat attachment URLs expire, so the one stored at acceptance may be dead by the time
+        the job is submitted."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:

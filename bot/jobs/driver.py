@@ -117,6 +117,14 @@ class JobDriver:
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None:
             return await self._fail(job, f"{job.provider} is no longer configured")
+        image_url = job.image_url
+        if job.mode == Mode.IMAGE:
+            # The stored attachment URL expires; the provider must get one that works.
+            image_url = await self.presenter.fresh_image_url(job)
+            if image_url is None:
+                return await self._fail(
+                    job, "the image is no longer available on Discord, so nothing was sent"
+                )
         request = VideoRequest(
             mode=Mode(job.mode),
             prompt=job.prompt or "",
@@ -124,7 +132,7 @@ class JobDriver:
             duration=job.duration,
             resolution=job.resolution,
             seed=job.seed,
-            image_url=job.image_url,
+            image_url=image_url,
         )
         if job.mode == Mode.IMAGE and provider.capabilities(Mode.IMAGE).aspect_ratios == ():
             request = request.model_copy(update={"aspect_ratio": None})

@@ -76,7 +76,7 @@ async def test_a_held_request_is_private_until_approved(tmp_path: Path) -> None:
         sent = submit.json["image_urls"][0]
         assert sent.split("?")[0] == status.attachments[0]["url"]
         [job] = await w.wait_for_state(JobState.DELIVERED)
-        assert job.image_url == sent
+        assert (job.image_url or "").split("?")[0] == sent.split("?")[0]
         assert [e.kind for e in w.ledger()] == [LedgerKind.RESERVE, LedgerKind.COMMIT]
 
 
