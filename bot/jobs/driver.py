@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.db import Database
 from bot.guild import store as guild_store
 from bot.guild.models import NsfwPolicy
@@ -125,15 +127,19 @@ class JobDriver:
                 return await self._fail(
                     job, "the image is no longer available on Discord, so nothing was sent"
                 )
-        request = VideoRequest(
-            mode=Mode(job.mode),
-            prompt=job.prompt or "",
-            aspect_ratio=job.aspect_ratio,
-            duration=job.duration,
-            resolution=job.resolution,
-            seed=job.seed,
-            image_url=image_url,
-        )
+        try:
+            request = VideoRequest(
+                mode=Mode(job.mode),
+                prompt=job.prompt or "",
+                aspect_ratio=job.aspect_ratio,
+                duration=job.duration,
+                resolution=job.resolution,
+                seed=job.seed,
+                image_url=image_url,
+            )
+        except ValidationError as error:  # e.g. its prompt was erased: a refunded failure
+            log.warning("job %s: the request cannot be built: %s", job.id, error)
+            return await self._fail(job, "this request can no longer be built, so nothing was sent")
         if job.mode == Mode.IMAGE and provider.capabilities(Mode.IMAGE).aspect_ratios == ():
             request = request.model_copy(update={"aspect_ratio": None})
         await self._show(job)

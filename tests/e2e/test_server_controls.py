@@ -337,7 +337,7 @@ async def test_delete_button_and_forgetting_prompts(tmp_path: Path) -> None:
         forget = await w.fake.invoke(
             "forget", [], guild_id=GUILD, channel_id=CHANNEL, user_id=MEMBER
         )
-        assert "Erased the prompts of your 1" in await w.reply(forget)
+        assert "Erased the prompts of your 1 finished" in await w.reply(forget)
         assert [j.prompt for j in w.jobs()] == [None]
         assert all(e.prompt is None for e in audit(w) if e.user_id == MEMBER)
         assert w.charged() == 1
