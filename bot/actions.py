@@ -44,7 +44,15 @@ log = logging.getLogger(__name__)
 
 # Checked against the provider's rules before the real (re-hosted) URL exists.
 _PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
-NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+# Read Message History: finding an already posted result after a restart, and fetching the
+# status message again (a fresh image URL, a re-roll's image), both read the channel.
+NEEDED_PERMISSIONS = (
+    "view_channel",
+    "send_messages",
+    "embed_links",
+    "attach_files",
+    "read_message_history",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,15 +164,16 @@ class Actions:
                 f"{error.usage.max_in_flight}). Wait for one to finish, or cancel one."
             ) from error
 
-        status = await self._post_status(interaction, job, spec.image, checked)
-        image_url = (
-            status.attachments[0].url if checked is not None and status.attachments else None
-        )
+        image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None
+        if admission.review:
+            # Nothing public before a moderator has seen it: the request, with its image, goes
+            # to the review channel only; the status message is posted on approval.
+            await self._send_to_review(interaction, job, rules.config.review_channel_id, image)
+            return job
+        status = await self._post_status(job, image)
+        image_url = status.attachments[0].url if image is not None and status.attachments else None
         await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
         job.status_message_id, job.image_url = status.id, image_url
-        if admission.review:
-            await self._send_to_review(interaction, job, rules.config.review_channel_id)
-            return job
         self.bot.runner.launch(job.id)
 
         usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
@@ -177,11 +186,15 @@ class Actions:
         return job
 
     async def _send_to_review(
-        self, interaction: discord.Interaction[VideoBot], job: Job, channel_id: int | None
+        self,
+        interaction: discord.Interaction[VideoBot],
+        job: Job,
+        channel_id: int | None,
+        image: tuple[bytes, str] | None,
     ) -> None:
         assert channel_id is not None  # noqa: S101 - admit() refuses review without a channel
         try:
-            message_id = await self.bot.review.post_request(job, channel_id)
+            message_id = await self.bot.review.post_request(job, channel_id, image=image)
         except discord.HTTPException as error:
             await self.bot.runner.reject(
                 job.id, moderator_id=None, reason="the review channel is not available"
@@ -193,8 +206,9 @@ class Actions:
         await self.bot.runner.set_fields(job.id, review_message_id=message_id)
         await interaction.edit_original_response(
             content=(
-                "Your request is waiting for a moderator's approval. Nothing is charged until "
-                f"it is approved. Follow it here: {_jump(job)}"
+                "Your request is waiting for a moderator's approval; only the moderators can "
+                "see it. Nothing is charged until it is approved. When it is, I'll post it in "
+                "this channel and mention you; if it isn't, I'll tell you."
             )
         )
 
@@ -299,7 +313,14 @@ class Actions:
 
     def _check_channel(self, interaction: discord.Interaction[VideoBot]) -> None:
         permissions = interaction.app_permissions
-        missing = [p for p in NEEDED_PERMISSIONS if not getattr(permissions, p)]
+        needed: tuple[str, ...] = NEEDED_PERMISSIONS
+        if isinstance(interaction.channel, discord.Thread):
+            # Discord: "SEND_MESSAGES permission is not inherited; users must have
+            # SEND_MESSAGES_IN_THREADS to send a message in a thread" (topics/permissions).
+            needed = tuple(
+                "send_messages_in_threads" if p == "send_messages" else p for p in needed
+            )
+        missing = [p for p in needed if not getattr(permissions, p)]
         if missing:
             names = ", ".join(p.replace("_", " ").title() for p in missing)
             raise ChannelError(
@@ -313,25 +334,26 @@ class Actions:
         except ImageRejected as error:
             raise BadRequest(error.message) from error
 
-    async def _post_status(
-        self,
-        interaction: discord.Interaction[VideoBot],
-        job: Job,
-        image: bytes | None,
-        checked: CheckedImage | None,
+    async def post_status(
+        self, job: Job, image: tuple[bytes, str] | None, *, content: str | None = None
     ) -> discord.Message:
+        """Post a job's public status message, re-hosting its image (slash-command attachments
+        are ephemeral). `content` may mention the requester, and no one else."""
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         kwargs: dict[str, Any] = {}
-        if image is not None and checked is not None:
-            # Re-host the image on our own message: slash-command attachments are ephemeral.
-            kwargs["file"] = discord.File(io.BytesIO(image), filename=f"input.{checked.extension}")
+        if image is not None:
+            kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
+        return await channel.send(
+            content,
+            embed=render.status_embed(job),
+            view=status_view(job.id),
+            allowed_mentions=render.requester_only(job.user_id),
+            **kwargs,
+        )
+
+    async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:
-            return await channel.send(
-                embed=render.status_embed(job),
-                view=status_view(job.id),
-                allowed_mentions=render.NO_PINGS,
-                **kwargs,
-            )
+            return await self.post_status(job, image)
         except discord.Forbidden as error:
             await self.bot.runner.abandon(job.id, "the bot may not post in this channel")
             raise ChannelError(
@@ -398,6 +420,8 @@ class Actions:
             parent_job_id=job.id,
         )
         if spec.mode is Mode.IMAGE:
+            # Reading the original image needs Read Message History: say so, not "gone".
+            self._check_channel(interaction)
             spec = replace(spec, image=await self._original_image(job))
         await self.submit(interaction, spec)
 
@@ -424,19 +448,24 @@ def requester_of(interaction: discord.Interaction[VideoBot]) -> Requester:
     return Requester(
         user_id=member.id,
         role_ids=roles,
-        channel_id=interaction.channel_id or 0,
+        channel_id=rules_channel_id(interaction),
         channel_nsfw=_channel_nsfw(interaction),
     )
+
+
+def rules_channel_id(interaction: discord.Interaction[VideoBot]) -> int:
+    """The channel whose rules apply: a thread's (or a forum post's) parent, else the channel
+    itself. Discord gives a thread its own channel id and names its parent in `parent_id`."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread):
+        return channel.parent_id
+    return interaction.channel_id or 0
 
 
 def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:
     channel = interaction.channel
     is_nsfw = getattr(channel, "is_nsfw", None)
     return bool(is_nsfw()) if callable(is_nsfw) else False
-
-
-def _jump(job: Job) -> str:
-    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"
 
 
 def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:

@@ -58,6 +58,8 @@ class DiscordPresenter:
     # --- status ---------------------------------------------------------------------------
 
     async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
+        if job.state is JobState.REJECTED and job.moderator_id is None:
+            await self.bot.review.expire(job)  # the review deadline passed
         if job.status_message_id is None:
             return True
         now = time.monotonic()
@@ -96,8 +98,6 @@ class DiscordPresenter:
             task.cancel()
 
     async def _edit(self, job: Job, waiting_position: int | None) -> bool:
-        if job.state is JobState.REJECTED and job.moderator_id is None:
-            await self.bot.review.expire(job)
         assert job.status_message_id is not None  # noqa: S101
         self._last_edit[job.id] = time.monotonic()
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
@@ -205,6 +205,36 @@ class DiscordPresenter:
         except discord.HTTPException as error:
             raise DeliveryFailed("the review channel refused the flagged video") from error
         return message.id
+
+    async def fresh_image_url(self, job: Job) -> str | None:
+        """Discord's attachment URLs are signed and expire (`ex`, about 24 h): fetch the
+        status message that carries the image again, which signs its URLs anew; without Read
+        Message History there, ask Discord to refresh the stored URL instead."""
+        if job.status_message_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            message = await channel.fetch_message(job.status_message_id)
+        except discord.Forbidden:
+            return await self._refreshed(job)
+        except discord.HTTPException as error:
+            log.warning("job %s: the image's message is gone (%s)", job.id, error.status)
+            return None
+        return message.attachments[0].url if message.attachments else None
+
+    async def _refreshed(self, job: Job) -> str | None:
+        if job.image_url is None:
+            return None
+        route = discord.http.Route("POST", "/attachments/refresh-urls")
+        try:
+            answer = await self.bot.http.request(route, json={"attachment_urls": [job.image_url]})
+        except discord.HTTPException as error:
+            log.warning("job %s: could not refresh the image URL (%s)", job.id, error.status)
+            return None
+        for entry in answer.get("refreshed_urls", []):
+            if entry.get("original") == job.image_url and entry.get("refreshed"):
+                return str(entry["refreshed"])
+        return None
 
     async def find_delivery(self, job: Job) -> int | None:
         found = await self._find(job, f"{render.REROLL_PREFIX}{job.id}", job.updated_at)

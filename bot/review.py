@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot import render
 from bot.errors import BadRequest, UserFacingError
+from bot.images import ImageRejected, check_size
 from bot.jobs.models import Job, JobState
 from bot.jobs.store import BudgetExhausted, QuotaExceeded
 from bot.views import review_view
+from providers import Mode
 
 if TYPE_CHECKING:
     from bot.client import VideoBot
@@ -23,13 +27,20 @@ class Review:
     def __init__(self, bot: VideoBot) -> None:
         self.bot = bot
 
-    async def post_request(self, job: Job, review_channel_id: int) -> int:
-        """Post a held request in the review channel; return the message id."""
+    async def post_request(
+        self, job: Job, review_channel_id: int, *, image: tuple[bytes, str] | None
+    ) -> int:
+        """Post a held request in the review channel, with its image shown; return the
+        message id. The image stays on this message until the request is approved."""
         channel = self.bot.get_partial_messageable(review_channel_id, guild_id=job.guild_id)
+        embed = render.review_embed(job)
+        kwargs: dict[str, Any] = {}
+        if image is not None:
+            data, filename = image
+            kwargs["file"] = discord.File(io.BytesIO(data), filename=filename)
+            embed.set_image(url=f"attachment://{filename}")
         message = await channel.send(
-            embed=render.review_embed(job),
-            view=review_view(job.id),
-            allowed_mentions=render.NO_PINGS,
+            embed=embed, view=review_view(job.id), allowed_mentions=render.NO_PINGS, **kwargs
         )
         return message.id
 
@@ -52,25 +63,99 @@ class Review:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self._job(interaction, job_id)
+        if job.state is not JobState.PENDING_REVIEW:
+            raise UserFacingError(f"This request is no longer pending ({job.state.value}).")
+        image = await self._held_image(interaction, job)
+        # The public status message appears now, before the job can reach a provider slot:
+        # it carries the image whose URL the provider is given.
+        job.state = JobState.ACCEPTED  # shown as approved and waiting; stored by approve()
+        try:
+            status = await self.bot.actions.post_status(
+                job,
+                image,
+                content=f"<@{job.user_id}>, a moderator approved your request.",
+            )
+        except discord.HTTPException as error:
+            await self._unpostable(interaction, job_id, error)
+            return
+        image_url = status.attachments[0].url if image is not None and status.attachments else None
+        await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
         config = await self.bot.guild_config(job.guild_id)
         try:
             moved = await self.bot.runner.approve(
                 job_id, moderator_id=interaction.user.id, budget=config.daily_budget
             )
         except QuotaExceeded as error:
+            await self._withdraw(status)
             raise UserFacingError(
                 f"Can't approve: the member has used {error.usage.used} of {error.usage.limit} "
                 "units. Reject it, or grant them more with /reelbot members grant."
             ) from error
         except BudgetExhausted as error:
+            await self._withdraw(status)
             raise UserFacingError(
                 f"Can't approve: the server's daily budget ({error.budget} units) is used up; "
                 f"it resets <t:{int(error.resets_at)}:R>."
             ) from error
+        current = moved or await self.bot.job(job_id)
+        if current is None or current.status_message_id != status.id:
+            await self._withdraw(status)  # another moderator's approval got there first
         if moved is None:
-            raise UserFacingError(f"This request is no longer pending ({job.state.value}).")
+            state = current.state.value if current is not None else "gone"
+            raise UserFacingError(f"This request is no longer pending ({state}).")
         await self._close(interaction, moved, f"✅ Approved by <@{interaction.user.id}>")
         await interaction.edit_original_response(content="Approved; the video is being made.")
+
+    async def _held_image(
+        self, interaction: discord.Interaction[VideoBot], job: Job
+    ) -> tuple[bytes, str] | None:
+        """The image of a held image request, read back from its review message."""
+        if job.mode != Mode.IMAGE.value:
+            return None
+        message = interaction.message
+        try:
+            if message is None or message.id != job.review_message_id:
+                config = await self.bot.guild_config(job.guild_id)
+                if config.review_channel_id is None or job.review_message_id is None:
+                    raise BadRequest("I can't find this request's image; reject it instead.")
+                channel = self.bot.get_partial_messageable(
+                    config.review_channel_id, guild_id=job.guild_id
+                )
+                message = await channel.fetch_message(job.review_message_id)
+            attachment = message.attachments[0]
+            check_size(attachment.size)
+            return await attachment.read(), attachment.filename
+        except (discord.HTTPException, IndexError, ImageRejected) as error:
+            raise BadRequest(
+                "I can't read this request's image from the review message; reject it instead."
+            ) from error
+
+    async def _unpostable(
+        self, interaction: discord.Interaction[VideoBot], job_id: str, error: discord.HTTPException
+    ) -> None:
+        """The member's channel refused the status message: the request is rejected (nothing
+        was charged), so it does not wait on as a pending job."""
+        log.warning("job %s: status message refused on approval (%s)", job_id, error.status)
+        moved = await self.bot.runner.reject(
+            job_id,
+            moderator_id=interaction.user.id,
+            reason="I can't post in that channel any more",
+        )
+        channel = f"<#{moved.channel_id}>" if moved is not None else "that channel"
+        if moved is not None:
+            await self._close(interaction, moved, f"🚫 Not posted: I can't post in {channel}")
+            await self._tell_member(moved)
+        await interaction.edit_original_response(
+            content=(
+                f"I can't post in {channel}, so the request was rejected and nothing was "
+                "charged. Check my permissions there (View Channel, Send Messages, Embed Links, "
+                "Attach Files, Read Message History)."
+            )
+        )
+
+    async def _withdraw(self, status: discord.Message) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            await status.delete()
 
     async def reject(
         self, interaction: discord.Interaction[VideoBot], job_id: str, reason: str
@@ -87,6 +172,7 @@ class Review:
             f": {render.safe_text(reason, 300)}" if reason else ""
         )
         await self._close(interaction, moved, outcome)
+        await self._tell_member(moved)
         await interaction.edit_original_response(content="Rejected; the member was told.")
 
     async def release(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
@@ -123,10 +209,36 @@ class Review:
         )
 
     async def expire(self, job: Job) -> None:
-        """Mark a review message of a request that expired."""
+        """Mark a review message of a request that expired, and tell the member."""
         if job.review_message_id is None:
             return
         await self._edit(job, "⌛ Expired: nobody reviewed it in time", flagged=False)
+        if job.status_message_id is None:
+            await self._tell_member(job)
+
+    async def _tell_member(self, job: Job) -> None:
+        """A request that was never public is answered privately: a direct message, or, when
+        the member does not accept those, a mention in the channel without the prompt."""
+        reason = render.safe_text(job.error or "no reason given", 300)
+        prompt = render.safe_text(job.prompt or "", 100)
+        try:
+            user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+            await user.send(
+                f"Your video request in <#{job.channel_id}> (“{prompt}”) was not approved: "
+                f"{reason}. Nothing was charged.",
+                allowed_mentions=render.NO_PINGS,
+            )
+            return
+        except discord.HTTPException as error:
+            log.info("job %s: could not message the member (%s)", job.id, error.code)
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.send(
+                f"<@{job.user_id}>, your video request was not approved. Nothing was charged.",
+                allowed_mentions=render.requester_only(job.user_id),
+            )
+        except discord.HTTPException as error:
+            log.warning("job %s: could not tell the member (%s)", job.id, error.status)
 
     async def _close(
         self,

@@ -106,16 +106,20 @@ class Account(commands.Cog):
     async def forget(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id, user_id = interaction.guild_id or 0, interaction.user.id
-        erased = await self.bot.db.run(
+        erased, kept = await self.bot.db.run(
             lambda s: guild_store.erase_prompts(session=s, guild_id=guild_id, user_id=user_id)
         )
-        await interaction.edit_original_response(
-            content=(
-                f"Erased the prompts of your {erased} video request(s) from my records, "
-                "audit log included. Your quota counts are kept. Videos already posted stay in "
-                "their channels; use their Delete button to remove them."
-            )
+        text = (
+            f"Erased the prompts of your {erased} finished video request(s) from my records, "
+            "audit log included. Your quota counts are kept. Videos already posted stay in "
+            "their channels; use their Delete button to remove them."
         )
+        if kept:
+            text += (
+                f"\nYour {kept} unfinished request(s) still need their prompts; run /forget "
+                "again when they are done, or cancel them first."
+            )
+        await interaction.edit_original_response(content=text)
 
 
 _STATE_WORDS = {

@@ -17,7 +17,14 @@ from bot.guild.models import (
     QuotaTier,
 )
 from bot.jobs import store as jobs_store
-from bot.jobs.models import Job, JobState, LedgerEntry, LedgerKind
+from bot.jobs.models import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    Job,
+    JobState,
+    LedgerEntry,
+    LedgerKind,
+)
 from bot.jobs.store import QuotaPolicy
 
 MAX_RULES = 200
@@ -345,16 +352,24 @@ def resolve_unknown(
     return job
 
 
-def erase_prompts(*, session: Session, guild_id: int, user_id: int) -> int:
-    """A member's right to be forgotten: prompts go, counts and outcomes stay."""
+def erase_prompts(*, session: Session, guild_id: int, user_id: int) -> tuple[int, int]:
+    """A member's right to be forgotten: prompts go, counts and outcomes stay. Only finished
+    jobs lose theirs: an unfinished job still needs its prompt to be sent. Returns (erased,
+    kept unfinished)."""
+    mine = (col(Job.guild_id) == guild_id, col(Job.user_id) == user_id)
+    unfinished = list(
+        session.exec(select(Job.id).where(*mine, col(Job.state).in_(ACTIVE_STATES))).all()
+    )
     result: Any = session.execute(
-        update(Job)
-        .where(col(Job.guild_id) == guild_id, col(Job.user_id) == user_id)
-        .values(prompt=None)
+        update(Job).where(*mine, col(Job.state).in_(FINAL_STATES)).values(prompt=None)
     )
     session.execute(
         update(AuditEntry)
-        .where(col(AuditEntry.guild_id) == guild_id, col(AuditEntry.user_id) == user_id)
+        .where(
+            col(AuditEntry.guild_id) == guild_id,
+            col(AuditEntry.user_id) == user_id,
+            col(AuditEntry.job_id).is_(None) | col(AuditEntry.job_id).not_in(unfinished),
+        )
         .values(prompt=None)
     )
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0), len(unfinished)

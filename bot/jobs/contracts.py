@@ -55,6 +55,12 @@ class Presenter(Protocol):
         if it was posted after all, with the URL of the image re-hosted on it (if any)."""
         ...
 
+    async def fresh_image_url(self, job: Job) -> str | None:
+        """A freshly signed URL of the job's input image, or None when none can be had.
+        Chat attachment URLs expire, so the one stored at acceptance may be dead by the time
+        the job is submitted."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.db import Database
 from bot.jobs import store
-from bot.jobs.contracts import RunnerConfig, user_reason
+from bot.jobs.contracts import Presenter, RunnerConfig, user_reason
 from bot.jobs.models import Job, JobState
 from providers import (
     Mode,
@@ -52,7 +52,7 @@ def missing_for_submit(job: Job) -> str | None:
     return None
 
 
-def build_request(job: Job, provider: Provider) -> VideoRequest:
+def build_request(job: Job, provider: Provider, *, image_url: str | None) -> VideoRequest:
     """Raises ValueError (pydantic's ValidationError) when the stored job cannot be sent."""
     request = VideoRequest(
         mode=Mode(job.mode),
@@ -61,7 +61,7 @@ def build_request(job: Job, provider: Provider) -> VideoRequest:
         duration=job.duration,
         resolution=job.resolution,
         seed=job.seed,
-        image_url=job.image_url,
+        image_url=image_url,
     )
     if job.mode == Mode.IMAGE and provider.capabilities(Mode.IMAGE).aspect_ratios == ():
         request = request.model_copy(update={"aspect_ratio": None})
@@ -77,6 +77,7 @@ class SubmitSteps:
     db: Database
     providers: dict[ProviderName, Provider]
     config: RunnerConfig
+    presenter: Presenter
     owner: str
     clock: Callable[[], float]
 
@@ -116,14 +117,25 @@ class SubmitSteps:
         missing = missing_for_submit(job)
         if missing is not None:
             return await self._fail(job, f"this request could not be sent ({missing})")
-        try:
-            request = build_request(job, provider)
-        except (ValidationError, ValueError) as error:
-            log.warning("job %s: the stored request is not valid: %s", job.id, error)
-            return await self._fail(job, "this request could not be sent as stored")
         await self._show(job)
         deadline = job.created_at + self.config.deadline_seconds
         while True:
+            image_url = job.image_url
+            if job.mode == Mode.IMAGE:
+                # Chat attachment URLs are signed and expire (about 24 h): however long the
+                # job waited, the provider gets one signed just now.
+                image_url = await self.presenter.fresh_image_url(job)
+                if image_url is None:
+                    return await self._fail(
+                        job, "the image is no longer available on Discord, so nothing was sent"
+                    )
+            try:
+                request = build_request(job, provider, image_url=image_url)
+            except (ValidationError, ValueError) as error:  # e.g. its prompt was erased
+                log.warning("job %s: the stored request is not valid: %s", job.id, error)
+                return await self._fail(
+                    job, "this request can no longer be built, so nothing was sent"
+                )
             marked = await self.db.run(
                 partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock())
             )

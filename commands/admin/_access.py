@@ -23,6 +23,10 @@ from commands.admin._base import AdminGroup, _list
 #: room for a list in a one-line answer (message content holds 2000 characters)
 LISTED = bounded.CONTENT - 100
 
+# Members can make videos in text channels, forum posts (threads of a forum) and the text chat
+# of voice channels; a thread follows its parent's rules, so threads themselves are not listed.
+RuleChannel = discord.TextChannel | discord.ForumChannel | discord.VoiceChannel
+
 
 class Channels(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
@@ -32,7 +36,7 @@ class Channels(AdminGroup):
         name="allow", description="Allow videos in a channel (once any is allowed, only those)"
     )
     async def channels_allow(
-        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=True)
         await self._done(
@@ -41,7 +45,7 @@ class Channels(AdminGroup):
 
     @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
     async def channels_disallow(
-        self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
+        self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=False)
         await self._done(

@@ -107,7 +107,7 @@ class Review(AdminGroup):
         self,
         interaction: discord.Interaction[VideoBot],
         enabled: bool,
-        channel: discord.TextChannel | None = None,
+        channel: discord.TextChannel | discord.ForumChannel | discord.VoiceChannel | None = None,
     ) -> None:
 
         def edit(config: GuildConfig) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import discord
 from PIL import Image
 from sqlmodel import Session, col, select
 
@@ -33,6 +34,10 @@ OTHER_ROLE = 4301
 REVIEW_CHANNEL = 4202
 NSFW_CHANNEL = 4203
 AUDIT_CHANNEL = 4204
+THREAD = 4210  # a thread of CHANNEL
+FORUM = 4211
+FORUM_POST = 4212  # a post (thread) of FORUM
+VOICE = 4213
 PROVIDER_KEY = "e2e-provider-key-51c0"
 BOT_TOKEN = "e2e-bot-token-2d9e"
 MANAGE_MESSAGES = 1 << 13
@@ -87,6 +92,13 @@ class World:
         self.bot = None
         self._task = None
 
+    def deny_bot(self, channel: int, **permissions: bool) -> None:
+        """A permission overwrite on ``channel`` taking these permissions from the bot."""
+        deny = discord.Permissions(**permissions).value
+        self.fake.guilds[GUILD].set_overwrite(
+            channel, self.fake.bot_user_id, deny=deny, member=True
+        )
+
     # --- driving --------------------------------------------------------------------------
 
     async def video(
@@ -107,6 +119,7 @@ class World:
         filename: str = "photo.png",
         content_type: str | None = "image/png",
         user: int = MEMBER,
+        channel: int = CHANNEL,
         **options: Any,
     ) -> FakeInteraction:
         attachment = self.fake.add_attachment(image, filename=filename, content_type=content_type)
@@ -120,7 +133,7 @@ class World:
             "animate",
             opts,
             guild_id=GUILD,
-            channel_id=CHANNEL,
+            channel_id=channel,
             user_id=user,
             attachments=[attachment],
         )
@@ -252,6 +265,10 @@ def build_main_guild(fake: FakeDiscord) -> None:
     guild.add_channel(REVIEW_CHANNEL, name="review")
     guild.add_channel(NSFW_CHANNEL, name="after-dark", nsfw=True)
     guild.add_channel(AUDIT_CHANNEL, name="audit")
+    guild.add_thread(THREAD, parent_id=CHANNEL, name="a thread")
+    guild.add_channel(FORUM, name="showcase", type=15)
+    guild.add_thread(FORUM_POST, parent_id=FORUM, name="a forum post")
+    guild.add_channel(VOICE, name="lounge", type=2)
     guild.add_role(ROLE, name="Artists")
     guild.add_role(OTHER_ROLE, name="Patrons")
     guild.add_member(MEMBER, name="member", roles=[ROLE])

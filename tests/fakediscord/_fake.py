@@ -145,6 +145,9 @@ class FakeDiscord(DiscordState):
         super().allow_channel(channel_id)
         self._channel_update(channel_id)
 
+    def channel_changed(self, channel_id: int) -> None:
+        self._channel_update(channel_id)
+
     def _channel_update(self, channel_id: int) -> None:
         if channel_id not in self.channel_guild or not self.gateway.connected:
             return
@@ -217,7 +220,7 @@ class FakeDiscord(DiscordState):
         attachment_id = self.snowflakes.next()
         self.blobs[attachment_id] = Blob(data, filename, content_type)
         folder = f"ephemeral-attachments/{self.application_id}" if ephemeral else "attachments/0"
-        url = f"{self.base_url}/{folder}/{attachment_id}/{quote(filename)}"
+        url = self.sign_url(f"{self.base_url}/{folder}/{attachment_id}/{quote(filename)}")
         attachment: JSON = {
             "id": str(attachment_id),
             "filename": filename,

@@ -10,12 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import BodyPartReader, web
 
 from ._commands import validate_commands
 from ._gateway import Gateway
+from ._permissions import VIEW_CHANNEL
 from ._state import (
     API_PREFIX,
     FLAG_EPHEMERAL,
@@ -196,6 +197,7 @@ class RestApi:
         ]
         for method, path, handler in routes:
             app.router.add_route(method, API_PREFIX + path, handler)
+        app.router.add_route("POST", API_PREFIX + "/attachments/refresh-urls", self.refresh_urls)
         app.router.add_get(
             r"/attachments/{channel_id:\d+}/{attachment_id:\d+}/{filename}", self.cdn
         )
@@ -656,6 +658,12 @@ class RestApi:
 
     async def list_messages(self, request: web.Request) -> web.StreamResponse:
         channel_id = self._channel_id(request)
+        if not self.state.app_permissions(channel_id) & VIEW_CHANNEL and self._in_guild(channel_id):
+            raise ApiError(403, 50001, "Missing Access")
+        if not self.state.can_read_history(channel_id):
+            # resources/message ("Get Channel Messages"): "If the current user is missing the
+            # READ_MESSAGE_HISTORY permission in the channel, then no messages will be returned."
+            return json_response([])
         limit = int(request.query.get("limit", "50"))
         messages = self.state.channel_messages(channel_id, include_ephemeral=False)
         newest_first = list(reversed(messages))[:limit]
@@ -665,6 +673,7 @@ class RestApi:
         channel_id = self._channel_id(request)
         self.state.channel_denied(channel_id)
         record = self._body()
+        self.state.require_post(channel_id, files=bool(record.files))
         payload = self._payload()
         self._validate(payload, record.files, creating=True)
         first = self._nonce_message(payload)
@@ -690,7 +699,17 @@ class RestApi:
         return self.state.messages.get(found[0])
 
     async def get_channel_message(self, request: web.Request) -> web.StreamResponse:
+        # resources/message ("Get Channel Message"): needs VIEW_CHANNEL and
+        # READ_MESSAGE_HISTORY in a guild channel.
+        channel_id = self._channel_id(request)
+        if not self.state.can_read_history(channel_id):
+            if not self.state.app_permissions(channel_id) & VIEW_CHANNEL:
+                raise ApiError(403, 50001, "Missing Access")
+            raise ApiError(403, 50013, "Missing Permissions")
         return json_response(self.state.message_payload(self._channel_message(request)))
+
+    def _in_guild(self, channel_id: int) -> bool:
+        return self.state.guild_of_channel(channel_id) is not None
 
     async def edit_channel_message(self, request: web.Request) -> web.StreamResponse:
         message = self._channel_message(request)
@@ -870,10 +889,37 @@ class RestApi:
 
     # ------------------------------------------------------------------ CDN
 
+    async def refresh_urls(self, request: web.Request) -> web.StreamResponse:
+        """reference ("Signed Attachment CDN URLs"): ``POST /attachments/refresh-urls`` with
+        ``{"attachment_urls": [...]}`` answers ``{"refreshed_urls": [{"original",
+        "refreshed"}]}``; URLs that are not Discord attachments are left out."""
+        urls = self._payload().get("attachment_urls")
+        if not isinstance(urls, list) or not 1 <= len(urls) <= 50:
+            raise ApiError(400, 50035, "Invalid Form Body")
+        refreshed: list[JSON] = []
+        for url in urls:
+            path = urlsplit(str(url)).path
+            parts = path.split("/")
+            known = (
+                len(parts) == 5
+                and parts[1] in ("attachments", "ephemeral-attachments")
+                and parts[3].isdigit()
+                and int(parts[3]) in self.state.blobs
+            )
+            if known:
+                refreshed.append({"original": url, "refreshed": self.state.sign_url(str(url))})
+        return json_response({"refreshed_urls": refreshed})
+
     async def cdn(self, request: web.Request) -> web.StreamResponse:
         blob = self.state.blobs.get(int(request.match_info["attachment_id"]))
         if blob is None:
             return web.Response(status=404, text="Not Found")
+        problem = self.state.url_problem(request.path, dict(request.query))
+        if problem is not None:
+            # Discord's CDN answers an expired or altered signed URL with 404 and this text
+            # (reference, "Signed Attachment CDN URLs").
+            self.state.refused_cdn.append((request.path, problem))
+            return web.Response(status=404, text="This content is no longer available.")
         return web.Response(
             body=blob.data,
             headers={"Content-Type": blob.content_type or "application/octet-stream"},

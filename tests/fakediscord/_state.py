@@ -7,10 +7,12 @@ import asyncio
 import copy
 import datetime
 import hashlib
+import hmac
 import io
 import itertools
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any, Literal
 
 import discord
 
+from . import _permissions
 from ._hold import Hold
 
 JSON = dict[str, Any]
@@ -358,8 +361,16 @@ class FakeGuild:
             self.add_member(owner_id, name=fake.users.get(owner_id, {}).get("username", "owner"))
 
     def add_channel(
-        self, channel_id: int, *, name: str = "general", nsfw: bool = False, type: int = 0
+        self,
+        channel_id: int,
+        *,
+        name: str = "general",
+        nsfw: bool = False,
+        type: int = 0,
+        parent_id: int | None = None,
     ) -> JSON:
+        """A guild channel (type 0 text, 2 voice, 15 forum, ...; resources/channel);
+        ``parent_id`` is its category."""
         channel: JSON = {
             "id": str(channel_id),
             "type": type,
@@ -371,14 +382,80 @@ class FakeGuild:
             "topic": None,
             "last_message_id": None,
             "rate_limit_per_user": 0,
-            "parent_id": None,
+            "parent_id": None if parent_id is None else str(parent_id),
             "flags": 0,
         }
         if type in (2, 13):
             channel.update(bitrate=64000, user_limit=0, rtc_region=None)
+        if type == _permissions.GUILD_FORUM:
+            channel.update(available_tags=[], default_reaction_emoji=None, default_sort_order=None)
         self.channels[channel_id] = channel
         self._fake.channel_guild[channel_id] = self.id
         return channel
+
+    def add_thread(
+        self, thread_id: int, *, parent_id: int, name: str = "thread", type: int = 11
+    ) -> JSON:
+        """A thread of ``parent_id`` (types 10, 11, 12), or a post of a forum (type 11 in a
+        type 15 channel). Discord docs, resources/channel: a thread's ``id`` is its own,
+        ``parent_id`` names its channel; it has no permission overwrites of its own
+        (topics/threads), and it is sent in GUILD_CREATE's ``threads``, not ``channels``."""
+        if type not in _permissions.THREAD_TYPES:
+            raise ValueError(f"thread type must be 10, 11 or 12, not {type}")
+        if parent_id not in self.channels:
+            raise ValueError(f"parent channel {parent_id} does not exist")
+        thread: JSON = {
+            "id": str(thread_id),
+            "type": type,
+            "guild_id": str(self.id),
+            "parent_id": str(parent_id),
+            "owner_id": str(self.owner_id),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        }
+        self.channels[thread_id] = thread
+        self._fake.channel_guild[thread_id] = self.id
+        return thread
+
+    def set_overwrite(
+        self, channel_id: int, target_id: int, *, allow: int = 0, deny: int = 0, member: bool
+    ) -> None:
+        """Put a permission overwrite for a role (``member=False``) or a member on a channel
+        (resources/channel, "Overwrite Object"; type 0 role, 1 member). Threads have none."""
+        channel = self.channels[channel_id]
+        if _permissions.is_thread(channel):
+            raise ValueError("threads take their parent's overwrites; set them there")
+        kept = [o for o in channel["permission_overwrites"] if o["id"] != str(target_id)]
+        kept.append(
+            {"id": str(target_id), "type": int(member), "allow": str(allow), "deny": str(deny)}
+        )
+        channel["permission_overwrites"] = kept
+        self._fake.channel_changed(channel_id)
+
+    def permissions_of(self, user_id: int, channel_id: int) -> int:
+        channel = self.channels[channel_id]
+        parent_id = channel.get("parent_id")
+        parent = self.channels.get(int(parent_id)) if parent_id is not None else None
+        member = self.members.get(user_id, {})
+        return _permissions.compute(
+            guild_id=self.id,
+            roles={role_id: role for role_id, role in self.roles.items()},
+            member_id=user_id,
+            member_role_ids=[int(r) for r in member.get("roles", [])],
+            channel=channel,
+            parent=parent,
+        )
 
     def add_role(self, role_id: int, *, name: str, permissions: int = 0) -> JSON:
         role: JSON = {
@@ -495,8 +572,16 @@ class FakeGuild:
                 member_count=len(self.members),
                 voice_states=[],
                 members=[self.member_payload(uid, permissions=False) for uid in member_ids],
-                channels=[self._fake.channel_payload(cid) for cid in self.channels],
-                threads=[],
+                channels=[
+                    self._fake.channel_payload(cid)
+                    for cid, c in self.channels.items()
+                    if not _permissions.is_thread(c)
+                ],
+                threads=[
+                    self._fake.channel_payload(cid)
+                    for cid, c in self.channels.items()
+                    if _permissions.is_thread(c)
+                ],
                 presences=[],
                 stage_instances=[],
                 guild_scheduled_events=[],
@@ -587,6 +672,11 @@ class DiscordState:
         #: how long a nonce sent with ``enforce_nonce`` stays unique ("the past few minutes",
         #: Discord docs resources/message, Create Message)
         self.nonce_window: float = 300.0
+        #: seconds a signed attachment URL stays valid (Discord: about 24 h)
+        self.attachment_url_lifetime: float = 24 * 3600.0
+        #: added to the wall clock for signing and checking attachment URLs (age them in tests)
+        self.clock_offset: float = 0.0
+        self._cdn_key = secrets.token_bytes(32)
 
         # world
         self.users: dict[int, JSON] = {bot_user_id: user_payload(bot_user_id, bot_name, bot=True)}
@@ -616,6 +706,8 @@ class DiscordState:
         #: exceptions raised inside the fake's own handlers (answered 400, never 500)
         self.internal_errors: list[BaseException] = []
         self.blobs: dict[int, Blob] = {}
+        #: CDN requests refused: (path, "unsigned" | "tampered" | "expired")
+        self.refused_cdn: list[tuple[str, str]] = []
         self.resolved_attachments: dict[str, JSON] = {}
         self._token_counter = itertools.count(1)
 
@@ -642,7 +734,7 @@ class DiscordState:
 
     def _sync_overwrites(self, channel_id: int) -> None:
         guild_id = self.channel_guild.get(channel_id)
-        if guild_id is None:
+        if guild_id is None or self.is_thread(channel_id):
             return
         channel = self.guilds[guild_id].channels[channel_id]
         overwrites = [
@@ -759,10 +851,87 @@ class DiscordState:
         self.dm_channels[channel_id] = channel
         return channel
 
+    def channel_changed(self, channel_id: int) -> None:
+        """A channel's payload changed (FakeDiscord sends CHANNEL_UPDATE)."""
+
     def app_permissions(self, channel_id: int) -> int:
+        """The bot's permissions in a channel, as Discord computes them from its roles and
+        the channel's (for a thread: the parent's) overwrites."""
+        guild_id = self.channel_guild.get(channel_id)
+        if guild_id is None:
+            return BOT_PERMISSIONS
+        permissions = self.guilds[guild_id].permissions_of(self.bot_user_id, channel_id)
         if channel_id in self.denied_channels:
-            return BOT_PERMISSIONS & ~DENIED_CHANNEL_PERMISSIONS
-        return BOT_PERMISSIONS
+            permissions &= ~DENIED_CHANNEL_PERMISSIONS
+        return permissions
+
+    def is_thread(self, channel_id: int) -> bool:
+        guild_id = self.channel_guild.get(channel_id)
+        if guild_id is None:
+            return False
+        return _permissions.is_thread(self.guilds[guild_id].channels[channel_id])
+
+    def require_post(self, channel_id: int, *, files: bool) -> None:
+        """403 unless the bot may create a message here (DM channels: always)."""
+        if channel_id not in self.channel_guild:
+            return
+        lacking = _permissions.missing_to_post(
+            self.app_permissions(channel_id), thread=self.is_thread(channel_id), files=files
+        )
+        if lacking == "view":
+            raise ApiError(403, 50001, "Missing Access")
+        if lacking is not None:
+            raise ApiError(403, 50013, "Missing Permissions")
+
+    def can_read_history(self, channel_id: int) -> bool:
+        """resources/message: reading messages needs VIEW_CHANNEL and READ_MESSAGE_HISTORY."""
+        if channel_id not in self.channel_guild:
+            return True
+        permissions = self.app_permissions(channel_id)
+        needed = _permissions.VIEW_CHANNEL | _permissions.READ_MESSAGE_HISTORY
+        return permissions & needed == needed
+
+    # ---------------------------------------------------------------- signed CDN URLs
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def _signature(self, path: str, ex: str, issued: str) -> str:
+        message = f"{path}|{ex}|{issued}".encode()
+        return hmac.new(self._cdn_key, message, hashlib.sha256).hexdigest()
+
+    def sign_url(self, url: str) -> str:
+        """Discord docs, reference ("Signed Attachment CDN URLs"): ``ex`` is the expiry and
+        ``is`` the issue time, both hex Unix seconds, and ``hm`` a signature over them."""
+        base = url.split("?", 1)[0]
+        path = "/" + base.split("/", 3)[3]
+        issued = int(self.now())
+        ex, is_ = f"{issued + int(self.attachment_url_lifetime):x}", f"{issued:x}"
+        return f"{base}?ex={ex}&is={is_}&hm={self._signature(path, ex, is_)}&"
+
+    def url_problem(self, path: str, query: dict[str, str]) -> str | None:
+        """Why the CDN refuses this attachment URL (None: it is valid)."""
+        ex, is_, hm = query.get("ex"), query.get("is"), query.get("hm")
+        if not ex or not is_ or not hm:
+            return "unsigned"
+        if not hmac.compare_digest(hm, self._signature(path, ex, is_)):
+            return "tampered"
+        try:
+            expires = int(ex, 16)
+        except ValueError:
+            return "tampered"
+        if expires <= self.now():
+            return "expired"
+        return None
+
+    def signed_attachments(self, attachments: list[JSON]) -> list[JSON]:
+        """Every message fetch hands out freshly signed URLs, as Discord does."""
+        signed = copy.deepcopy(attachments)
+        for attachment in signed:
+            for key in ("url", "proxy_url"):
+                if key in attachment:
+                    attachment[key] = self.sign_url(str(attachment[key]))
+        return signed
 
     def channel_denied(self, channel_id: int) -> None:
         code = self.denied_channels.get(channel_id)
@@ -782,7 +951,7 @@ class DiscordState:
             "mentions": [self.user_payload(uid) for uid in message.mentioned_user_ids],
             "mention_roles": [str(rid) for rid in message.mentioned_role_ids],
             "mention_channels": [],
-            "attachments": copy.deepcopy(message.attachments),
+            "attachments": self.signed_attachments(message.attachments),
             "embeds": [{"type": "rich", **e} for e in copy.deepcopy(message.embeds)],
             "reactions": [],
             "pinned": False,

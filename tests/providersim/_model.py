@@ -82,6 +82,9 @@ class SimJob:
     """Simulated clock when a status/result GET first reported the terminal state to a client."""
     polls: int = 0
     """How many status/result GETs were answered for this job."""
+    input_fetches: list[tuple[str, int]] = field(default_factory=list)
+    """The input image URLs the provider fetched at submit, with the HTTP status it got
+    (0: no answer)."""
 
     @property
     def cancelled(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -332,7 +334,9 @@ class ProviderSim:
             limited = None
             if route.kind == "post" and self.check_auth(headers) == "ok":
                 limited = self._over_submit_limit()
-            return await self._send(request, limited or self._answer(route, incoming))
+            return await self._send(
+                request, limited or await self._answer_and_fetch(route, incoming)
+            )
 
         log.debug("fault %r answers %s %s", fault, request.method, request.path)
         if fault.delay > 0:
@@ -340,12 +344,48 @@ class ProviderSim:
         if fault.drop == "before":
             return self._hang_up(request)
         if fault.drop == "after":
-            self._answer(route, incoming)
+            await self._answer_and_fetch(route, incoming)
             return self._hang_up(request)
-        reply = self._fault_reply(fault) if fault.replaces_answer else self._answer(route, incoming)
+        reply = (
+            self._fault_reply(fault)
+            if fault.replaces_answer
+            else await self._answer_and_fetch(route, incoming)
+        )
         return await self._send(
             request, reply, extra_headers=fault.headers, truncate=fault.drop == "mid"
         )
+
+    async def _answer_and_fetch(self, route: Route, incoming: Incoming) -> Reply:
+        """Answer; a submit that created a job also has its input image fetched, as the real
+        providers do (the job fails when the image cannot be downloaded)."""
+        known = set(self.jobs)
+        reply = self._answer(route, incoming)
+        for job_id in set(self.jobs) - known:
+            await self._fetch_inputs(self.jobs[job_id])
+        return reply
+
+    async def _fetch_inputs(self, job: SimJob) -> None:
+        body = job.body if isinstance(job.body, dict) else {}
+        urls = body.get("image_urls") if self.flavor == "runcomfy" else [body.get("image")]
+        for url in [u for u in urls or [] if isinstance(u, str)]:
+            # Only loopback URLs are fetched: tests have no other network.
+            if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+                continue
+            status = 0
+            try:
+                async with (
+                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+                    session.get(url) as response,
+                ):
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            job.input_fetches.append((url, status))
+            if status != 200:
+                reason = f"failed to download the input image (HTTP {status or 'no answer'})"
+                error: Any = {"message": reason} if self.flavor == "runcomfy" else reason
+                job.script = dataclasses.replace(job.script, outcome="failed", error=error)
 
     def _answer(self, route: Route, incoming: Incoming) -> Reply:
         if route.kind == "file":

@@ -146,11 +146,12 @@ async def test_mentions_and_markdown_in_prompts_and_reasons(tmp_path: Path) -> N
             lambda: any("rejected" in (m.content or "") for m in w.channel_posts(AUDIT_CHANNEL)),
             timeout=10,
         )
-        [rejected] = [j for j in w.jobs() if j.state is JobState.REJECTED]
-        [status] = [
-            m for m in w.statuses(channel=OTHER_CHANNEL) if m.id == rejected.status_message_id
-        ]
-        await w.fake.wait_for(lambda: "Not approved" in str(status.embeds))
+        # A held request was never public: the member is told privately.
+        assert w.statuses(channel=OTHER_CHANNEL) == []
+        dm = int(w.fake.dm_channel_for(MEMBER)["id"])
+        await w.fake.wait_for(
+            lambda: any("not approved" in (m.content or "") for m in w.fake.channel_messages(dm))
+        )
         await w.fake.wait_for(lambda: review.custom_ids() == [])
 
         assert [r for r in w.fake.requests if r.status is not None and r.status >= 400] == []
@@ -168,13 +169,16 @@ async def test_mentions_and_markdown_in_prompts_and_reasons(tmp_path: Path) -> N
                 if raw_markup(text):
                     problems.append(f"{message!r}: {raw_markup(text)} in {text[:80]!r}")
         assert problems == []
-        # The prompt (status, result, review) and the reasons are escaped as a whole.
-        for message in (status, result, review):
+        # The prompt (result, review, the member's notice) and the reasons are escaped as a
+        # whole.
+        for message in (result, review):
             description = message.embeds[0]["description"]
             assert unescaped_markdown(description) == [], description
             assert "@\u200beveryone" in description
-        status_field = next(f["value"] for f in status.embeds[0]["fields"] if f["name"] == "Status")
-        assert unescaped_markdown(shown_after(status_field, "rejected by a moderator: ")) == []
+        [notice] = w.fake.channel_messages(dm)
+        told = notice.content or ""
+        assert "@\u200beveryone" in told and notice.mentioned_user_ids == []
+        assert unescaped_markdown(shown_after(told, "rejected by a moderator: ")) == []
         decision = next(f["value"] for f in review.embeds[0]["fields"] if f["name"] == "Decision")
         assert "nope" in decision
         assert unescaped_markdown(shown_after(decision, ">: ")) == []
@@ -200,15 +204,17 @@ async def test_an_oversized_reject_reason_from_a_modified_client(tmp_path: Path)
         submitted = await w.fake.submit_modal(click, {"reelbot-reject-reason": reason})
         assert "Rejected" in await w.reply(submitted)
         await w.wait_for_state(JobState.REJECTED)
-        [status] = w.statuses()
-        await w.fake.wait_for(lambda: "Not approved" in str(status.embeds))
+        assert w.statuses() == []
+        dm = int(w.fake.dm_channel_for(MEMBER)["id"])
+        await w.fake.wait_for(lambda: len(w.fake.channel_messages(dm)) == 1)
+        [notice] = w.fake.channel_messages(dm)
         await w.fake.wait_for(lambda: review.custom_ids() == [])
         refused = [r for r in w.fake.requests if r.status is not None and r.status >= 400]
         assert refused == []
         assert ping_violations(w.fake, results={}) == []
-        for message in (status, review):
-            for text in embed_texts(message):
-                assert raw_markup(text) == [], text
+        assert raw_markup(notice.content or "") == [], notice.content
+        for text in embed_texts(review):
+            assert raw_markup(text) == [], text
         assert w.charged() == 0 and w.ledger() == []
 
 
