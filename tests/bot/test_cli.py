@@ -77,7 +77,9 @@ async def test_generate_writes_the_video(
     out = tmp_path / "clip.mp4"
     args = ["generate", "--provider", provider, "--prompt", "a lighthouse at dusk"]
     if image:
-        args += ["--image-url", "http://127.0.0.1:1/lighthouse.png"]
+        # The provider downloads the image at submit, so it must be served somewhere.
+        sim.put_file("lighthouse.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+        args += ["--image-url", sim.file_url("lighthouse.png")]
     run = await reelbot(
         *args, "--seed", "5", "--out", str(out), env=environment(sims), cwd=tmp_path
     )
