@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel
 import bot.guild.models
 import bot.jobs.models
 from bot.db import Database, make_engine, normalise_url
+from bot.settings import SettingsError, load_settings
 from tests import testdb
 from tests.testdb import database_url, on_postgresql
 
@@ -197,3 +198,16 @@ async def test_the_database_password_is_never_logged(
             database.close()
     assert caplog.records  # SQLAlchemy's engine and pool log at this level
     assert testdb.PASSWORD not in caplog.text
+
+
+def test_a_database_url_of_another_kind_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, database_url="mysql://root:hunter2-db@db/reelbot")
+    assert "DATABASE_URL" in str(caught.value)
+    assert "postgresql://" in str(caught.value)
+    assert "hunter2-db" not in str(caught.value)
+
+
+def test_settings_never_show_the_database_url_in_their_repr() -> None:
+    url = "postgresql://reelbot:repr-secret-77@db/reelbot"
+    assert "repr-secret-77" not in repr(load_settings(_env_file=None, database_url=url))
