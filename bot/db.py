@@ -77,7 +77,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -99,6 +101,28 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _without_nul(
+    _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL text cannot hold NUL (PostgreSQL docs, datatype-character); a modified
+    Discord client can send one in any text. It carries no meaning, so it is dropped."""
+    if many:
+        return statement, [_strip_nul(row) for row in parameters]
+    return statement, _strip_nul(parameters)
+
+
+def _strip_nul(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {
+            k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in parameters.items()
+        }
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(
+            v.replace("\x00", "") if isinstance(v, str) else v for v in parameters
+        )
+    return parameters
 
 
 def upgrade_schema(engine: Engine) -> None:

@@ -211,3 +211,19 @@ def test_a_database_url_of_another_kind_is_refused_without_echoing_it() -> None:
 def test_settings_never_show_the_database_url_in_their_repr() -> None:
     url = "postgresql://reelbot:repr-secret-77@db/reelbot"
     assert "repr-secret-77" not in repr(load_settings(_env_file=None, database_url=url))
+
+
+async def test_text_with_a_nul_character_is_stored_without_it(tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text; a modified client can send one in any field."""
+    database = await asyncio.to_thread(Database.connect, database_url(tmp_path / "nul.db"))
+
+    def store(session: Session) -> str:
+        session.execute(text("CREATE TABLE note (body VARCHAR)"))
+        session.execute(text("INSERT INTO note (body) VALUES (:body)"), {"body": "no\x00pe"})
+        return str(session.execute(text("SELECT body FROM note")).scalar_one())
+
+    try:
+        stored = await database.run(store)
+    finally:
+        database.close()
+    assert stored.replace("\x00", "") == "nope"  # SQLite keeps it; PostgreSQL drops it
