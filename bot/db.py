@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import JSON, Column, String, Table, event, inspect, literal, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    event,
+    inspect,
+    literal,
+    text,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel, create_engine
 
 log = logging.getLogger(__name__)
@@ -89,10 +104,10 @@ def make_engine(url: str) -> Engine:
         # Let BEGIN be issued explicitly (see `_begin`) so write transactions are IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -125,6 +140,21 @@ def _strip_nul(parameters: Any) -> Any:
     return parameters
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new file to WAL. The switch needs the file to itself and, when processes open
+    a new file together, can fail with "database is locked" without waiting (SQLite docs,
+    wal.html: changing into WAL mode); it is tried again for up to the busy timeout."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Create missing tables, then add missing columns. Idempotent.
 
@@ -153,16 +183,15 @@ def upgrade_schema(engine: Engine) -> None:
                 )
 
 
-# What fills a new NOT NULL column that has no default of its own, by the column's Python type.
-_ZERO: dict[type, object] = {bool: False, int: 0, float: 0.0, str: ""}
-
-
-def _python_type(column: Column[Any]) -> type | None:
-    try:
-        kind: type = column.type.python_type
-    except NotImplementedError:
-        return None
-    return kind
+# What fills a new NOT NULL column that has no default of its own, by the column's type
+# (an Enum and SQLModel's AutoString are Strings).
+_ZERO: tuple[tuple[type[TypeEngine[Any]], object], ...] = (
+    (Boolean, False),
+    (Integer, 0),
+    (Float, 0.0),
+    (Numeric, 0),
+    (String, ""),
+)
 
 
 def _models_by_table() -> dict[str, type[SQLModel]]:
@@ -189,8 +218,8 @@ def _added_column_default(model: type[SQLModel] | None, column: Column[Any], dia
     if value is None or value is PydanticUndefined:
         if column.nullable:
             return ""
-        kind = _python_type(column)
-        value = None if kind is None else _ZERO.get(kind)
+        stored = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        value = next((zero for kind, zero in _ZERO if isinstance(stored, kind)), None)
         if value is None:
             raise RuntimeError(
                 f"schema: cannot add {column.table.name}.{column.name}: "
