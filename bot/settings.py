@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     download_max_mb: int = Field(200, gt=0)
 
     # Storage
-    database_url: str = "sqlite:///data/reelbot.db"
+    # sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB; kept out of repr (a password).
+    database_url: str = Field("sqlite:///data/reelbot.db", repr=False)
     work_dir: Path = Path("data")  # temporary downloads live in WORK_DIR/tmp
 
     # Quotas and limits
@@ -106,6 +107,16 @@ class Settings(BaseSettings):
             if _PLACEHOLDER.match(value):
                 raise ValueError("looks like a placeholder; paste the real value or leave it empty")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        scheme = value.strip().partition("://")[0].lower()
+        if scheme.split("+")[0] not in ("sqlite", "postgres", "postgresql"):
+            raise ValueError(
+                "must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        return value.strip()
 
     @field_validator("runcomfy_base_url", "wavespeed_base_url")
     @classmethod

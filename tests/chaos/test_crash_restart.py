@@ -12,6 +12,8 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.chaos._scale import scaled
 from tests.e2e.harness import CHANNEL, GUILD, World, world
 from tests.e2e.test_restart import spawn, stop
@@ -57,6 +59,7 @@ async def submit(w: World, number: int) -> None:
     )
 
 
+@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_jobs_survive_sigkill_at_random_points(tmp_path: Path) -> None:
     rng = random.Random(20261121)
     async with world(

@@ -1,5 +1,6 @@
 """An end-to-end world: the real bot (real discord.py client) against the loopback fake
-Discord and both provider simulators, with a SQLite file in a temp dir."""
+Discord and both provider simulators, with a SQLite file in a temp dir (or a fresh PostgreSQL
+database: see `tests/testdb.py`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.jobs.models import Job, JobState, LedgerEntry
 from bot.settings import Settings, load_settings
 from tests.fakediscord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.providersim import JobScript, ProviderSim
+from tests.testdb import database_url
 
 GUILD = 4100
 CHANNEL = 4200
@@ -240,7 +242,7 @@ def test_settings(
         "runcomfy_base_url": runcomfy.base_url,
         "wavespeed_base_url": wavespeed.base_url,
         "allow_loopback_urls": True,
-        "database_url": f"sqlite:///{tmp / 'reelbot.db'}",
+        "database_url": database_url(tmp / "reelbot.db"),
         "work_dir": str(tmp / "work"),
         "poll_first_delay": 0.05,
         "poll_warmup": 0,

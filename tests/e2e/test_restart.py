@@ -99,6 +99,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
+@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_killed_mid_poll_a_new_process_delivers_exactly_once(proc_world: World) -> None:
     w = proc_world
     log = w.tmp / "bot.log"
@@ -143,6 +144,7 @@ async def test_killed_mid_poll_a_new_process_delivers_exactly_once(proc_world: W
     assert BOT_TOKEN not in text and "e2e-provider-key" not in text
 
 
+@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_sigterm_saves_state_and_the_next_process_takes_over_at_once(
     proc_world: World,
 ) -> None:

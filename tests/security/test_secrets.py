@@ -202,6 +202,7 @@ def assert_headers_carry_only_their_own_key(w: SecureWorld) -> None:
     assert problems == []
 
 
+@pytest.mark.sqlite_only("scans the SQLite file's bytes for secrets")
 async def test_no_secret_leaks_from_the_bot_in_process(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -312,6 +313,7 @@ async def spawn(w: SecureWorld, log: Path) -> asyncio.subprocess.Process:
         )
 
 
+@pytest.mark.sqlite_only("scans the SQLite file's bytes for secrets")
 async def test_no_secret_leaks_from_the_bot_as_a_process(tmp_path: Path) -> None:
     log = tmp_path / "bot.log"
     async with secure_world(
@@ -390,6 +392,7 @@ async def test_a_key_cut_by_the_message_limit_is_still_redacted() -> None:
         assert [p for p in pieces(RUNCOMFY_KEY) if p in shown] == []
 
 
+@pytest.mark.sqlite_only("scans the SQLite file's bytes for secrets")
 async def test_a_failure_reason_echoing_the_key_is_redacted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

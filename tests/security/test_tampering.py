@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.jobs.models import Job, JobState
 from tests.e2e.harness import (
     ADMIN,
@@ -295,6 +297,7 @@ def database_rows(w: SecureWorld) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
+@pytest.mark.sqlite_only("snapshots the tables with sqlite3")
 async def test_every_admin_command_is_refused_to_members_and_moderators(tmp_path: Path) -> None:
     async with secure_world(tmp_path) as w:
         await w.start_bot()

@@ -14,6 +14,7 @@ from bot.db import Database, upgrade_schema
 from bot.jobs import store
 from bot.jobs.models import TRANSITIONS, Job, JobState, LedgerEntry, LedgerKind, predecessors
 from bot.jobs.store import QuotaExceeded, QuotaPolicy, TooManyInFlight
+from tests.testdb import database_url
 
 POLICY = QuotaPolicy(limit=5, window_seconds=86_400, max_in_flight=3)
 DAY = 86_400.0
@@ -21,7 +22,7 @@ DAY = 86_400.0
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.connect(f"sqlite:///{tmp_path / 'store.db'}")
+    database = Database.connect(database_url(tmp_path / "store.db"))
     yield database
     database.close()
 
@@ -137,7 +138,7 @@ def test_another_server_has_its_own_quota(db: Database) -> None:
 
 
 def test_concurrent_reservations_from_many_threads_never_exceed_the_limit(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+    url = database_url(tmp_path / "race.db")
     Database.connect(url).close()
     policy = QuotaPolicy(limit=7, window_seconds=DAY, max_in_flight=100)
     outcomes: list[str] = []
@@ -174,6 +175,7 @@ def test_leases_expire_and_are_claimed_once(db: Database) -> None:
         session.commit()
 
 
+@pytest.mark.sqlite_only("builds an old schema in a SQLite file (tests/bot/test_db.py covers both)")
 def test_schema_upgrade_adds_missing_columns_and_is_idempotent(tmp_path: Path) -> None:
     import sqlite3
 
