@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import discord
 
+from ._ratelimit import RateLimits
+
 JSON = dict[str, Any]
 
 API_PREFIX = "/api/v10"
@@ -581,6 +583,8 @@ class DiscordState:
         self.validate: bool = True
         #: send MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages (as Discord does)
         self.message_events: bool = True
+        #: Discord's per-route and global rate limits (headers, 429s); see ``_ratelimit``
+        self.rate_limits = RateLimits()
 
         # world
         self.users: dict[int, JSON] = {bot_user_id: user_payload(bot_user_id, bot_name, bot=True)}
