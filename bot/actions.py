@@ -156,7 +156,8 @@ class Actions:
                 f"{error.usage.max_in_flight}). Wait for one to finish, or cancel one."
             ) from error
 
-        status = await self._post_status(interaction, job, spec.image, checked)
+        async with self.bot.presenter.posting(job.channel_id):  # ahead of status edits
+            status = await self._post_status(interaction, job, spec.image, checked)
         image_url = (
             status.attachments[0].url if checked is not None and status.attachments else None
         )
