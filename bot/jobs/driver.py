@@ -265,6 +265,9 @@ class JobDriver:
                 message_id = await self.presenter.deliver(job, video)
             except DeliveryFailed as error:
                 return await self._fail(job, error.reason)
+            if video is not None:  # before the final status, which may wait its turn
+                await asyncio.to_thread(video.path.unlink, missing_ok=True)
+                video = None
             moved = await self._move(
                 job.id, JobState.DELIVERED, now=self.clock(), result_message_id=message_id
             )
