@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from benchmarks import bot_load, download_rss, pipeline, poll_lag, quota_contention
+from benchmarks import (
+    bot_load,
+    download_rss,
+    pipeline,
+    poll_lag,
+    quota_contention,
+    status_load,
+)
 from benchmarks._report import Section, merge_report, render_header, render_section
 
 
@@ -32,7 +39,14 @@ class Benchmark(Protocol):
 
 
 # The registry: every benchmark, in report order.
-BENCHMARKS: list[Benchmark] = [poll_lag, download_rss, bot_load, pipeline, quota_contention]
+BENCHMARKS: list[Benchmark] = [
+    poll_lag,
+    download_rss,
+    bot_load,
+    pipeline,
+    quota_contention,
+    status_load,
+]
 
 REPORT = Path(__file__).resolve().with_name("REPORT.md")
 

@@ -343,13 +343,14 @@ class Actions:
         kwargs: dict[str, Any] = {}
         if image is not None:
             kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
-        return await channel.send(
-            content,
-            embed=render.status_embed(job),
-            view=status_view(job.id),
-            allowed_mentions=render.requester_only(job.user_id),
-            **kwargs,
-        )
+        async with self.bot.presenter.posting(job.channel_id):  # ahead of status edits
+            return await channel.send(
+                content,
+                embed=render.status_embed(job),
+                view=status_view(job.id),
+                allowed_mentions=render.requester_only(job.user_id),
+                **kwargs,
+            )
 
     async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:

@@ -1,5 +1,6 @@
-"""The runner's view of Discord: status edits (throttled), result posts, and finding a result
-that was already posted before a restart. Everything goes through the bot's own channel
+"""The runner's view of Discord: status edits (coalesced per channel by
+`bot.status_editor`), result posts, and finding a result that was already posted before a
+restart. Everything goes through the bot's own channel
 endpoints, never an interaction token, so jobs may outlive the token's 15 minutes."""
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ import discord
 from bot import render
 from bot.jobs.models import Job, JobState
 from bot.jobs.runner import DeliveryFailed
+from bot.status_editor import EditOutcome, StatusEditors
 from bot.views import held_view, result_view, status_view
 from providers import Downloaded
 
@@ -37,9 +38,7 @@ class DiscordPresenter:
     def __init__(self, *, edit_interval: float) -> None:
         self._bot: VideoBot | None = None
         self.edit_interval = edit_interval
-        self._last_edit: dict[str, float] = {}
-        self._pending: dict[str, tuple[Job, int | None]] = {}
-        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self.editors = StatusEditors(self._edit, signature=_signature, edit_interval=edit_interval)
 
     def bind(self, bot: VideoBot) -> None:
         self._bot = bot
@@ -50,56 +49,33 @@ class DiscordPresenter:
         return self._bot
 
     async def close(self) -> None:
-        tasks = list(self._flushers.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.editors.close()
+
+    def posting(self, channel_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wrap a post in a channel: its status edits step aside until the post is done
+        (posts and edits share the channel's rate limit)."""
+        return self.editors.posting(channel_id)
 
     # --- status ---------------------------------------------------------------------------
 
     async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
+        """Non-final states are recorded for the channel's editor (never waits on Discord);
+        a final state goes first and is waited for: True once the message shows it."""
         if job.state is JobState.REJECTED and job.moderator_id is None:
-            await self.bot.review.expire(job)  # the review deadline passed
+            # The review deadline passed; a held request has no status message to edit.
+            try:
+                await self.bot.review.expire(job)
+            except discord.HTTPException as error:
+                log.warning("job %s: review message not updated (%s)", job.id, error.status)
         if job.status_message_id is None:
             return True
-        now = time.monotonic()
-        last = self._last_edit.get(job.id)
-        if job.state.is_final or last is None or now - last >= self.edit_interval:
-            self._pending.pop(job.id, None)
-            shown = await self._edit(job, waiting_position)
-            if job.state.is_final:
-                self._forget(job.id)
-            return shown
-        # Too soon: keep only the newest state and show it when the interval has passed.
-        self._pending[job.id] = (job, waiting_position)
-        if job.id not in self._flushers:
-            task = asyncio.get_running_loop().create_task(
-                self._flush_later(job.id, self.edit_interval - (now - last))
-            )
-            self._flushers[job.id] = task
-            task.add_done_callback(lambda t: self._flusher_done(job.id, t))
-        return True
+        if not job.state.is_final:
+            self.editors.record(job, waiting_position)
+            return True
+        return await self.editors.finish(job, waiting_position)
 
-    async def _flush_later(self, job_id: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        pending = self._pending.pop(job_id, None)
-        if pending is not None:
-            await self._edit(*pending)
-
-    def _flusher_done(self, job_id: str, task: asyncio.Task[None]) -> None:
-        self._flushers.pop(job_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("job %s: delayed status edit failed", job_id, exc_info=task.exception())
-
-    def _forget(self, job_id: str) -> None:
-        self._last_edit.pop(job_id, None)
-        task = self._flushers.pop(job_id, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-
-    async def _edit(self, job: Job, waiting_position: int | None) -> bool:
+    async def _edit(self, job: Job, waiting_position: int | None) -> EditOutcome:
         assert job.status_message_id is not None  # noqa: S101
-        self._last_edit[job.id] = time.monotonic()
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         message = channel.get_partial_message(job.status_message_id)
         view = None if job.state.is_final else status_view(job.id)
@@ -111,17 +87,25 @@ class DiscordPresenter:
             )
         except discord.NotFound:
             log.info("job %s: the status message was deleted", job.id)
+            return EditOutcome.GONE
+        except discord.DiscordServerError as error:
+            log.warning("job %s: status edit failed (%s)", job.id, error.status)
+            return EditOutcome.TRANSIENT
         except discord.HTTPException as error:
             log.warning("job %s: status edit refused (%s %s)", job.id, error.status, error.code)
-            return False
-        return True
+            return EditOutcome.REFUSED
+        except (aiohttp.ClientError, OSError) as error:
+            log.warning("job %s: status edit failed (%s)", job.id, error)
+            return EditOutcome.TRANSIENT
+        return EditOutcome.SHOWN
 
     # --- results --------------------------------------------------------------------------
 
     async def deliver(self, job: Job, video: Downloaded | None) -> int:
         for attempt, pause in enumerate((*DELIVERY_RETRIES, None)):
             try:
-                return await self._post(job, video)
+                async with self.posting(job.channel_id):
+                    return await self._post(job, video)
             except discord.Forbidden as error:
                 log.warning("job %s: cannot post the result (%s)", job.id, error.code)
                 raise DeliveryFailed(MISSING_PERMISSIONS) from error
@@ -262,6 +246,12 @@ class DiscordPresenter:
                         if getattr(child, "custom_id", None) == marker:
                             return message
         return None
+
+
+def _signature(job: Job, waiting_position: int | None) -> object:
+    """What a status message shows: an edit that would not change it is not sent."""
+    embed = render.status_embed(job, waiting_position=waiting_position).to_dict()
+    return (repr(sorted(embed.items())), job.state.is_final)
 
 
 def _hide(job: Job) -> bool:

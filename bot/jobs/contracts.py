@@ -36,10 +36,13 @@ class Presenter(Protocol):
         ...
 
     async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
-        """Show the job's current state on its status message. Non-final states are
-        coalesced and return True at once; a final state is waited for, and the answer says
-        whether the message now shows it (True too when there is no message to update).
-        Never raises for Discord errors."""
+        """Show the job's state on its status message, never on the job's path.
+
+        A non-final state is recorded for the channel's coalescing editor and this returns
+        True at once (it never waits on Discord). A final state goes ahead of the others and
+        this waits until the message shows it, or the edit was definitively refused: True if
+        the message now shows it (also when the job has no status message or the message was
+        deleted), False otherwise. Never raises for Discord errors."""
         ...
 
     async def deliver(self, job: Job, video: Downloaded | None) -> int:

@@ -69,11 +69,14 @@ class JobDriver(SubmitSteps):
         """Compare-and-set the job's state. Driver moves also require this process's lease;
         a cancel (`owned=False`) may come from any process."""
         owner = self.owner if owned else None
-        return await self.db.run(
+        moved = await self.db.run(
             lambda s: store.transition(
                 session=s, job_id=job_id, to=to, now=now, owner=owner, **fields
             )
         )
+        if moved is not None:
+            self._notify()  # a provider slot may have come free: let the dispatcher look now
+        return moved
 
     async def _drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or

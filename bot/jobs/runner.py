@@ -487,8 +487,11 @@ def _dispatch(
                 claimed.append(moved)
                 free -= 1
                 continue
-        if job.id not in mine:
-            free = 0  # FIFO: an older job of another process goes first; it will claim it
+        if job.id not in mine and job.lease_owner != owner:
+            # FIFO: an older job of another process goes first; it will claim it. One of ours
+            # that is not waiting yet (its status message is still being posted, which can
+            # take seconds in a busy channel) must not keep the slots idle meanwhile.
+            free = 0
         if job.id in mine:
             positions.append((job, index + 1 - len(claimed)))
     return claimed, positions

@@ -23,6 +23,10 @@ Behaviour worth knowing (all like Discord):
   1-100 and unique, empty message -> 50006); ``fake.validate = False`` turns that off;
 * the bot's own non-ephemeral messages come back as MESSAGE_CREATE/UPDATE/DELETE when its
   intents ask for them (``fake.message_events = False`` turns that off);
+* Discord's rate limits (``fake.rate_limits``, see ``_ratelimit``): ``X-RateLimit-*`` headers
+  on every answer, message creates and edits sharing a bucket per channel (5 per 5 s), the
+  global 50 requests/s (interaction endpoints exempt), 429 with ``retry_after``/``global`` and
+  ``Via``; every 429 sent is in ``fake.rate_limits.hits``; ``enabled = False`` turns them off;
 * unknown routes answer 404 and bugs in the fake answer 400 (never a 500 that discord.py
   would retry for 25 s); they are listed in ``fake.internal_errors``.
 """
@@ -35,6 +39,7 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from ._fake import DEFAULT_APPLICATION_ID, DEFAULT_BOT_USER_ID, DEFAULT_OWNER_ID, FakeDiscord
+from ._ratelimit import Limit, RateLimitHit, RateLimits
 from ._state import (
     ALL_PERMISSIONS,
     BOT_PERMISSIONS,
@@ -64,5 +69,8 @@ __all__ = [
     "FakeGuild",
     "FakeInteraction",
     "FakeMessage",
+    "Limit",
+    "RateLimitHit",
+    "RateLimits",
     "RecordedRequest",
 ]

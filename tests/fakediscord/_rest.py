@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, web
 from ._commands import validate_commands
 from ._gateway import Gateway
 from ._permissions import VIEW_CHANNEL
+from ._ratelimit import Decision, major_parameter
 from ._state import (
     API_PREFIX,
     FLAG_EPHEMERAL,
@@ -287,20 +288,40 @@ class RestApi:
                 {"message": f"{unmatched.status}: {unmatched.reason}", "code": 0},
                 status=unmatched.status,
             )
+        limit_headers: dict[str, str] = {}
         try:
             if is_api:
                 webhook_route = rel.startswith(("/webhooks/", "/interactions/"))
                 if not webhook_route and not authorized:
                     return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+                decision = self._rate_limit(request, rel, global_exempt=webhook_route)
+                if decision.refusal is not None:
+                    return json_response(decision.refusal, status=429, headers=decision.headers)
+                limit_headers = decision.headers
                 if any(f.size > self.state.upload_limit for f in body.files):
                     raise ApiError(413, 40005, "Request entity too large")
-            return await handler(request)
+            response = await handler(request)
         except ApiError as err:
-            return error_response(err)
+            response = error_response(err)
         except web.HTTPException as exc:
-            return json_response(
+            response = json_response(
                 {"message": f"{exc.status}: {exc.reason}", "code": 0}, status=exc.status
             )
+        response.headers.update(limit_headers)
+        return response
+
+    def _rate_limit(self, request: web.Request, rel: str, *, global_exempt: bool) -> Decision:
+        """Discord's per-route and global limits (see ``_ratelimit``)."""
+        template = request.match_info.route.resource
+        canonical = template.canonical if template is not None else rel
+        canonical = canonical.removeprefix(API_PREFIX)
+        return self.state.rate_limits.check(
+            method=request.method,
+            template=canonical,
+            path=rel,
+            major=major_parameter(canonical, dict(request.match_info)),
+            global_exempt=global_exempt,
+        )
 
     def _answer_lost(self, method: str, rel: str) -> web.Response | None:
         """A failure injected with ``after_handling``: the request took effect, its answer is

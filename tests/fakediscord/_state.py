@@ -22,6 +22,7 @@ import discord
 
 from . import _permissions
 from ._hold import Hold
+from ._ratelimit import RateLimits
 
 JSON = dict[str, Any]
 
@@ -677,6 +678,8 @@ class DiscordState:
         #: added to the wall clock for signing and checking attachment URLs (age them in tests)
         self.clock_offset: float = 0.0
         self._cdn_key = secrets.token_bytes(32)
+        #: Discord's per-route and global rate limits (headers, 429s); see ``_ratelimit``
+        self.rate_limits = RateLimits()
 
         # world
         self.users: dict[int, JSON] = {bot_user_id: user_payload(bot_user_id, bot_name, bot=True)}
