@@ -170,11 +170,18 @@ class Actions:
             # to the review channel only; the status message is posted on approval.
             await self._send_to_review(interaction, job, rules.config.review_channel_id, image)
             return job
-        status = await self._post_status(job, image)
-        image_url = status.attachments[0].url if image is not None and status.attachments else None
-        await self.bot.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
-        job.status_message_id, job.image_url = status.id, image_url
-        self.bot.runner.launch(job.id)
+        try:
+            status = await self._post_status(job, image)
+            image_url = (
+                status.attachments[0].url if image is not None and status.attachments else None
+            )
+            await self.bot.runner.set_fields(
+                job.id, status_message_id=status.id, image_url=image_url
+            )
+            job.status_message_id, job.image_url = status.id, image_url
+            self.bot.runner.launch(job.id)
+        finally:
+            self.bot.runner.setup_over(job.id)
 
         usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
         await interaction.edit_original_response(

@@ -82,6 +82,9 @@ class JobRunner(JobDriver, Upkeep):
         self.temp_dir = temp_dir
         self.accepting = False
         self._drivers: dict[str, asyncio.Task[None]] = {}
+        # Accepted here, not launched yet (the status message is being posted): their leases
+        # are renewed too, so a slow post never lets recovery take a job that is being set up.
+        self._setting_up: set[str] = set()
         self._slot_waiters: dict[str, asyncio.Future[None]] = {}
         self._service_tasks: list[asyncio.Task[None]] = []
         self._final_tries: set[str] = set()
@@ -147,11 +150,19 @@ class JobRunner(JobDriver, Upkeep):
             )
         )
         log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
+        if not hold:
+            self._setting_up.add(accepted.id)
         return accepted
+
+    def setup_over(self, job_id: str) -> None:
+        """The caller of `accept` is done with the job: launched, abandoned, or (after an
+        unexpected error) left for recovery once its lease lapses."""
+        self._setting_up.discard(job_id)
 
     async def abandon(self, job_id: str, reason: str) -> Job | None:
         """Fail an accepted job that never started (e.g. its status message could not be
         posted). The reservation is refunded."""
+        self.setup_over(job_id)
         now = self.clock()
         return await self.db.run(
             lambda s: store.transition(
@@ -263,6 +274,7 @@ class JobRunner(JobDriver, Upkeep):
 
     def launch(self, job_id: str, *, resumed: bool = False) -> None:
         """Drive a job in a supervised task (one per job)."""
+        self.setup_over(job_id)
         if job_id in self._drivers:
             return
         task = asyncio.get_running_loop().create_task(
@@ -365,57 +377,74 @@ class JobRunner(JobDriver, Upkeep):
             waiting = [j for j, f in self._slot_waiters.items() if not f.done()]
             if not waiting:
                 continue
-            claimed, positions = await self.db.run(
-                partial(
-                    _dispatch,
-                    mine=set(waiting),
-                    cap=self.config.max_concurrent_jobs,
-                    owner=self.owner,
-                    now=self.clock(),
-                )
+            try:
+                await self._dispatch_pass(waiting, last_positions)
+            except Exception:  # e.g. "database is locked": the next pass tries again
+                log.exception("dispatch pass failed; trying again shortly")
+                await asyncio.sleep(1.0)
+                self._notify()
+
+    async def _dispatch_pass(self, waiting: list[str], last_positions: dict[str, int]) -> None:
+        claimed, positions = await self.db.run(
+            partial(
+                _dispatch,
+                mine=set(waiting),
+                cap=self.config.max_concurrent_jobs,
+                owner=self.owner,
+                now=self.clock(),
             )
-            for job in claimed:
-                future = self._slot_waiters.pop(job.id, None)
-                if future is not None and not future.done():
-                    future.set_result(None)
-            for job, position in positions:
-                if last_positions.get(job.id) != position:
-                    last_positions[job.id] = position
-                    await self._show(job, waiting_position=position)
-            for gone in set(last_positions) - {j.id for j, _ in positions}:
-                del last_positions[gone]
+        )
+        for job in claimed:
+            future = self._slot_waiters.pop(job.id, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+        for job, position in positions:
+            if last_positions.get(job.id) != position:
+                last_positions[job.id] = position
+                await self._show(job, waiting_position=position)
+        for gone in set(last_positions) - {j.id for j, _ in positions}:
+            del last_positions[gone]
 
     async def _lease_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.lease_seconds / 3)
-            await self.db.run(
-                partial(
-                    _renew,
-                    owner=self.owner,
-                    job_ids=list(self._drivers),
-                    until=self.clock() + self.config.lease_seconds,
+            try:
+                await self.db.run(
+                    partial(
+                        _renew,
+                        owner=self.owner,
+                        job_ids=[*self._drivers, *self._setting_up],
+                        until=self.clock() + self.config.lease_seconds,
+                    )
                 )
-            )
+            except Exception:
+                log.exception("renewing leases failed; trying again on the next pass")
 
     async def _recovery_loop(self) -> None:
         """Take over unfinished jobs whose process died. Runs at once, then every few seconds."""
         while True:
             if self.accepting:
-                now = self.clock()
-                claimed = await self.db.run(
-                    partial(
-                        _claim_orphans,
-                        owner=self.owner,
-                        now=now,
-                        until=now + self.config.lease_seconds,
-                    )
-                )
-                for job_id in claimed:
-                    if job_id not in self._drivers:
-                        log.info("job %s: resuming after a restart", job_id)
-                        await self._remove_temp_files(job_id)
-                        self.launch(job_id, resumed=True)
+                try:
+                    await self._recovery_pass()
+                except Exception:
+                    log.exception("recovery pass failed; trying again on the next pass")
             await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+
+    async def _recovery_pass(self) -> None:
+        now = self.clock()
+        claimed = await self.db.run(
+            partial(
+                _claim_orphans,
+                owner=self.owner,
+                now=now,
+                until=now + self.config.lease_seconds,
+            )
+        )
+        for job_id in claimed:
+            if job_id not in self._drivers:
+                log.info("job %s: resuming after a restart", job_id)
+                await self._remove_temp_files(job_id)
+                self.launch(job_id, resumed=True)
 
     async def _upkeep_loop(self) -> None:
         """Tidy up after dead processes: at once, then every few seconds. A failed pass is
@@ -432,7 +461,10 @@ class JobRunner(JobDriver, Upkeep):
     async def _review_expiry_loop(self) -> None:
         """Pending reviews that nobody decided in time are rejected (nothing was charged)."""
         while True:
-            await self.expire_reviews()
+            try:
+                await self.expire_reviews()
+            except Exception:
+                log.exception("expiring reviews failed; trying again on the next pass")
             await asyncio.sleep(self.config.review_check_seconds)
 
     async def expire_reviews(self) -> int:
