@@ -26,11 +26,13 @@ async def test_a_429_on_submit_waits_in_its_slot_then_is_delivered_and_charged_o
 ) -> None:
     async with world(tmp_path, max_concurrent_jobs=3, max_jobs_per_member=3) as w:
         await w.start_bot()
-        # WaveSpeed's default tier: 2 videos a minute (60 simulated s = 0.6 s here).
-        w.wavespeed.limit_submits(2, per_seconds=60)
+        # WaveSpeed's default tier allows 2 videos a minute; here 2 per 12 s (1200 simulated
+        # s), long enough that the third arrives inside the window although the fake Discord
+        # paces the status posts in one channel (5 per 5 s).
+        w.wavespeed.limit_submits(2, per_seconds=1200)
         for number in range(3):
             await w.reply(await w.video(f"limited {number}", provider="wavespeed"))
-        await w.wait_for_results(3, timeout=20)
+        await w.wait_for_results(3, timeout=40)
         await w.wait_for_state(JobState.DELIVERED, count=3)
 
         assert len(w.wavespeed.jobs) == 3  # one job per request at the provider
