@@ -24,6 +24,8 @@ KILLS = scaled(12, 50)
 JOBS_PER_LIFE = 2
 MEMBERS = list(range(7001, 7013))
 
+NOT_SET_UP = "the bot restarted before this request was set up; nothing was sent"
+
 
 def db_rows(w: World, query: str) -> list[tuple[object, ...]]:
     path = w.settings.database_url.removeprefix("sqlite:///")
@@ -133,7 +135,12 @@ async def test_jobs_survive_sigkill_at_random_points(tmp_path: Path) -> None:
             assert error, f"job {job_id} failed without a reason for the member"
         if state == "unknown":
             assert refunded == 0 and ledger[(job_id, "refund")] == 0
-    assert outcomes["delivered"] >= len(jobs) // 2, outcomes
+    # A job killed before its status message was posted (posts wait their turn in a busy
+    # channel: 5 per 5 s) sent nothing and is refunded; of the jobs that were set up, most
+    # must still be delivered.
+    reasons = Counter(str(error) for _, state, _, _, _, error in jobs if state != "delivered")
+    never_set_up = reasons[NOT_SET_UP]
+    assert outcomes["delivered"] >= (len(jobs) - never_set_up) // 2, (outcomes, reasons)
     leftovers = list((w.settings.work_dir / "tmp").iterdir())
     assert leftovers == [], leftovers
     # The kills landed across the jobs' lives (printed with -s for the full-size run).
