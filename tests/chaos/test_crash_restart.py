@@ -146,4 +146,6 @@ async def test_jobs_survive_sigkill_at_random_points(tmp_path: Path) -> None:
     # The kills landed across the jobs' lives (printed with -s for the full-size run).
     states_seen = {s for s, n in seen_states.items() if n}
     print(f"kills={KILLS} jobs={len(jobs)} outcomes={dict(outcomes)} at-kill={dict(seen_states)}")  # noqa: T201
-    assert {"submitted", "running"} <= states_seen or {"submitted", "delivered"} <= states_seen
+    # (The narrow windows themselves are hit on purpose by test_aimed_kills.py.)
+    assert states_seen & {"submitted", "running"}, seen_states
+    assert states_seen & {"delivering", "delivered"}, seen_states
