@@ -461,16 +461,9 @@ def claim_orphans(*, session: Session, owner: str, now: float, until: float) -> 
 def mark_submit_attempt(*, session: Session, job_id: str, owner: str, now: float) -> bool:
     """Record, before the paid POST, that it is about to be sent. False if the job is no
     longer this process's to send (cancelled, or taken over)."""
-    result: Any = session.execute(
-        update(Job)
-        .where(
-            col(Job.id) == job_id,
-            col(Job.state) == JobState.SUBMITTING,
-            col(Job.lease_owner) == owner,
-        )
-        .values(submit_attempted_at=now, submit_retry_at=None, updated_at=now)
+    return _set_submitting(
+        session, job_id=job_id, owner=owner, now=now, attempted_at=now, retry_at=None
     )
-    return bool(result.rowcount == 1)
 
 
 def clear_submit_attempt(
@@ -478,6 +471,21 @@ def clear_submit_attempt(
 ) -> bool:
     """The provider said no job was created (429, or never reached): nothing is on the wire
     until the next try at `retry_at`."""
+    return _set_submitting(
+        session, job_id=job_id, owner=owner, now=now, attempted_at=None, retry_at=retry_at
+    )
+
+
+def _set_submitting(
+    session: Session,
+    *,
+    job_id: str,
+    owner: str,
+    now: float,
+    attempted_at: float | None,
+    retry_at: float | None,
+) -> bool:
+    """Set a SUBMITTING job's attempt fields, if this process still holds it."""
     result: Any = session.execute(
         update(Job)
         .where(
@@ -485,7 +493,7 @@ def clear_submit_attempt(
             col(Job.state) == JobState.SUBMITTING,
             col(Job.lease_owner) == owner,
         )
-        .values(submit_attempted_at=None, submit_retry_at=retry_at, updated_at=now)
+        .values(submit_attempted_at=attempted_at, submit_retry_at=retry_at, updated_at=now)
     )
     return bool(result.rowcount == 1)
 
