@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 
 from ._state import JSON, ApiError
+from ._validation import _Errors
 
 CHAT_INPUT, USER, MESSAGE = 1, 2, 3
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
@@ -73,17 +74,6 @@ def _name_char_ok(char: str) -> bool:
     code = ord(char)
     # Devanagari (U+0900-097F, extended U+A8E0-A8FF) and Thai (U+0E00-0E7F) scripts.
     return 0x0900 <= code <= 0x097F or 0xA8E0 <= code <= 0xA8FF or 0x0E00 <= code <= 0x0E7F
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.tree: JSON = {}
-
-    def add(self, path: list[str | int], code: str, message: str) -> None:
-        node = self.tree
-        for part in path:
-            node = node.setdefault(str(part), {})
-        node.setdefault("_errors", []).append({"code": code, "message": message})
 
 
 class _Checker:
