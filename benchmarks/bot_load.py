@@ -188,7 +188,7 @@ class GcTimer:
 
 async def _child_serve(out: Path) -> int:
     from bot.app import serve
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
 
     settings = load_settings()
     logging.basicConfig(

@@ -37,7 +37,7 @@ import httpx
 from pydantic import SecretStr
 
 from benchmarks._report import Section, percentile
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 from providers import (
     Cancelled,
     CancelOutcome,

@@ -1,6 +1,6 @@
 """Database operations per second for quota reservations under contention.
 
-Threads reserve quota through `bot.jobs.store.accept` (the same function the bot uses, one
+Threads reserve quota through `bot.core.jobs.store.accept` (the same function the bot uses, one
 transaction each) against one SQLite file in WAL mode. Two shapes: every thread charging the
 same member (the worst case: one lock), and each thread its own member. Each thread has its own
 engine and connections, like separate bot processes would.
@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlmodel import select
 
 from benchmarks._report import Section, percentile
-from bot.db import Database
-from bot.jobs import store
-from bot.jobs.models import Job, LedgerEntry
-from bot.jobs.store import QuotaExceeded, QuotaPolicy, TooManyInFlight
+from bot.core.db import Database
+from bot.core.jobs import store
+from bot.core.jobs.models import Job, LedgerEntry
+from bot.core.jobs.store import QuotaExceeded, QuotaPolicy, TooManyInFlight
 
 NAME = "quota_contention"
 TITLE = "Quota reservations under contention"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._report import Section
-from bot.jobs.contracts import Presenter
-from bot.jobs.models import Job
+from bot.core.jobs.contracts import Presenter
+from bot.core.jobs.models import Job
 from providers import Downloaded
 from tests.e2e.harness import CHANNEL, GUILD, MEMBER, world
 from tests.fakediscord import FakeDiscord, Limit

@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 
 from bot import cli
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,12 +14,12 @@ import yarl
 from rich.console import Console
 
 from bot import cli
-from bot.client import VideoBot
-from bot.db import Database
-from bot.jobs.runner import JobRunner, RunnerConfig
-from bot.jobs.store import QuotaPolicy
-from bot.presenter import DiscordPresenter
-from bot.settings import Settings
+from bot.core.db import Database
+from bot.core.jobs.runner import JobRunner, RunnerConfig
+from bot.core.jobs.store import QuotaPolicy
+from bot.core.settings import Settings
+from bot.discord_layer.client import VideoBot
+from bot.discord_layer.presenter import DiscordPresenter
 from providers import Downloader, build_providers, new_download_client
 
 log = logging.getLogger(__name__)

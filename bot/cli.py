@@ -16,7 +16,7 @@ import httpx
 from pydantic import ValidationError
 from rich.console import Console
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from providers import (
     Cancelled,
     Downloader,

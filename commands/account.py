@@ -9,15 +9,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
-from bot.actions import requester_of
-from bot.guild import store as guild_store
-from bot.guild.policy import Refusal, admit
-from bot.jobs import store
-from bot.jobs.models import JobState
+from bot.core.guild import store as guild_store
+from bot.core.guild.policy import Refusal, admit
+from bot.core.jobs import store
+from bot.core.jobs.models import JobState
+from bot.discord_layer import render
+from bot.discord_layer.actions import requester_of
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 
 class Account(commands.Cog):

@@ -9,13 +9,13 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
-from bot.actions import JobSpec
-from bot.errors import BadRequest
-from bot.images import ImageRejected, check_size
+from bot.core.images import ImageRejected, check_size
+from bot.discord_layer.actions import JobSpec
+from bot.discord_layer.errors import BadRequest
 from providers import ASPECT_RATIOS, MAX_PROMPT_CHARS, MAX_SEED, Mode, ProviderName
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 DURATIONS: list[Choice[int]] = [
     Choice(name="5 seconds", value=5),

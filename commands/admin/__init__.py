@@ -11,7 +11,7 @@ from commands.admin._moderation import Filter, Review
 from commands.admin._server import Reelbot
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 
 def build(bot: VideoBot) -> Reelbot:

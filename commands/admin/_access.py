@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot import bounded
-from bot.bounded import bounded_join
-from bot.guild import store as guild_store
-from bot.jobs import store
-from bot.render import safe_text
+from bot.core.guild import store as guild_store
+from bot.core.jobs import store
+from bot.discord_layer import bounded
+from bot.discord_layer.bounded import bounded_join
+from bot.discord_layer.render import safe_text
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 from commands.admin._base import AdminGroup, _list
 

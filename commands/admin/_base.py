@@ -11,13 +11,13 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.bounded import bounded_join
-from bot.guild import store as guild_store
-from bot.guild.models import GuildConfig, Window
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import GuildConfig, Window
+from bot.discord_layer.bounded import bounded_join
 from providers import ProviderName
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 
 MANAGERS = discord.Permissions(manage_guild=True)

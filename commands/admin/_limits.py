@@ -8,13 +8,13 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.errors import BadRequest
-from bot.guild import store as guild_store
-from bot.guild.models import GuildConfig, QuotaTier, Window
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import GuildConfig, QuotaTier, Window
+from bot.discord_layer.errors import BadRequest
 from providers import ProviderName
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 from commands.admin._base import PROVIDERS, AdminGroup
 

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot import bounded
-from bot.bounded import bounded_join
-from bot.errors import BadRequest
-from bot.guild import store as guild_store
-from bot.guild.models import GuildConfig
-from bot.moderation import InvalidRule, validate_rule
-from bot.render import safe_text
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import GuildConfig
+from bot.core.moderation import InvalidRule, validate_rule
+from bot.discord_layer import bounded
+from bot.discord_layer.bounded import bounded_join
+from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.render import safe_text
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 from commands.admin._base import AdminGroup
 

@@ -10,19 +10,19 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot import bounded
-from bot.bounded import bounded_join
-from bot.errors import BadRequest
-from bot.guild import store as guild_store
-from bot.guild.audit import describe
-from bot.guild.models import GuildConfig, NsfwPolicy, QuotaTier
-from bot.jobs import store
-from bot.jobs.models import JobState
-from bot.render import safe_text
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
+from bot.core.jobs import store
+from bot.core.jobs.models import JobState
+from bot.discord_layer import bounded
+from bot.discord_layer.audit_channel import describe
+from bot.discord_layer.bounded import bounded_join
+from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.render import safe_text
 from providers import ProviderName
 
 if TYPE_CHECKING:
-    from bot.client import VideoBot
+    from bot.discord_layer.client import VideoBot
 
 from commands.admin._base import MANAGERS, AdminGroup, _channel, _list, _window
 

@@ -27,7 +27,8 @@ from tests.fakediscord import FakeMessage
 from tests.providersim import Fault, JobScript, ProviderSim, tiny_mp4
 
 FINAL = ("delivered", "failed", "cancelled", "unknown")
-# What the status message's Status field starts with in each final state (bot/render.py).
+# What the status message's Status field starts with in each final state
+# (bot/discord_layer/render.py).
 SHOWN = {"delivered": "✅", "failed": "❌", "cancelled": "🚫", "unknown": "❔"}
 AIMS = (
     "status-post-lost",  # after the reservation, before the status message exists

@@ -17,9 +17,9 @@ from PIL import Image
 from sqlmodel import Session, col, select
 
 from bot.app import build_bot
-from bot.client import VideoBot
-from bot.jobs.models import Job, JobState, LedgerEntry
-from bot.settings import Settings, load_settings
+from bot.core.jobs.models import Job, JobState, LedgerEntry
+from bot.core.settings import Settings, load_settings
+from bot.discord_layer.client import VideoBot
 from tests.fakediscord import FakeDiscord, FakeInteraction, FakeMessage
 from tests.providersim import JobScript, ProviderSim
 from tests.testdb import database_url

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.jobs.models import JobState, LedgerKind
+from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import (
     CHANNEL,
     MEMBER,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.guild.models import AuditAction, AuditEntry, GuildConfig, QuotaTier
+from bot.core.guild.models import AuditAction, AuditEntry, GuildConfig, QuotaTier
 from tests.e2e.harness import (
     ADMIN,
     AUDIT_CHANNEL,

@@ -33,7 +33,7 @@ def command_writes(w: World, guild_id: int | None) -> list[str]:
 async def test_a_stale_server_id_is_logged_and_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.client")
+    caplog.set_level(logging.WARNING, logger="bot.discord_layer.client")
     async with world(tmp_path, discord_guild_ids=f"{STALE_GUILD},{GUILD}") as w:
         await w.start_bot()
         assert {c["name"] for c in w.fake.registered_guild_commands[GUILD]} >= {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.guild.models import GuildConfig
+from bot.core.guild.models import GuildConfig
 from tests.e2e.harness import (
     CHANNEL,
     GUILD,

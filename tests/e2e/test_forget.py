@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.jobs.models import Job, JobState, LedgerKind
+from bot.core.jobs.models import Job, JobState, LedgerKind
 from tests.e2e.harness import CHANNEL, GUILD, MEMBER, World, world
 from tests.providersim import JobScript
 

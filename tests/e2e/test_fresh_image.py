@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from bot.jobs.models import JobState, LedgerKind
+from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import CHANNEL, MEMBER, World, jpeg, world
 from tests.providersim import JobScript
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.guild import store as guild_store
-from bot.guild.models import FilterRuleRow, GuildConfig, QuotaTier, Window
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import FilterRuleRow, GuildConfig, QuotaTier, Window
 from tests.e2e.harness import ADMIN, CHANNEL, GUILD, OTHER_CHANNEL, World, world
 
 FIRST_ID = 1_290_000_000_000_000_000  # real snowflakes are 19 digits long

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.presenter
-from bot.jobs.models import JobState
-from bot.render import safe_text
+import bot.discord_layer.presenter
+from bot.core.jobs.models import JobState
+from bot.discord_layer.render import safe_text
 from tests.e2e.harness import CHANNEL, world
 from tests.providersim import JobScript
 
@@ -33,7 +33,7 @@ async def test_a_long_prompt_is_shown_whole(tmp_path: Path) -> None:
 async def test_a_result_whose_answer_was_lost_is_posted_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.presenter, "DELIVERY_RETRIES", (0.1, 0.1, 0.1))
+    monkeypatch.setattr(bot.discord_layer.presenter, "DELIVERY_RETRIES", (0.1, 0.1, 0.1))
     async with world(tmp_path) as w:
         w.runcomfy.default_script = JobScript(queue_seconds=5, run_seconds=150)
         await w.start_bot()

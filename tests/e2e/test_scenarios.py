@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.jobs.models import JobState, LedgerKind
+from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import (
     CHANNEL,
     GUILD,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.guild.models import AuditAction, AuditEntry, GuildConfig
-from bot.jobs.models import JobState, LedgerKind
+from bot.core.guild.models import AuditAction, AuditEntry, GuildConfig
+from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import (
     ADMIN,
     AUDIT_CHANNEL,
@@ -260,7 +260,7 @@ async def test_pending_reviews_expire(tmp_path: Path) -> None:
         review = await _approval_world_request(w)
         assert w.bot is not None
         with Session(w.bot.db.engine) as session:
-            from bot.jobs.models import Job
+            from bot.core.jobs.models import Job
 
             job = session.exec(select(Job)).one()
             job.created_at -= 25 * 3600

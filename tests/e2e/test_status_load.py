@@ -11,7 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.jobs.models import JobState
+from bot.core.jobs.models import JobState
 from tests.e2e.harness import World, world
 from tests.fakediscord import FakeMessage, Limit
 from tests.providersim import JobScript, ProviderSim

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.jobs.models import JobState
+from bot.core.jobs.models import JobState
 from tests.e2e.harness import (
     CHANNEL,
     FORUM,

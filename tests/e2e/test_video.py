@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs.models import JobState, LedgerKind
+from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import (
     CHANNEL,
     GUILD,

@@ -23,8 +23,8 @@ import httpx
 from aiohttp import web
 
 from bot.app import build_bot
-from bot.client import VideoBot
-from bot.jobs.models import Job, JobState
+from bot.core.jobs.models import Job, JobState
+from bot.discord_layer.client import VideoBot
 from tests.e2e.harness import (
     BASIC,
     BOT_TOKEN,

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.jobs.models import JobState
+from bot.core.jobs.models import JobState
 from providers import ASPECT_RATIOS
 from tests.e2e.harness import (
     ADMIN,

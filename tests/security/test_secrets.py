@@ -16,8 +16,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.jobs.models import JobState
-from bot.settings import load_settings
+from bot.core.jobs.models import JobState
+from bot.core.settings import load_settings
 from providers import AuthenticationError, Mode, VideoRequest
 from providers.runcomfy import RunComfy
 from tests.e2e.harness import (

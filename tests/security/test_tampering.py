@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.jobs.models import Job, JobState
+from bot.core.jobs.models import Job, JobState
 from tests.e2e.harness import (
     ADMIN,
     AUDIT_CHANNEL,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import bot.app
-from bot.jobs.models import JobState
+from bot.core.jobs.models import JobState
 from providers import Downloader, UnsafeURL
 from tests.providersim import JobScript, tiny_mp4
 from tests.security._world import DownloadLog, LoopbackServer, SecureWorld, secure_world

@@ -1,0 +1,314 @@
+"""The database: engine set-up, idempotent schema upgrade, and running sync sessions off the loop.
+
+SQLite runs in WAL mode with one writer thread; the same code runs on PostgreSQL, where
+`Database.write` takes row locks instead (see `bot.core.jobs.store`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic_core import PydanticUndefined
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    event,
+    inspect,
+    literal,
+    text,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import Session, SQLModel, create_engine
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None) -> Column[str]:
+    """Store an enum's values (not its names) as plain strings, portable across databases."""
+    return Column(
+        SAEnum(
+            enum,
+            values_callable=lambda members: [m.value for m in members],
+            native_enum=False,
+            validate_strings=True,
+            length=16,
+        ),
+        nullable=False,
+        default=default,
+    )
+
+
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+# Any number that fits in a bigint and is ours: the key of the schema upgrade's advisory lock.
+_SCHEMA_LOCK_KEY = 0x5EE1_B07
+# How long a transaction that lost its PostgreSQL connection is tried again (a restart's length).
+RECONNECT_SECONDS = 30.0
+
+
+def _is_disconnect(error: DBAPIError) -> bool:
+    """The connection is gone or could not be made: not an answer about the data.
+
+    SQLSTATE class 08 is a connection exception and 57P01-57P03 an administrator or crash
+    shutdown (PostgreSQL docs, errcodes-appendix); a failure to connect carries no SQLSTATE.
+    """
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    if state is None:
+        return isinstance(error, OperationalError)
+    return bool(state.startswith("08") or state in ("57P01", "57P02", "57P03"))
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` URLs, as hosting panels hand them out, mean psycopg 3."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in _POSTGRES_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let BEGIN be issued explicitly (see `_begin`) so write transactions are IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A write transaction takes SQLite's write lock up front: check-and-spend is atomic.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _without_nul(
+    _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL text cannot hold NUL (PostgreSQL docs, datatype-character); a modified
+    Discord client can send one in any text. It carries no meaning, so it is dropped."""
+    if many:
+        return statement, [_strip_nul(row) for row in parameters]
+    return statement, _strip_nul(parameters)
+
+
+def _strip_nul(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {
+            k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in parameters.items()
+        }
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(
+            v.replace("\x00", "") if isinstance(v, str) else v for v in parameters
+        )
+    return parameters
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new file to WAL. The switch needs the file to itself and, when processes open
+    a new file together, can fail with "database is locked" without waiting (SQLite docs,
+    wal.html: changing into WAL mode); it is tried again for up to the busy timeout."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Create missing tables, then add missing columns. Idempotent.
+
+    Runs under a lock so that processes starting together on an empty database do not race:
+    SQLite's write lock (`BEGIN IMMEDIATE`, see `make_engine`) or, on PostgreSQL, a
+    transaction-level advisory lock (PostgreSQL docs, explicit-locking: advisory locks).
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+            )
+        SQLModel.metadata.create_all(connection)
+        inspector = inspect(connection)
+        models = _models_by_table()
+        backfills: list[str] = []
+        for table in SQLModel.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=connection.dialect)
+                default = _added_column_default(models.get(table.name), column, connection.dialect)
+                log.info("schema: adding %s.%s", table.name, column.name)
+                connection.execute(
+                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}')
+                )
+                backfill = BACKFILLS.get((table.name, column.name))
+                if backfill is not None:
+                    backfills.append(backfill)
+        for backfill in backfills:  # once every column they read exists
+            connection.execute(text(backfill))
+
+
+# Rows that existed before a column was added, set to what they mean for the new code.
+BACKFILLS: dict[tuple[str, str], str] = {
+    # A job caught in SUBMITTING by an older version may have sent its POST.
+    ("job", "submit_attempted_at"): (
+        "UPDATE job SET submit_attempted_at = updated_at WHERE state = 'submitting'"
+    ),
+    # Finished jobs of an older version: do not edit every old status message again.
+    ("job", "final_shown"): (
+        "UPDATE job SET final_shown = TRUE "
+        "WHERE state IN ('delivered', 'failed', 'cancelled', 'unknown', 'rejected')"
+    ),
+}
+
+
+# What fills a new NOT NULL column that has no default of its own, by the column's type
+# (an Enum and SQLModel's AutoString are Strings).
+_ZERO: tuple[tuple[type[TypeEngine[Any]], object], ...] = (
+    (Boolean, False),
+    (Integer, 0),
+    (Float, 0.0),
+    (Numeric, 0),
+    (String, ""),
+)
+
+
+def _models_by_table() -> dict[str, type[SQLModel]]:
+    return {
+        mapper.local_table.name: mapper.class_
+        for mapper in SQLModel._sa_registry.mappers
+        if isinstance(mapper.local_table, Table)
+    }
+
+
+def _added_column_default(model: type[SQLModel] | None, column: Column[Any], dialect: Any) -> str:
+    """The `DEFAULT ...` clause that fills a new column in existing rows.
+
+    A scalar column default comes first, then the model's own Python default (a factory is
+    called once, so `created_at` gets the upgrade's time); a nullable column needs none. The
+    literal is rendered for the column's type by the dialect, so a boolean is `true` on
+    PostgreSQL (which refuses `1`) and a float is a number (which refuses `''`).
+    """
+    value: Any = None
+    if column.default is not None and getattr(column.default, "is_scalar", False):
+        value = column.default.arg  # type: ignore[attr-defined]
+    elif model is not None and column.name in model.model_fields:
+        value = model.model_fields[column.name].get_default(call_default_factory=True)
+    if value is None or value is PydanticUndefined:
+        if column.nullable:
+            return ""
+        stored = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        value = next((zero for kind, zero in _ZERO if isinstance(stored, kind)), None)
+        if value is None:
+            raise RuntimeError(
+                f"schema: cannot add {column.table.name}.{column.name}: "
+                "it is NOT NULL and has no default to fill existing rows"
+            )
+    if isinstance(column.type, JSON):
+        literal_value = literal(json.dumps(value), String())
+    else:
+        literal_value = literal(value, column.type)
+    rendered = literal_value.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return f" DEFAULT {rendered}"
+
+
+class Database:
+    """Runs blocking session work in worker threads so the event loop never waits on I/O."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time: one thread avoids lock contention entirely.
+        self._executor = ThreadPoolExecutor(
+            max_workers=1 if self.is_sqlite else 8, thread_name_prefix="reelbot-db"
+        )
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        engine = make_engine(url)
+        upgrade_schema(engine)
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    async def run(self, work: Callable[[Session], _T]) -> _T:
+        """Run `work(session)` in one transaction, committed when it returns.
+
+        On PostgreSQL, a transaction that lost its connection before COMMIT (the server
+        restarted, the network blipped) was rolled back by the server, so it is run again on a
+        new connection, for up to `RECONNECT_SECONDS`. One that lost it during COMMIT may have
+        been committed: that error is raised, never retried.
+        """
+
+        def call() -> _T:
+            deadline = time.monotonic() + RECONNECT_SECONDS
+            delay = 0.05
+            while True:
+                committing = False
+                try:
+                    with self.session() as session:
+                        result = work(session)
+                        committing = True
+                        session.commit()
+                        return result
+                except DBAPIError as error:
+                    if committing or self.is_sqlite or not _is_disconnect(error):
+                        raise
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    log.warning(
+                        "database connection lost (%s); running the transaction again",
+                        type(error.orig).__name__,
+                    )
+                time.sleep(delay)  # a worker thread, never the event loop
+                delay = min(delay * 2, 1.0)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,371 @@
+"""The steps one job goes through, from its slot to its posted result. Mixed into
+`JobRunner`, which owns the life cycle, the queue and the leases.
+
+Every state is written before its side effect; see `bot.core.jobs.runner` for what a restart
+finds in each state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.db import Database
+from bot.core.guild import store as guild_store
+from bot.core.guild.models import NsfwPolicy
+from bot.core.jobs import store
+from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
+from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.submitting import SubmitSteps, missing_for_submit
+from providers import (
+    Cancelled,
+    Downloaded,
+    Downloader,
+    DownloadTooLarge,
+    Failed,
+    JobUpdate,
+    Mode,
+    Provider,
+    ProviderError,
+    ProviderName,
+    Queued,
+    Running,
+    StillRunning,
+    Succeeded,
+    TransientError,
+    wait_for_job,
+)
+
+log = logging.getLogger(__name__)
+
+
+MAX_CRASHES = 3
+
+
+class JobDriver(SubmitSteps):
+    # Provided by JobRunner.
+    db: Database
+    providers: dict[ProviderName, Provider]
+    downloader: Downloader
+    config: RunnerConfig
+    presenter: Presenter
+    owner: str
+    clock: Callable[[], float]
+    _slot_waiters: dict[str, asyncio.Future[None]]
+
+    def _notify(self) -> None:
+        raise NotImplementedError
+
+    async def set_fields(self, job_id: str, **fields: Any) -> None:
+        now = self.clock()
+        await self.db.run(
+            lambda s: store.update_fields(session=s, job_id=job_id, now=now, **fields)
+        )
+
+    async def _move(
+        self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
+    ) -> Job | None:
+        """Compare-and-set the job's state. Driver moves also require this process's lease;
+        a cancel (`owned=False`) may come from any process."""
+        owner = self.owner if owned else None
+        moved = await self.db.run(
+            lambda s: store.transition(
+                session=s, job_id=job_id, to=to, now=now, owner=owner, **fields
+            )
+        )
+        if moved is not None:
+            self._notify()  # a provider slot may have come free: let the dispatcher look now
+        return moved
+
+    async def _drive(self, job_id: str, *, resumed: bool) -> None:
+        """Drive one job to its end. An unexpected error is logged and the job is settled or
+        retried by the rules of its state, so it never sits on a slot until its lease lapses."""
+        crashes = 0
+        while True:
+            try:
+                await self._steps(job_id, resumed=resumed)
+                return
+            except Exception:
+                crashes += 1
+                log.exception("job %s: driver crashed (%d of %d)", job_id, crashes, MAX_CRASHES)
+            if await self._after_crash(job_id, crashes):
+                return
+            resumed = True
+            await asyncio.sleep(min(2.0**crashes, 30.0))
+
+    async def _steps(self, job_id: str, *, resumed: bool) -> None:
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        while job is not None and not job.state.is_final:
+            if job.lease_owner != self.owner:
+                log.info("job %s: now owned by %s; stopping here", job_id, job.lease_owner)
+                return
+            match job.state:
+                case JobState.ACCEPTED:
+                    if resumed and job.status_message_id is None:
+                        job = await self._find_status(job)
+                    unready = self._not_ready(job, resumed=resumed)
+                    if unready is not None:
+                        job = await self._fail(job, unready)
+                    else:
+                        job = await self._wait_for_slot(job)
+                    resumed = False
+                case JobState.SUBMITTING:
+                    job = await (self._resume_submitting(job) if resumed else self._submit(job))
+                case JobState.SUBMITTED | JobState.RUNNING:
+                    job = await self._poll(job)
+                case JobState.DOWNLOADING | JobState.DELIVERING:
+                    job = await self._download_and_deliver(job, resumed=resumed)
+                case _:
+                    return
+            if job is None:  # someone else moved it (a cancel): re-read
+                job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+
+    @staticmethod
+    def _not_ready(job: Job, *, resumed: bool) -> str | None:
+        """An accepted job is set up (status message posted, image saved) before it is
+        launched; one taken over after its process died half-way is not sent."""
+        if resumed and job.status_message_id is None:
+            return "the bot restarted before this request was set up; nothing was sent"
+        missing = missing_for_submit(job)
+        if missing is None:
+            return None
+        if resumed:
+            return f"the bot restarted before this request was set up ({missing}); nothing was sent"
+        return f"this request could not be sent ({missing})"
+
+    async def _find_status(self, job: Job) -> Job:
+        """The process died between posting the status message and storing its id: look for
+        it, with the image re-hosted on it, so the job can go on."""
+        found = await self.presenter.find_status(job)
+        if found is None:
+            return job
+        message_id, image_url = found
+        fields: dict[str, Any] = {"status_message_id": message_id}
+        if job.mode == Mode.IMAGE and job.image_url is None and image_url is not None:
+            fields["image_url"] = image_url
+        log.info("job %s: found its status message %s after a restart", job.id, message_id)
+        await self.set_fields(job.id, **fields)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        return job
+
+    async def _after_crash(self, job_id: str, crashes: int) -> bool:
+        """Settle a job whose driver crashed, or say it should be driven again (False)."""
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None or job.state.is_final or job.lease_owner != self.owner:
+            return True
+        if job.state in (JobState.HELD, JobState.PENDING_REVIEW):
+            return True  # a moderator decides what happens next
+        sent = job.state is not JobState.ACCEPTED and (
+            job.state is not JobState.SUBMITTING or job.submit_attempted_at is not None
+        )
+        if not sent:
+            await self._fail(job, "something went wrong before it was sent; nothing was sent")
+        elif job.state is JobState.SUBMITTING:
+            await self._settle(
+                job.id,
+                JobState.UNKNOWN,
+                "something went wrong while sending this job; an admin will check it",
+            )
+        elif crashes < MAX_CRASHES:
+            return False  # poll, download or post again, as after a restart
+        elif job.state.at_provider:
+            await self._settle(
+                job.id,
+                JobState.UNKNOWN,
+                "something kept going wrong while waiting for it; an admin will check it",
+            )
+        else:
+            await self._fail(job, "something kept going wrong while posting the video")
+        self._notify()
+        return True
+
+    async def _wait_for_slot(self, job: Job) -> Job | None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._slot_waiters[job.id] = future
+        self._notify()
+        await future
+        return await self.db.run(lambda s: store.get(session=s, job_id=job.id))
+
+    async def _poll(self, job: Job) -> Job | None:
+        provider = self.providers.get(ProviderName(job.provider))
+        if provider is None or job.provider_job_id is None:
+            return await self._settle(
+                job.id,
+                JobState.UNKNOWN,
+                f"{job.provider} is no longer configured; an admin will check this job",
+            )
+        current = job
+
+        async def on_update(update: JobUpdate) -> None:
+            nonlocal current
+            now = self.clock()
+            match update:
+                case Queued(position=position):
+                    await self.set_fields(job.id, queue_position=position)
+                    current.queue_position = position
+                    await self._show(current)
+                case Running():
+                    moved = await self._move(job.id, JobState.RUNNING, now=now, started_at=now)
+                    if moved is not None:
+                        current = moved
+                        await self._show(current)
+                case _:
+                    pass
+
+        elapsed = self.clock() - (job.submitted_at or job.created_at)
+        try:
+            outcome = await wait_for_job(
+                provider,
+                job.provider_job_id,
+                cadence=self.config.cadence,
+                deadline=self.config.deadline_seconds,
+                on_update=on_update,
+                elapsed_at_start=max(0.0, elapsed),
+            )
+        except ProviderError as error:
+            log.warning("job %s: polling failed: %s", job.id, error.admin_message)
+            return await self._fail(job, user_reason(error))
+        now = self.clock()
+        match outcome:
+            case Succeeded(video_url=url, nsfw=nsfw):
+                log.info("job %s: finished at %s", job.id, job.provider)
+                return await self._move(
+                    job.id, JobState.DOWNLOADING, now=now, video_url=url, nsfw=nsfw
+                )
+            case Failed(reason=reason, moderated=moderated):
+                log.info("job %s: failed at the provider: %s", job.id, reason)
+                text = (
+                    "the provider's content filter refused this request"
+                    if moderated
+                    else f"{provider.label} could not make this video: {reason}"
+                )
+                return await self._fail(job, text)
+            case Cancelled():
+                moved = await self._move(
+                    job.id, JobState.CANCELLED, now=now, error="cancelled at the provider"
+                )
+                if moved is not None:
+                    await self._show(moved)
+                return moved
+            case StillRunning(elapsed=waited):
+                log.warning("job %s: no result after %.0f s", job.id, waited)
+                moved = await self._move(
+                    job.id,
+                    JobState.UNKNOWN,
+                    now=now,
+                    error=f"no result after {waited / 60:.0f} minutes; an admin will check it",
+                )
+                if moved is not None:
+                    await self._show(moved)
+                return moved
+
+    async def _download_and_deliver(self, job: Job, *, resumed: bool) -> Job | None:
+        if job.state is JobState.DELIVERING and resumed:
+            found = await self.presenter.find_delivery(job)
+            if found is not None:
+                log.info("job %s: result was already posted (message %s)", job.id, found)
+                moved = await self._move(
+                    job.id, JobState.DELIVERED, now=self.clock(), result_message_id=found
+                )
+                if moved is not None:
+                    await self._show(moved)
+                return moved
+        assert job.video_url is not None  # noqa: S101 - stored before DOWNLOADING
+        video: Downloaded | None = None
+        try:
+            try:
+                video = await self._download(job)
+            except DownloadTooLarge:
+                video = None  # post a link instead
+            except ProviderError as error:
+                log.warning("job %s: download failed: %s", job.id, error.admin_message)
+                return await self._fail(job, "the finished video could not be fetched")
+            if job.state is JobState.DOWNLOADING and job.nsfw and not job.channel_nsfw:
+                held = await self._apply_nsfw_policy(job, video)
+                if held is not None:
+                    return held
+            if job.state is JobState.DOWNLOADING:
+                moved = await self._move(job.id, JobState.DELIVERING, now=self.clock())
+                if moved is None:
+                    return None
+                job = moved
+            try:
+                message_id = await self.presenter.deliver(job, video)
+            except DeliveryFailed as error:
+                return await self._fail(job, error.reason)
+            # Posted: the file goes before anything slow (a kill must not leave it behind).
+            if video is not None:
+                await asyncio.to_thread(video.path.unlink, missing_ok=True)
+                video = None
+            moved = await self._move(
+                job.id, JobState.DELIVERED, now=self.clock(), result_message_id=message_id
+            )
+            if moved is not None:
+                log.info("job %s: delivered (message %s)", job.id, message_id)
+                await self._show(moved)
+            return moved
+        finally:
+            if video is not None:
+                await asyncio.to_thread(video.path.unlink, missing_ok=True)
+
+    async def _apply_nsfw_policy(self, job: Job, video: Downloaded | None) -> Job | None:
+        """A flagged video in a channel that is not age-restricted is never posted openly.
+        Returns the job if the policy took it (held or discarded), None to post behind a
+        spoiler."""
+        config = await self.db.run(
+            lambda s: guild_store.config(session=s, guild_id=job.guild_id or 0)
+        )
+        policy = config.nsfw_policy
+        if policy is NsfwPolicy.REVIEW and config.review_channel_id is None:
+            log.warning("job %s: NSFW policy is review but no review channel is set", job.id)
+            policy = NsfwPolicy.SPOILER
+        if policy is NsfwPolicy.SPOILER:
+            return None
+        if policy is NsfwPolicy.DISCARD:
+            return await self._fail(
+                job,
+                "the provider flagged the video as not safe for work, "
+                "and this server discards those",
+            )
+        held = await self._move(job.id, JobState.HELD, now=self.clock())
+        if held is None:
+            return None
+        try:
+            message_id = await self.presenter.hold_for_review(held, video)
+        except DeliveryFailed as error:
+            return await self._fail(held, error.reason)
+        await self.set_fields(job.id, review_message_id=message_id)
+        held.review_message_id = message_id
+        await self._show(held)
+        return held
+
+    async def _download(self, job: Job) -> Downloaded:
+        assert job.video_url is not None  # noqa: S101
+        attempt = 0
+        while True:
+            try:
+                return await self.downloader.fetch(
+                    job.video_url, provider=ProviderName(job.provider).label, prefix=job.id
+                )
+            except TransientError:
+                attempt += 1
+                if attempt >= self.config.download_attempts:
+                    raise
+                await asyncio.sleep(2.0 * attempt)
+
+    async def _fail(self, job: Job, reason: str) -> Job | None:
+        moved = await self._move(job.id, JobState.FAILED, now=self.clock(), error=reason)
+        if moved is not None:
+            await self._show(moved)
+        return moved
+
+    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
+        try:
+            shown = await self.presenter.show_status(job, waiting_position=waiting_position)
+        except Exception:  # a status edit must never stop a job
+            log.exception("job %s: could not update the status message", job.id)
+            return
+        if shown and job.state.is_final:
+            await self.set_fields(job.id, final_shown=True)

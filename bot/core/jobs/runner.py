@@ -1,0 +1,541 @@
+"""Drives jobs through the state machine. Knows nothing of Discord: it talks to a `Presenter`.
+
+Every state is written before its side effect, so a process killed anywhere leaves a row that
+says what may have happened:
+- ACCEPTED but not set up (no status message, or an image job without its image): the
+  process died before launching it -> FAILED and refunded, nothing was sent;
+- SUBMITTING with no submit attempt recorded: nothing was sent -> submitted again;
+- SUBMITTING with an attempt recorded and no provider job id: the POST may have created a paid
+  job -> UNKNOWN, never resubmitted;
+- SUBMITTED/RUNNING: poll again with the stored provider job id;
+- DOWNLOADING: fetch the stored video URL again;
+- DELIVERING: look for the posted result first, post only if it is not there;
+- a final state whose status edit never happened: shown once (`bot.core.jobs.upkeep`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bot.core.db import Database
+from bot.core.jobs import store
+from bot.core.jobs.contracts import (
+    CancelResult,
+    DeliveryFailed,
+    Presenter,
+    RunnerConfig,
+    user_reason,
+)
+from bot.core.jobs.driver import JobDriver
+from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.store import QuotaPolicy
+from bot.core.jobs.submitting import missing_for_submit
+from bot.core.jobs.upkeep import Upkeep
+from providers import (
+    CancelOutcome,
+    Downloader,
+    Provider,
+    ProviderError,
+    ProviderName,
+)
+
+__all__ = [
+    "CancelResult",
+    "DeliveryFailed",
+    "JobRunner",
+    "Presenter",
+    "RunnerConfig",
+    "user_reason",
+]
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner(JobDriver, Upkeep):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        providers: dict[ProviderName, Provider],
+        downloader: Downloader,
+        config: RunnerConfig,
+        presenter: Presenter,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        temp_dir: Path | None = None,
+    ) -> None:
+        self.db = db
+        self.providers = providers
+        self.downloader = downloader
+        self.config = config
+        self.presenter = presenter
+        self.owner = owner or f"reelbot-{uuid.uuid4().hex[:12]}"
+        self.clock = clock
+        self.temp_dir = temp_dir
+        self.accepting = False
+        self._drivers: dict[str, asyncio.Task[None]] = {}
+        # Accepted here, not launched yet (the status message is being posted): their leases
+        # are renewed too, so a slow post never lets recovery take a job that is being set up.
+        self._setting_up: set[str] = set()
+        self._slot_waiters: dict[str, asyncio.Future[None]] = {}
+        self._service_tasks: list[asyncio.Task[None]] = []
+        self._final_tries: set[str] = set()
+        self._wake = asyncio.Event()
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.accepting = True
+        loop = asyncio.get_running_loop()
+        for name, coro in (
+            ("dispatcher", self._dispatch_loop()),
+            ("leases", self._lease_loop()),
+            ("recovery", self._recovery_loop()),
+            ("upkeep", self._upkeep_loop()),
+            ("reviews", self._review_expiry_loop()),
+        ):
+            task = loop.create_task(coro, name=f"reelbot-{name}")
+            task.add_done_callback(self._service_died)
+            self._service_tasks.append(task)
+
+    async def stop(self) -> None:
+        """Stop taking work, stop the drivers (their state is already saved), free the leases."""
+        self.accepting = False
+        tasks = [*self._service_tasks, *self._drivers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._service_tasks.clear()
+        await self.db.run(lambda s: store.release_leases(session=s, owner=self.owner))
+
+    def _service_died(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("service task %s died", task.get_name(), exc_info=task.exception())
+
+    @property
+    def active_job_ids(self) -> list[str]:
+        return list(self._drivers)
+
+    # --- accepting ------------------------------------------------------------------------
+
+    async def accept(
+        self,
+        job: Job,
+        *,
+        policy: QuotaPolicy | None = None,
+        budget: int | None = None,
+        hold: bool = False,
+    ) -> Job:
+        """Reserve quota and store the job (or, with `hold`, store it for review without
+        charging). Raises QuotaExceeded, TooManyInFlight or BudgetExhausted."""
+        now = self.clock()
+        accepted = await self.db.run(
+            lambda s: store.accept(
+                session=s,
+                job=job,
+                policy=policy or self.config.quota,
+                now=now,
+                owner=self.owner,
+                lease_seconds=self.config.lease_seconds,
+                budget=budget,
+                hold=hold,
+            )
+        )
+        log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
+        if not hold:
+            self._setting_up.add(accepted.id)
+        return accepted
+
+    def setup_over(self, job_id: str) -> None:
+        """The caller of `accept` is done with the job: launched, abandoned, or (after an
+        unexpected error) left for recovery once its lease lapses."""
+        self._setting_up.discard(job_id)
+
+    async def abandon(self, job_id: str, reason: str) -> Job | None:
+        """Fail an accepted job that never started (e.g. its status message could not be
+        posted). The reservation is refunded."""
+        self.setup_over(job_id)
+        now = self.clock()
+        return await self.db.run(
+            lambda s: store.transition(
+                session=s, job_id=job_id, to=JobState.FAILED, now=now, error=reason
+            )
+        )
+
+    def policy_of(self, job: Job) -> QuotaPolicy:
+        """The quota terms the member had when they asked."""
+        base = self.config.quota
+        return QuotaPolicy(
+            limit=job.quota_limit if job.quota_limit is not None else base.limit,
+            window_seconds=base.window_seconds,
+            max_in_flight=base.max_in_flight,
+            cost_5s=base.cost_5s,
+            cost_10s=base.cost_10s,
+            daily=job.quota_daily,
+        )
+
+    async def approve(self, job_id: str, *, moderator_id: int, budget: int | None) -> Job | None:
+        """Charge and start a job a moderator approved. Raises QuotaExceeded or
+        BudgetExhausted (the job stays pending); None if it was no longer pending."""
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None:
+            return None
+        policy = self.policy_of(job)
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.approve(
+                session=s,
+                job_id=job_id,
+                policy=policy,
+                now=now,
+                moderator_id=moderator_id,
+                budget=budget,
+            )
+        )
+        if moved is not None:
+            await self._take(job_id)
+            await self._show(moved)
+            self.launch(job_id)
+        return moved
+
+    async def reject(self, job_id: str, *, moderator_id: int | None, reason: str) -> Job | None:
+        return await self._decide(
+            job_id, JobState.REJECTED, moderator_id=moderator_id, error=reason
+        )
+
+    async def release(self, job_id: str, *, moderator_id: int) -> Job | None:
+        """A moderator lets a held (flagged) video be posted."""
+        until = self.clock() + self.config.lease_seconds
+        moved = await self._decide(
+            job_id,
+            JobState.DELIVERING,
+            moderator_id=moderator_id,
+            show=False,
+            lease_owner=self.owner,
+            lease_expires_at=until,
+        )
+        if moved is not None:
+            self.launch(job_id)
+        return moved
+
+    async def discard(self, job_id: str, *, moderator_id: int) -> Job | None:
+        return await self._decide(
+            job_id,
+            JobState.FAILED,
+            moderator_id=moderator_id,
+            error="a moderator discarded the video after the provider flagged it",
+        )
+
+    async def _decide(
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        moderator_id: int | None,
+        show: bool = True,
+        **fields: Any,
+    ) -> Job | None:
+        """A moderator's (or the review deadline's) move, recorded with who made it."""
+        now = self.clock()
+        moved = await self.db.run(
+            lambda s: store.transition(
+                session=s,
+                job_id=job_id,
+                to=to,
+                now=now,
+                actor_id=moderator_id,
+                moderator_id=moderator_id,
+                **fields,
+            )
+        )
+        if moved is not None and show:
+            await self._show(moved)
+        return moved
+
+    async def _take(self, job_id: str) -> None:
+        now = self.clock()
+        await self.db.run(
+            lambda s: store.update_fields(
+                session=s,
+                job_id=job_id,
+                now=now,
+                lease_owner=self.owner,
+                lease_expires_at=now + self.config.lease_seconds,
+            )
+        )
+
+    def launch(self, job_id: str, *, resumed: bool = False) -> None:
+        """Drive a job in a supervised task (one per job)."""
+        self.setup_over(job_id)
+        if job_id in self._drivers:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._drive(job_id, resumed=resumed), name=f"job-{job_id}"
+        )
+        self._drivers[job_id] = task
+        task.add_done_callback(lambda t: self._driver_done(job_id, t))
+        self._notify()
+
+    def _driver_done(self, job_id: str, task: asyncio.Task[None]) -> None:
+        self._drivers.pop(job_id, None)
+        waiter = self._slot_waiters.pop(job_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.cancel()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job %s: driver crashed", job_id, exc_info=task.exception())
+        self._notify()
+
+    def _notify(self) -> None:
+        self._wake.set()
+
+    # --- cancel ---------------------------------------------------------------------------
+
+    async def cancel(self, job_id: str, *, actor_id: int, moderator: bool) -> CancelResult:
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None:
+            return CancelResult.NOT_FOUND
+        if job.user_id != actor_id and not moderator:
+            return CancelResult.NOT_ALLOWED
+        if job.state.is_final:
+            return CancelResult.FINISHED
+        now = self.clock()
+        note = (
+            "cancelled by the requester" if actor_id == job.user_id else "cancelled by a moderator"
+        )
+        if job.state in (JobState.ACCEPTED, JobState.PENDING_REVIEW):
+            moved = await self._move(
+                job_id, JobState.CANCELLED, now=now, owned=False, error=note, actor_id=actor_id
+            )
+            if moved is None:
+                return await self.cancel(job_id, actor_id=actor_id, moderator=moderator)
+            await self._finish(moved)
+            return CancelResult.CANCELLED
+        if job.state is JobState.SUBMITTING:
+            # Only while no POST is on the wire (waiting out a rate limit, say).
+            moved = await self._move(
+                job_id, JobState.CANCELLED, now=now, owned=False, error=note, actor_id=actor_id
+            )
+            if moved is None:
+                return CancelResult.BUSY
+            await self._finish(moved)
+            return CancelResult.CANCELLED
+        if job.state in (JobState.DOWNLOADING, JobState.DELIVERING, JobState.HELD):
+            return CancelResult.TOO_LATE
+        provider = self.providers.get(ProviderName(job.provider))
+        if provider is None or job.provider_job_id is None:
+            return CancelResult.UNSUPPORTED
+        try:
+            outcome = await provider.cancel(job.provider_job_id)
+        except ProviderError as error:
+            log.warning("job %s: cancel failed: %s", job_id, error.admin_message)
+            return CancelResult.NOT_CANCELLABLE
+        match outcome:
+            case CancelOutcome.CANCELLED:
+                moved = await self._move(
+                    job_id,
+                    JobState.CANCELLED,
+                    now=self.clock(),
+                    owned=False,
+                    error=note,
+                    actor_id=actor_id,
+                )
+                if moved is not None:
+                    await self._finish(moved)
+                return CancelResult.CANCELLED
+            case CancelOutcome.NOT_CANCELLABLE:
+                return CancelResult.NOT_CANCELLABLE
+            case CancelOutcome.UNSUPPORTED:
+                return CancelResult.UNSUPPORTED
+
+    async def _finish(self, job: Job) -> None:
+        """A job reached a final state outside its driver: stop the driver, show the end."""
+        task = self._drivers.get(job.id)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        await self._show(job)
+
+    # --- background loops -----------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        """Start waiting jobs in global FIFO order while provider slots are free."""
+        last_positions: dict[str, int] = {}
+        while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races
+            # with the event being set, which would hang shutdown.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self._wake.wait()
+            self._wake.clear()
+            waiting = [j for j, f in self._slot_waiters.items() if not f.done()]
+            if not waiting:
+                continue
+            try:
+                await self._dispatch_pass(waiting, last_positions)
+            except Exception:  # e.g. "database is locked": the next pass tries again
+                log.exception("dispatch pass failed; trying again shortly")
+                await asyncio.sleep(1.0)
+                self._notify()
+
+    async def _dispatch_pass(self, waiting: list[str], last_positions: dict[str, int]) -> None:
+        claimed, positions = await self.db.run(
+            partial(
+                _dispatch,
+                mine=set(waiting),
+                cap=self.config.max_concurrent_jobs,
+                owner=self.owner,
+                now=self.clock(),
+            )
+        )
+        for job in claimed:
+            future = self._slot_waiters.pop(job.id, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+        for job, position in positions:
+            if last_positions.get(job.id) != position:
+                last_positions[job.id] = position
+                await self._show(job, waiting_position=position)
+        for gone in set(last_positions) - {j.id for j, _ in positions}:
+            del last_positions[gone]
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.lease_seconds / 3)
+            try:
+                await self.db.run(
+                    partial(
+                        _renew,
+                        owner=self.owner,
+                        job_ids=[*self._drivers, *self._setting_up],
+                        until=self.clock() + self.config.lease_seconds,
+                    )
+                )
+            except Exception:
+                log.exception("renewing leases failed; trying again on the next pass")
+
+    async def _recovery_loop(self) -> None:
+        """Take over unfinished jobs whose process died. Runs at once, then every few seconds."""
+        while True:
+            if self.accepting:
+                try:
+                    await self._recovery_pass()
+                except Exception:
+                    log.exception("recovery pass failed; trying again on the next pass")
+            await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+
+    async def _recovery_pass(self) -> None:
+        now = self.clock()
+        claimed = await self.db.run(
+            partial(
+                _claim_orphans,
+                owner=self.owner,
+                now=now,
+                until=now + self.config.lease_seconds,
+            )
+        )
+        for job_id in claimed:
+            if job_id not in self._drivers:
+                log.info("job %s: resuming after a restart", job_id)
+                await self._remove_temp_files(job_id)
+                self.launch(job_id, resumed=True)
+
+    async def _upkeep_loop(self) -> None:
+        """Tidy up after dead processes: at once, then every few seconds. A failed pass is
+        logged and the next one runs as usual."""
+        while True:
+            if self.accepting:
+                try:
+                    await self.sweep_temp_files()
+                    await self.show_unshown_finals()
+                except Exception:
+                    log.exception("upkeep pass failed; trying again on the next pass")
+            await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+
+    async def _review_expiry_loop(self) -> None:
+        """Pending reviews that nobody decided in time are rejected (nothing was charged)."""
+        while True:
+            try:
+                await self.expire_reviews()
+            except Exception:
+                log.exception("expiring reviews failed; trying again on the next pass")
+            await asyncio.sleep(self.config.review_check_seconds)
+
+    async def expire_reviews(self) -> int:
+        """One pass: reject every request that waited for review too long."""
+        now = self.clock()
+        expired = await self.db.run(
+            partial(_expired_reviews, now=now, default_hours=self.config.review_expiry_hours)
+        )
+        for job_id in expired:
+            await self.reject(job_id, moderator_id=None, reason="no moderator reviewed it in time")
+        return len(expired)
+
+    async def _remove_temp_files(self, job_id: str) -> None:
+        """A killed process may have left a half-written download behind."""
+        directory = self.temp_dir
+        if directory is None:
+            return
+
+        def remove() -> None:
+            for path in directory.glob(f"reelbot-{job_id}-*"):
+                path.unlink(missing_ok=True)
+
+        await asyncio.to_thread(remove)
+
+
+def _dispatch(
+    session: Any, *, mine: set[str], cap: int, owner: str, now: float
+) -> tuple[list[Job], list[tuple[Job, int]]]:
+    """One transaction: claim free slots for the oldest waiting jobs, report the others'
+    positions in the global queue."""
+    from sqlmodel import col, func, select
+
+    busy = session.exec(
+        select(func.count())
+        .select_from(Job)
+        .where(col(Job.state).in_((JobState.SUBMITTING, JobState.SUBMITTED, JobState.RUNNING)))
+    ).one()
+    free = max(0, cap - int(busy))
+    queue = session.exec(
+        select(Job).where(Job.state == JobState.ACCEPTED).order_by(col(Job.created_at), col(Job.id))
+    ).all()
+    claimed: list[Job] = []
+    positions: list[tuple[Job, int]] = []
+    for index, job in enumerate(queue):
+        if missing_for_submit(job) is not None:
+            continue  # still being set up, or its process died half-way: never sent
+        if free > 0 and job.id in mine:
+            moved = store.transition(
+                session=session, job_id=job.id, to=JobState.SUBMITTING, now=now, owner=owner
+            )
+            if moved is not None:
+                claimed.append(moved)
+                free -= 1
+                continue
+        if job.id not in mine and job.lease_owner != owner:
+            # FIFO: an older job of another process goes first; it will claim it. One of ours
+            # that is not waiting yet (its status message is still being posted, which can
+            # take seconds in a busy channel) must not keep the slots idle meanwhile.
+            free = 0
+        if job.id in mine:
+            positions.append((job, index + 1 - len(claimed)))
+    return claimed, positions
+
+
+def _expired_reviews(session: Any, *, now: float, default_hours: float) -> list[str]:
+    return store.expired_reviews(session=session, now=now, default_hours=default_hours)
+
+
+def _renew(session: Any, *, owner: str, job_ids: list[str], until: float) -> None:
+    store.renew_leases(session=session, owner=owner, job_ids=job_ids, until=until)
+
+
+def _claim_orphans(session: Any, *, owner: str, now: float, until: float) -> list[str]:
+    return store.claim_orphans(session=session, owner=owner, now=now, until=until)

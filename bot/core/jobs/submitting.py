@@ -1,0 +1,199 @@
+"""The paid submit, the one step that may cost money without a trace on our side.
+
+`submit_attempted_at` is committed immediately before the POST, after every status edit, so a
+restart knows which SUBMITTING jobs may have sent something (-> UNKNOWN, never resubmitted) and
+which provably sent nothing (-> submitted again). A 429, or a connection that was never made,
+created no job: the job keeps its slot, waits as the provider asks (bounded), and tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.core.db import Database
+from bot.core.jobs import store
+from bot.core.jobs.contracts import Presenter, RunnerConfig, user_reason
+from bot.core.jobs.models import Job, JobState
+from providers import (
+    Mode,
+    Provider,
+    ProviderError,
+    ProviderName,
+    RateLimited,
+    SubmitNotSent,
+    SubmitOutcomeUnknown,
+    VideoRequest,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SUBMIT_WAIT = 30.0  # WaveSpeed's lowest tier: 2 videos a minute
+MAX_SUBMIT_WAIT = 120.0
+
+
+def submit_wait(error: ProviderError) -> float:
+    """How long to wait before sending a submit the provider did not take: its Retry-After,
+    bounded, or a default that fits a 2-per-minute limit."""
+    if error.retry_after is not None:
+        return min(max(error.retry_after, 0.5), MAX_SUBMIT_WAIT)
+    return DEFAULT_SUBMIT_WAIT if isinstance(error, RateLimited) else 5.0
+
+
+def missing_for_submit(job: Job) -> str | None:
+    """What an accepted job still lacks before it may be sent, in the member's words."""
+    if job.mode == Mode.IMAGE and not job.image_url:
+        return "its image was not saved"
+    return None
+
+
+def build_request(job: Job, provider: Provider, *, image_url: str | None) -> VideoRequest:
+    """Raises ValueError (pydantic's ValidationError) when the stored job cannot be sent."""
+    request = VideoRequest(
+        mode=Mode(job.mode),
+        prompt=job.prompt or "",
+        aspect_ratio=job.aspect_ratio,
+        duration=job.duration,
+        resolution=job.resolution,
+        seed=job.seed,
+        image_url=image_url,
+    )
+    if job.mode == Mode.IMAGE and provider.capabilities(Mode.IMAGE).aspect_ratios == ():
+        request = request.model_copy(update={"aspect_ratio": None})
+    return request
+
+
+def _mark_attempt(session: Any, *, job_id: str, owner: str, now: float) -> bool:
+    return store.mark_submit_attempt(session=session, job_id=job_id, owner=owner, now=now)
+
+
+class SubmitSteps:
+    # Provided by JobRunner / JobDriver.
+    db: Database
+    providers: dict[ProviderName, Provider]
+    config: RunnerConfig
+    presenter: Presenter
+    owner: str
+    clock: Callable[[], float]
+
+    async def _move(
+        self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
+    ) -> Job | None:
+        raise NotImplementedError
+
+    async def _fail(self, job: Job, reason: str) -> Job | None:
+        raise NotImplementedError
+
+    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
+        raise NotImplementedError
+
+    async def _settle(self, job_id: str, to: JobState, reason: str) -> Job | None:
+        moved = await self._move(job_id, to, now=self.clock(), error=reason)
+        if moved is not None:
+            await self._show(moved)
+        return moved
+
+    async def _resume_submitting(self, job: Job) -> Job | None:
+        """After a restart: send again only what provably was not sent."""
+        if job.submit_attempted_at is None:
+            log.info("job %s: no submit was sent before the restart; sending it now", job.id)
+            return await self._submit(job)
+        log.warning("job %s: the process stopped during the submit; outcome unknown", job.id)
+        return await self._settle(
+            job.id,
+            JobState.UNKNOWN,
+            "the bot restarted while sending this job; an admin will check it",
+        )
+
+    async def _submit(self, job: Job) -> Job | None:
+        provider = self.providers.get(ProviderName(job.provider))
+        if provider is None:
+            return await self._fail(job, f"{job.provider} is no longer configured")
+        missing = missing_for_submit(job)
+        if missing is not None:
+            return await self._fail(job, f"this request could not be sent ({missing})")
+        await self._show(job)
+        deadline = job.created_at + self.config.deadline_seconds
+        while True:
+            image_url = job.image_url
+            if job.mode == Mode.IMAGE:
+                # Chat attachment URLs are signed and expire (about 24 h): however long the
+                # job waited, the provider gets one signed just now.
+                image_url = await self.presenter.fresh_image_url(job)
+                if image_url is None:
+                    return await self._fail(
+                        job, "the image is no longer available on Discord, so nothing was sent"
+                    )
+            try:
+                request = build_request(job, provider, image_url=image_url)
+            except (ValidationError, ValueError) as error:  # e.g. its prompt was erased
+                log.warning("job %s: the stored request is not valid: %s", job.id, error)
+                return await self._fail(
+                    job, "this request can no longer be built, so nothing was sent"
+                )
+            marked = await self.db.run(
+                partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock())
+            )
+            if not marked:
+                return None  # cancelled or taken over: re-read
+            try:
+                provider_job_id = await provider.submit(request)
+            except (RateLimited, SubmitNotSent) as error:
+                waiting = await self._wait_to_resubmit(job, error, deadline)
+                if waiting is None:
+                    return None
+                if not waiting:
+                    return await self._fail(job, user_reason(error))
+                continue
+            except SubmitOutcomeUnknown as error:
+                log.warning("job %s: %s", job.id, error.admin_message)
+                return await self._settle(
+                    job.id,
+                    JobState.UNKNOWN,
+                    "the provider did not confirm the job; an admin will check it",
+                )
+            except ProviderError as error:
+                log.warning("job %s: submit refused: %s", job.id, error.admin_message)
+                return await self._fail(job, user_reason(error))
+            break
+        now = self.clock()
+        log.info("job %s: submitted to %s as %s", job.id, job.provider, provider_job_id)
+        moved = await self._move(
+            job.id,
+            JobState.SUBMITTED,
+            now=now,
+            provider_job_id=provider_job_id,
+            submitted_at=now,
+            submit_retry_at=None,
+        )
+        if moved is not None:
+            await self._show(moved)
+        return moved
+
+    async def _wait_to_resubmit(
+        self, job: Job, error: ProviderError, deadline: float
+    ) -> bool | None:
+        """No job was created. Record that nothing is on the wire, show the wait, sleep.
+        True: try again; False: past the deadline, give up; None: the job was taken away."""
+        delay = submit_wait(error)
+        now = self.clock()
+        if now + delay > deadline:
+            log.warning("job %s: still refused at the deadline: %s", job.id, error.admin_message)
+            return False
+        log.info("job %s: %s; sending again in %.1f s", job.id, error.admin_message, delay)
+        cleared = await self.db.run(
+            lambda s: store.clear_submit_attempt(
+                session=s, job_id=job.id, owner=self.owner, now=now, retry_at=now + delay
+            )
+        )
+        if not cleared:
+            return None
+        job.submit_attempted_at, job.submit_retry_at = None, now + delay
+        await self._show(job)
+        await asyncio.sleep(delay)
+        return True

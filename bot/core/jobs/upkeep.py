@@ -1,0 +1,109 @@
+"""What the recovery loop tidies up after processes that died: temporary downloads nobody owns,
+and status messages that never got to show their job's final state.
+
+Both run at start-up (the recovery loop's first pass) and every few seconds after, so a job
+that reached a final state by any path (its driver, a cancel from another process, a
+moderator, the review deadline) loses its file and gets its final state shown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.core.db import Database
+from bot.core.jobs import store
+from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+# Downloads are named `reelbot-{job_id}-{random}` (see `providers.download`).
+_TEMP_NAME = re.compile(r"^reelbot-([0-9a-f]{32})-")
+CATCH_UP_HOURS = 24.0  # older unfinished business is left to admins
+
+
+def temp_files_by_job(directory: Path) -> dict[str, list[Path]]:
+    """The temporary downloads in `directory`, by job id."""
+    found: dict[str, list[Path]] = {}
+    if not directory.is_dir():
+        return found
+    for path in directory.iterdir():
+        match = _TEMP_NAME.match(path.name)
+        if match is not None:
+            found.setdefault(match.group(1), []).append(path)
+    return found
+
+
+class Upkeep:
+    # Provided by JobRunner.
+    db: Database
+    config: RunnerConfig
+    owner: str
+    clock: Callable[[], float]
+    temp_dir: Path | None
+    _drivers: dict[str, asyncio.Task[None]]
+    _final_tries: set[str]
+
+    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
+        raise NotImplementedError
+
+    async def sweep_temp_files(self) -> int:
+        """Remove downloads of jobs that no live process is working on. The directory is
+        listed before the database is read, so a file created by a process that takes a job
+        over after the listing is never touched."""
+        directory = self.temp_dir
+        if directory is None:
+            return 0
+        found = await asyncio.to_thread(temp_files_by_job, directory)
+        candidates = [job_id for job_id in found if job_id not in self._drivers]
+        if not candidates:
+            return 0
+        now = self.clock()
+        busy = await self.db.run(
+            lambda s: store.leased_elsewhere(
+                session=s, job_ids=candidates, owner=self.owner, now=now
+            )
+        )
+        stray = [
+            path
+            for job_id in candidates
+            if job_id not in busy and job_id not in self._drivers
+            for path in found[job_id]
+        ]
+
+        def remove() -> None:
+            for path in stray:
+                path.unlink(missing_ok=True)
+
+        if stray:
+            await asyncio.to_thread(remove)
+            log.info("removed %d temporary file(s) no process was using", len(stray))
+        return len(stray)
+
+    async def show_unshown_finals(self) -> int:
+        """Finished jobs whose status message may still show an earlier state (their process
+        died before the edit): show the final state, once per job and process."""
+        now = self.clock()
+        tried = list(self._final_tries)
+        claimed = await self.db.run(
+            lambda s: store.claim_unshown_finals(
+                session=s,
+                owner=self.owner,
+                now=now,
+                until=now + self.config.lease_seconds,
+                since=now - CATCH_UP_HOURS * 3600,
+                skip=tried,
+            )
+        )
+        shown = 0
+        for job in claimed:
+            if job.id in self._final_tries:
+                continue
+            self._final_tries.add(job.id)
+            log.info("job %s: showing its final state (%s) after a restart", job.id, job.state)
+            await self._show(job)
+            shown += 1
+        return shown

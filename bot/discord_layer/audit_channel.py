@@ -1,0 +1,112 @@
+"""Forwarding the audit log to each server's audit channel, from the database, so nothing is
+lost across restarts: entries are marked forwarded once posted (or when no channel is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.core.guild import store
+from bot.core.guild.models import AuditAction, AuditEntry
+from bot.discord_layer.render import NO_PINGS, safe_text
+
+if TYPE_CHECKING:
+    from bot.discord_layer.client import VideoBot
+
+log = logging.getLogger(__name__)
+
+_ICONS = {
+    AuditAction.ACCEPTED: "🟢",
+    AuditAction.REFUSED: "⛔",
+    AuditAction.HELD: "🛡️",
+    AuditAction.APPROVED: "✅",
+    AuditAction.REJECTED: "🚫",
+    AuditAction.CANCELLED: "↩️",
+    AuditAction.DELIVERED: "🎬",
+    AuditAction.FAILED: "❌",
+    AuditAction.UNKNOWN: "❔",
+    AuditAction.DELETED: "🗑️",
+    AuditAction.SETTINGS: "⚙️",
+    AuditAction.QUOTA: "🎟️",
+}
+
+
+def describe(entry: AuditEntry) -> str:
+    """One line per entry, for the audit channel and /reelbot audit."""
+    parts = [f"{_ICONS.get(entry.action, '•')} **{entry.action.value}** <t:{int(entry.at)}:f>"]
+    if entry.user_id:
+        parts.append(f"member <@{entry.user_id}>")
+    if entry.moderator_id:
+        parts.append(f"by <@{entry.moderator_id}>")
+    if entry.provider:
+        parts.append(entry.provider)
+    if entry.cost is not None:
+        parts.append(f"{entry.cost} unit{'s' if entry.cost != 1 else ''}")
+    line = " · ".join(parts)
+    if entry.options:
+        line += f"\n{_one_line(entry.options, 120)}"
+    if entry.prompt:
+        line += f"\n> {_one_line(entry.prompt, 200)}"
+    if entry.reason:
+        line += f"\nreason: {_one_line(entry.reason, 300)}"
+    if entry.job_id:
+        line += f"\n`job {entry.job_id}`"
+    return line
+
+
+def _one_line(text: str, limit: int) -> str:
+    """User text on one line, so it cannot fake further entries."""
+    return safe_text(" ".join(text.split()), limit)
+
+
+class AuditForwarder:
+    def __init__(self, bot: VideoBot, *, interval: float = 2.0) -> None:
+        self.bot = bot
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="reelbot-audit")
+        self._task.add_done_callback(self._died)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _died(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("audit forwarder died", exc_info=task.exception())
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.forward_once()
+            except Exception:  # keep forwarding; the entries stay unforwarded
+                log.exception("audit forwarding failed; will retry")
+            await asyncio.sleep(self.interval)
+
+    async def forward_once(self) -> int:
+        entries = await self.bot.db.run(lambda s: store.unforwarded(session=s, limit=50))
+        done: list[int] = []
+        for entry in entries:
+            config = await self.bot.guild_config(entry.guild_id)
+            if config.audit_channel_id is not None:
+                channel = self.bot.get_partial_messageable(
+                    config.audit_channel_id, guild_id=entry.guild_id
+                )
+                try:
+                    await channel.send(describe(entry)[:2000], allowed_mentions=NO_PINGS)
+                except discord.Forbidden:
+                    log.warning("audit channel %s refuses posts", config.audit_channel_id)
+                except discord.HTTPException as error:
+                    log.warning("audit post failed (%s); will retry", error.status)
+                    break
+            if entry.id is not None:
+                done.append(entry.id)
+        ids = done
+        await self.bot.db.run(lambda s: store.mark_forwarded(session=s, entry_ids=ids))
+        return len(done)

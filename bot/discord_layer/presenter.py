@@ -1,0 +1,259 @@
+"""The runner's view of Discord: status edits (coalesced per channel by
+`bot.discord_layer.status_editor`), result posts, and finding a result that was already posted
+before a restart. Everything goes through the bot's own channel endpoints, never an interaction
+token, so jobs may outlive the token's 15 minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.runner import DeliveryFailed
+from bot.discord_layer import render
+from bot.discord_layer.status_editor import EditOutcome, StatusEditors
+from bot.discord_layer.views import held_view, result_view, status_view
+from providers import Downloaded
+
+if TYPE_CHECKING:
+    from bot.discord_layer.client import VideoBot
+
+log = logging.getLogger(__name__)
+
+MISSING_PERMISSIONS = (
+    "I can't post in this channel: I need the View Channel, Send Messages, Embed Links, "
+    "Attach Files and Read Message History permissions here. Ask an admin to grant them"
+)
+TOO_LARGE_NOTE = "The file is too large to attach here, so here is a link (it may expire):"
+DELIVERY_RETRIES = (5.0, 15.0, 45.0)
+
+
+class DiscordPresenter:
+    def __init__(self, *, edit_interval: float) -> None:
+        self._bot: VideoBot | None = None
+        self.edit_interval = edit_interval
+        self.editors = StatusEditors(self._edit, signature=_signature, edit_interval=edit_interval)
+
+    def bind(self, bot: VideoBot) -> None:
+        self._bot = bot
+
+    @property
+    def bot(self) -> VideoBot:
+        assert self._bot is not None  # noqa: S101 - bound by the composition root
+        return self._bot
+
+    async def close(self) -> None:
+        await self.editors.close()
+
+    def posting(self, channel_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wrap a post in a channel: its status edits step aside until the post is done
+        (posts and edits share the channel's rate limit)."""
+        return self.editors.posting(channel_id)
+
+    # --- status ---------------------------------------------------------------------------
+
+    async def show_status(self, job: Job, *, waiting_position: int | None = None) -> bool:
+        """Non-final states are recorded for the channel's editor (never waits on Discord);
+        a final state goes first and is waited for: True once the message shows it."""
+        if job.state is JobState.REJECTED and job.moderator_id is None:
+            # The review deadline passed; a held request has no status message to edit.
+            try:
+                await self.bot.review.expire(job)
+            except discord.HTTPException as error:
+                log.warning("job %s: review message not updated (%s)", job.id, error.status)
+        if job.status_message_id is None:
+            return True
+        if not job.state.is_final:
+            self.editors.record(job, waiting_position)
+            return True
+        return await self.editors.finish(job, waiting_position)
+
+    async def _edit(self, job: Job, waiting_position: int | None) -> EditOutcome:
+        assert job.status_message_id is not None  # noqa: S101
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        message = channel.get_partial_message(job.status_message_id)
+        view = None if job.state.is_final else status_view(job.id)
+        try:
+            await message.edit(
+                embed=render.status_embed(job, waiting_position=waiting_position),
+                view=view,
+                allowed_mentions=render.NO_PINGS,
+            )
+        except discord.NotFound:
+            log.info("job %s: the status message was deleted", job.id)
+            return EditOutcome.GONE
+        except discord.DiscordServerError as error:
+            log.warning("job %s: status edit failed (%s)", job.id, error.status)
+            return EditOutcome.TRANSIENT
+        except discord.HTTPException as error:
+            log.warning("job %s: status edit refused (%s %s)", job.id, error.status, error.code)
+            return EditOutcome.REFUSED
+        except (aiohttp.ClientError, OSError) as error:
+            log.warning("job %s: status edit failed (%s)", job.id, error)
+            return EditOutcome.TRANSIENT
+        return EditOutcome.SHOWN
+
+    # --- results --------------------------------------------------------------------------
+
+    async def deliver(self, job: Job, video: Downloaded | None) -> int:
+        for attempt, pause in enumerate((*DELIVERY_RETRIES, None)):
+            try:
+                async with self.posting(job.channel_id):
+                    return await self._post(job, video)
+            except discord.Forbidden as error:
+                log.warning("job %s: cannot post the result (%s)", job.id, error.code)
+                raise DeliveryFailed(MISSING_PERMISSIONS) from error
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+                if pause is None:
+                    raise DeliveryFailed(
+                        "Discord kept refusing the video; please try again later"
+                    ) from error
+                log.warning(
+                    "job %s: posting the result failed (attempt %d): %s", job.id, attempt + 1, error
+                )
+                await asyncio.sleep(pause)
+                found = await self.find_delivery(job)
+                if found is not None:
+                    return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _post(self, job: Job, video: Downloaded | None) -> int:
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        embed = render.result_embed(job)
+        view = result_view(job.id)
+        mentions = render.requester_only(job.user_id)
+        # discord.py sends every nonce with enforce_nonce; ours is the same on every attempt.
+        nonce = render.result_nonce(job)
+        if video is not None and video.size <= job.upload_limit:
+            file = discord.File(
+                video.path, filename=f"reelbot-{job.id[:8]}.mp4", spoiler=_hide(job)
+            )
+            try:
+                message = await channel.send(
+                    render.result_content(job),
+                    embed=embed,
+                    file=file,
+                    view=view,
+                    allowed_mentions=mentions,
+                    nonce=nonce,
+                )
+                return message.id
+            except discord.HTTPException as error:
+                if error.status != 413 and error.code != 40005:
+                    raise
+                log.info("job %s: Discord refused the file as too large; posting a link", job.id)
+            finally:
+                file.close()
+        assert job.video_url is not None  # noqa: S101
+        link = f"||{job.video_url}||" if _hide(job) else job.video_url
+        message = await channel.send(
+            render.result_content(job, link=link, note=TOO_LARGE_NOTE),
+            embed=embed,
+            view=view,
+            allowed_mentions=mentions,
+            nonce=nonce,
+        )
+        return message.id
+
+    async def hold_for_review(self, job: Job, video: Downloaded | None) -> int:
+        config = await self.bot.guild_config(job.guild_id)
+        if config.review_channel_id is None:
+            raise DeliveryFailed("no review channel is set for flagged videos")
+        channel = self.bot.get_partial_messageable(config.review_channel_id, guild_id=job.guild_id)
+        embed = render.review_embed(job, flagged=True)
+        try:
+            if video is not None and video.size <= job.upload_limit:
+                file = discord.File(video.path, filename=f"flagged-{job.id[:8]}.mp4", spoiler=True)
+                try:
+                    message = await channel.send(
+                        embed=embed,
+                        file=file,
+                        view=held_view(job.id),
+                        allowed_mentions=render.NO_PINGS,
+                    )
+                finally:
+                    file.close()
+            else:
+                message = await channel.send(
+                    f"||{job.video_url}||",
+                    embed=embed,
+                    view=held_view(job.id),
+                    allowed_mentions=render.NO_PINGS,
+                )
+        except discord.HTTPException as error:
+            raise DeliveryFailed("the review channel refused the flagged video") from error
+        return message.id
+
+    async def fresh_image_url(self, job: Job) -> str | None:
+        """Discord's attachment URLs are signed and expire (`ex`, about 24 h): fetch the
+        status message that carries the image again, which signs its URLs anew; without Read
+        Message History there, ask Discord to refresh the stored URL instead."""
+        if job.status_message_id is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            message = await channel.fetch_message(job.status_message_id)
+        except discord.Forbidden:
+            return await self._refreshed(job)
+        except discord.HTTPException as error:
+            log.warning("job %s: the image's message is gone (%s)", job.id, error.status)
+            return None
+        return message.attachments[0].url if message.attachments else None
+
+    async def _refreshed(self, job: Job) -> str | None:
+        if job.image_url is None:
+            return None
+        route = discord.http.Route("POST", "/attachments/refresh-urls")
+        try:
+            answer = await self.bot.http.request(route, json={"attachment_urls": [job.image_url]})
+        except discord.HTTPException as error:
+            log.warning("job %s: could not refresh the image URL (%s)", job.id, error.status)
+            return None
+        for entry in answer.get("refreshed_urls", []):
+            if entry.get("original") == job.image_url and entry.get("refreshed"):
+                return str(entry["refreshed"])
+        return None
+
+    async def find_delivery(self, job: Job) -> int | None:
+        found = await self._find(job, f"{render.REROLL_PREFIX}{job.id}", job.updated_at)
+        return None if found is None else found.id
+
+    async def find_status(self, job: Job) -> tuple[int, str | None] | None:
+        found = await self._find(job, f"{render.CANCEL_PREFIX}{job.id}", job.created_at)
+        if found is None:
+            return None
+        return found.id, found.attachments[0].url if found.attachments else None
+
+    async def _find(self, job: Job, marker: str, around: float) -> discord.Message | None:
+        """The bot's own message in the job's channel carrying a button `marker`."""
+        bot_user = self.bot.user
+        if bot_user is None:
+            return None
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        since = datetime.fromtimestamp(around - 120, tz=UTC)
+        with contextlib.suppress(discord.HTTPException):
+            async for message in channel.history(limit=200, after=since, oldest_first=True):
+                if message.author.id != bot_user.id:
+                    continue
+                for row in message.components:
+                    for child in getattr(row, "children", []):
+                        if getattr(child, "custom_id", None) == marker:
+                            return message
+        return None
+
+
+def _signature(job: Job, waiting_position: int | None) -> object:
+    """What a status message shows: an edit that would not change it is not sent."""
+    embed = render.status_embed(job, waiting_position=waiting_position).to_dict()
+    return (repr(sorted(embed.items())), job.state.is_final)
+
+
+def _hide(job: Job) -> bool:
+    """A flagged video goes behind a spoiler, except in an age-restricted channel."""
+    return job.nsfw and not job.channel_nsfw

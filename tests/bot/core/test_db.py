@@ -1,0 +1,229 @@
+"""The database layer on the suite's database (a SQLite file, or PostgreSQL under
+REELBOT_TEST_DB=postgresql): URLs, the schema upgrade, start-up races, dropped connections."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import Session, SQLModel
+
+import bot.core.guild.models
+import bot.core.jobs.models
+from bot.core.db import Database, make_engine, normalise_url
+from bot.core.settings import SettingsError, load_settings
+from tests import testdb
+from tests.testdb import database_url, on_postgresql
+
+ROOT = Path(__file__).resolve().parents[3]
+# The tables the upgrade creates are those of the imported models.
+assert bot.core.guild.models and bot.core.jobs.models
+postgresql_only = pytest.mark.skipif(
+    not on_postgresql(), reason="needs PostgreSQL (REELBOT_TEST_DB=postgresql)"
+)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://u:p@db.example.net:5432/reelbot",
+        "postgres://u:p@db.example.net:5432/reelbot",
+        "POSTGRES://u:p@db.example.net:5432/reelbot",
+        "postgresql+psycopg://u:p@db.example.net:5432/reelbot",
+    ],
+)
+def test_postgres_urls_as_hosting_panels_give_them_use_psycopg_3(given: str) -> None:
+    assert normalise_url(given) == "postgresql+psycopg://u:p@db.example.net:5432/reelbot"
+    engine = make_engine(given)  # no connection is made until the first query
+    assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    engine.dispose()
+
+
+def test_sqlite_urls_are_left_alone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert normalise_url(url) == url
+
+
+def _create_old_schema(url: str) -> None:
+    """The `job` and `guild_config` tables as an early release made them, one row each."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE job (id VARCHAR(32) PRIMARY KEY, channel_id BIGINT NOT NULL, "
+                "user_id BIGINT NOT NULL, mode VARCHAR NOT NULL, provider VARCHAR NOT NULL, "
+                "prompt VARCHAR NOT NULL, duration INTEGER NOT NULL, resolution VARCHAR NOT NULL,"
+                " seed INTEGER NOT NULL, cost INTEGER NOT NULL, state VARCHAR(16) NOT NULL)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO job (id, channel_id, user_id, mode, provider, prompt, duration, "
+                "resolution, seed, cost, state) VALUES ('old1', 20, 30, 'text', 'runcomfy', "
+                "'a lighthouse', 5, '1080P', 7, 1, 'delivered')"
+            )
+        )
+        connection.execute(text("CREATE TABLE guild_config (guild_id BIGINT PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO guild_config (guild_id) VALUES (99)"))
+    engine.dispose()
+
+
+def test_upgrade_adds_columns_with_defaults_and_keeps_every_row(tmp_path: Path) -> None:
+    url = database_url(tmp_path / "old.db")
+    _create_old_schema(url)
+
+    database = Database.connect(url)  # upgrades; a second connect finds nothing to add
+    database.close()
+    database = Database.connect(url)
+    with Session(database.engine) as session:
+        job = session.execute(
+            text("SELECT id, prompt, nsfw, refunded, result_deleted, updated_at FROM job")
+        ).one()
+        settings = session.execute(
+            text(
+                "SELECT guild_id, nsfw_channels_only, approval_everywhere, "
+                "review_expiry_hours, nsfw_policy FROM guild_config"
+            )
+        ).one()
+    database.close()
+    assert (job.id, job.prompt) == ("old1", "a lighthouse")
+    assert (bool(job.nsfw), bool(job.refunded), bool(job.result_deleted)) == (False,) * 3
+    assert isinstance(job.updated_at, float) and job.updated_at > 0
+    assert settings.guild_id == 99
+    assert not settings.nsfw_channels_only and not settings.approval_everywhere
+    assert settings.review_expiry_hours == 24.0
+    assert settings.nsfw_policy == "spoiler"
+
+
+def test_processes_starting_together_on_an_empty_database_all_come_up(tmp_path: Path) -> None:
+    url = database_url(tmp_path / "empty.db")
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def boot() -> None:
+        start.wait()
+        try:
+            Database.connect(url).close()  # each its own engine, as separate processes have
+        except BaseException as error:  # noqa: BLE001 - collected and asserted on below
+            errors.append(error)
+
+    threads = [threading.Thread(target=boot) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = make_engine(url)
+    assert set(inspect(engine).get_table_names()) == set(SQLModel.metadata.tables) > {"job"}
+    engine.dispose()
+
+
+@postgresql_only
+async def test_a_transaction_cut_by_a_server_restart_is_retried_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    server = testdb.postgres_server()
+    attempts: list[int] = []
+
+    def work(session: Session) -> int:
+        attempts.append(1)
+        session.execute(text("CREATE TABLE IF NOT EXISTS probe (n INTEGER)"))
+        if len(attempts) == 1:
+            server.restart()  # the connection under this transaction is gone
+        session.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        return int(session.execute(text("SELECT count(*) FROM probe")).scalar_one())
+
+    try:
+        assert await database.run(work) == 1
+        assert len(attempts) == 2
+        assert await database.run(lambda s: s.execute(text("SELECT 1")).scalar_one()) == 1
+    finally:
+        database.close()
+
+
+def _run_bot(env: dict[str, Any], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_an_unreachable_database_stops_start_up_without_showing_its_password(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = _run_bot(
+        {
+            "DISCORD_TOKEN": "db-test-token-4411",
+            "WAVESPEED_API_KEY": "db-test-key-4412",
+            "DATABASE_URL": f"postgres://reelbot:pg-secret-9c2e@127.0.0.1:{port}/reelbot",
+            "LOG_LEVEL": "DEBUG",
+        },
+        tmp_path,
+    )
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "Connection refused" in output
+    assert "pg-secret-9c2e" not in output
+
+
+async def test_the_database_password_is_never_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = database_url(tmp_path / "logged.db")
+    # SQLAlchemy logs nothing unless asked; ask for everything, as an admin debugging would.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="sqlalchemy"):
+        database = await asyncio.to_thread(Database.connect, url)
+        try:
+            await database.run(lambda s: s.execute(text("SELECT 1")).scalar_one())
+        finally:
+            database.close()
+    assert caplog.records  # SQLAlchemy's engine and pool log at this level
+    assert testdb.PASSWORD not in caplog.text
+
+
+def test_a_database_url_of_another_kind_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, database_url="mysql://root:hunter2-db@db/reelbot")
+    assert "DATABASE_URL" in str(caught.value)
+    assert "postgresql://" in str(caught.value)
+    assert "hunter2-db" not in str(caught.value)
+
+
+def test_settings_never_show_the_database_url_in_their_repr() -> None:
+    url = "postgresql://reelbot:repr-secret-77@db/reelbot"
+    assert "repr-secret-77" not in repr(load_settings(_env_file=None, database_url=url))
+
+
+async def test_text_with_a_nul_character_is_stored_without_it(tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text; a modified client can send one in any field."""
+    database = await asyncio.to_thread(Database.connect, database_url(tmp_path / "nul.db"))
+
+    def store(session: Session) -> str:
+        session.execute(text("CREATE TABLE note (body VARCHAR)"))
+        session.execute(text("INSERT INTO note (body) VALUES (:body)"), {"body": "no\x00pe"})
+        return str(session.execute(text("SELECT body FROM note")).scalar_one())
+
+    try:
+        stored = await database.run(store)
+    finally:
+        database.close()
+    assert stored.replace("\x00", "") == "nope"  # SQLite keeps it; PostgreSQL drops it
