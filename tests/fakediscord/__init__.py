@@ -27,6 +27,12 @@ Behaviour worth knowing (all like Discord):
   on every answer, message creates and edits sharing a bucket per channel (5 per 5 s), the
   global 50 requests/s (interaction endpoints exempt), 429 with ``retry_after``/``global`` and
   ``Via``; every 429 sent is in ``fake.rate_limits.hits``; ``enabled = False`` turns them off;
+* shards (Discord docs topics/gateway "Sharding"): ``GET /gateway/bot`` answers
+  ``fake.shard_count`` and the session start limit; IDENTIFY's ``shard`` is checked (4010
+  Invalid shard; 4011 Sharding required past ``guilds_per_shard``); each shard's session gets
+  only its guilds (``(guild_id >> 22) % num_shards``) and their events, DMs go to shard 0;
+  identifies per bucket ``shard_id % max_concurrency`` are limited to one per
+  ``identify_window`` (5 s) and answered op 9 beyond it;
 * unknown routes answer 404 and bugs in the fake answer 400 (never a 500 that discord.py
   would retry for 25 s); they are listed in ``fake.internal_errors``.
 """

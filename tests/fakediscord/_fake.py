@@ -16,7 +16,14 @@ import discord.http
 import yarl
 from aiohttp import web
 
-from ._gateway import OP_INVALID_SESSION, OP_RECONNECT, Gateway
+from ._gateway import (
+    GUILDS_PER_SHARD,
+    IDENTIFY_WINDOW,
+    OP_INVALID_SESSION,
+    OP_RECONNECT,
+    Gateway,
+    shard_for,
+)
 from ._rest import RestApi
 from ._state import (
     API_PREFIX,
@@ -53,6 +60,10 @@ class FakeDiscord(DiscordState):
         interaction_token_lifetime: float = 900.0,
         bot_name: str = "Reelbot",
         owner_id: int = DEFAULT_OWNER_ID,
+        shard_count: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float = IDENTIFY_WINDOW,
+        guilds_per_shard: int = GUILDS_PER_SHARD,
     ) -> None:
         super().__init__(
             token=token,
@@ -62,7 +73,13 @@ class FakeDiscord(DiscordState):
             owner_id=owner_id,
             interaction_token_lifetime=interaction_token_lifetime,
         )
-        self.gateway = Gateway(self)
+        self.gateway = Gateway(
+            self,
+            shard_count=shard_count,
+            max_concurrency=max_concurrency,
+            identify_window=identify_window,
+            guilds_per_shard=guilds_per_shard,
+        )
         self.rest = RestApi(self, self.gateway)
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -149,7 +166,8 @@ class FakeDiscord(DiscordState):
         self._channel_update(channel_id)
 
     def _channel_update(self, channel_id: int) -> None:
-        if channel_id not in self.channel_guild or not self.gateway.connected:
+        guild_id = self.channel_guild.get(channel_id)
+        if guild_id is None or self.gateway.route(guild_id) is None:
             return
         payload = self.channel_payload(channel_id)
         task = asyncio.get_running_loop().create_task(
@@ -166,9 +184,11 @@ class FakeDiscord(DiscordState):
     async def send_guild_create(self, guild_id: int) -> bool:
         """Announce a guild added after the bot connected (as when the bot joins a server)."""
         guild = self.guilds[guild_id]
-        return await self.gateway.dispatch(
-            "GUILD_CREATE", guild.guild_payload(intents=self.gateway.intents or 0)
-        )
+        conn = self.gateway.route(guild_id)
+        if conn is None or conn.session is None:
+            return False
+        payload = guild.guild_payload(intents=conn.session.intents)
+        return await self.gateway.dispatch("GUILD_CREATE", payload, guild_id=guild_id)
 
     @property
     def resumes(self) -> int:
@@ -180,27 +200,45 @@ class FakeDiscord(DiscordState):
 
     @property
     def connected(self) -> bool:
-        """A live, identified or resumed gateway session exists."""
+        """A live, identified or resumed gateway session exists (on any shard)."""
         return self.gateway.connected
 
-    async def wait_until_connected(self, timeout: float = 10.0) -> None:
-        await self.gateway.wait_connected(timeout)
+    @property
+    def shard_count(self) -> int:
+        """The shard count GET /gateway/bot recommends (``shards``)."""
+        return self.gateway.shard_count
 
-    async def drop_gateway(self, *, code: int | None = 4000) -> None:
-        """Close the bot's websocket (``code=None``: abort the TCP connection). discord.py
+    @shard_count.setter
+    def shard_count(self, value: int) -> None:
+        self.gateway.shard_count = value
+
+    def shard_of(self, guild_id: int | None, num_shards: int | None = None) -> int:
+        """The shard that receives ``guild_id``'s events (``(guild_id >> 22) % num_shards``,
+        DMs on shard 0), ``num_shards`` defaulting to :attr:`shard_count`."""
+        return shard_for(guild_id, num_shards or self.gateway.shard_count)
+
+    async def wait_until_connected(
+        self, timeout: float = 10.0, *, guild_id: int | None = None
+    ) -> None:
+        """Wait for a live session on the shard of ``guild_id`` (None: shard 0)."""
+        await self.gateway.wait_connected(timeout, guild_id=guild_id)
+
+    async def drop_gateway(self, *, code: int | None = 4000, shard_id: int = 0) -> None:
+        """Close a shard's websocket (``code=None``: abort the TCP connection). discord.py
         reconnects to ``resume_gateway_url`` and RESUMEs (counted in ``resumes``)."""
-        await self.gateway.drop(code)
+        await self.gateway.drop(code, shard_id=shard_id)
 
-    async def request_reconnect(self) -> None:
+    async def request_reconnect(self, *, shard_id: int = 0) -> None:
         """Send op 7 RECONNECT: the client closes and RESUMEs."""
-        await self.gateway.send_op(OP_RECONNECT, None)
+        await self.gateway.send_op(OP_RECONNECT, None, shard_id=shard_id)
 
-    async def invalidate_session(self, *, resumable: bool = False) -> None:
+    async def invalidate_session(self, *, resumable: bool = False, shard_id: int = 0) -> None:
         """Send op 9 INVALID_SESSION: the client re-IDENTIFYs (or RESUMEs when resumable)."""
-        await self.gateway.send_op(OP_INVALID_SESSION, resumable)
+        await self.gateway.send_op(OP_INVALID_SESSION, resumable, shard_id=shard_id)
 
     async def dispatch(self, event: str, data: JSON) -> bool:
-        """Send any gateway dispatch to the bot (False when not connected)."""
+        """Send any gateway dispatch to the bot, on the shard of the payload's ``guild_id``
+        (False when that shard is not connected)."""
         return await self.gateway.dispatch(event, data)
 
     # ------------------------------------------------------------------ attachments
@@ -300,9 +338,12 @@ class FakeDiscord(DiscordState):
         message_id: int | None = None,
         timeout: float = 10.0,
     ) -> FakeInteraction:
-        await self.gateway.wait_connected(timeout)
-        await self._flush()
         guild_id = payload.get("guild_id")
+        # Discord docs topics/gateway "Sharding": the interaction goes to its guild's shard.
+        await self.gateway.wait_connected(
+            timeout, guild_id=None if guild_id is None else int(guild_id)
+        )
+        await self._flush()
         user: JSON = payload["member"]["user"] if "member" in payload else payload["user"]
         interaction = FakeInteraction(
             id=int(payload["id"]),

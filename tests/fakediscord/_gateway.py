@@ -1,4 +1,8 @@
-"""The fake gateway: a websocket speaking Discord's gateway protocol (plain JSON text frames)."""
+"""The fake gateway: a websocket speaking Discord's gateway protocol (plain JSON text frames).
+
+Sharding (Discord docs topics/gateway "Sharding", "Identify", "Session Start Limit"): a session
+IDENTIFYs as ``shard: [shard_id, num_shards]`` (absent means ``[0, 1]``); it is sent only the
+guilds with ``(guild_id >> 22) % num_shards == shard_id`` and their events, DMs go to shard 0."""
 
 from __future__ import annotations
 
@@ -24,11 +28,47 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+# Discord docs topics/opcodes-and-status-codes, "Gateway Close Event Codes".
+CLOSE_INVALID_SHARD = 4010  # "You sent an invalid shard when identifying."
+CLOSE_SHARDING_REQUIRED = 4011  # "The session would have handled too many guilds"
+
+# Discord docs topics/gateway "Sharding": "each shard can only support a maximum of 2500 guilds".
+GUILDS_PER_SHARD = 2500
+# Discord docs topics/gateway "Session Start Limit": max_concurrency identifies per 5 seconds,
+# and (topics/gateway "Identify") 1000 identifies per 24 hours.
+IDENTIFY_WINDOW = 5.0
+SESSION_START_TOTAL = 1000
+SESSION_START_RESET = 24 * 3600.0
+
+Shard = tuple[int, int]
+
+
+def shard_for(guild_id: int | None, num_shards: int) -> int:
+    """The shard that receives a guild's events (Discord docs topics/gateway "Sharding"
+    formula); DMs (no guild) go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % num_shards
+
+
+def parse_shard(value: object) -> Shard | None:
+    """IDENTIFY's ``shard`` field: ``[shard_id, num_shards]`` with ``0 <= shard_id <
+    num_shards``; None when it is malformed (Discord closes with 4010)."""
+    if value is None:
+        return (0, 1)
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    shard_id, num_shards = value
+    if type(shard_id) is not int or type(num_shards) is not int:
+        return None
+    if num_shards < 1 or not 0 <= shard_id < num_shards:
+        return None
+    return (shard_id, num_shards)
+
 
 @dataclass
 class GatewaySession:
     id: str
     intents: int
+    shard: Shard = (0, 1)
     seq: int = 0
 
 
@@ -56,13 +96,32 @@ class GatewayConnection:
 
 
 class Gateway:
-    def __init__(self, state: DiscordState) -> None:
+    def __init__(
+        self,
+        state: DiscordState,
+        *,
+        shard_count: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float = IDENTIFY_WINDOW,
+        guilds_per_shard: int = GUILDS_PER_SHARD,
+    ) -> None:
         self.state = state
         self.heartbeat_interval_ms = 41250
         self.url = ""  # set by FakeDiscord.start
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[GatewayConnection] = []
-        self.current: GatewayConnection | None = None
+        # The live session of each shard, newest last; events are routed through it.
+        self.live: dict[Shard, GatewayConnection] = {}
+        # What GET /gateway/bot answers: the recommended shard count and max_concurrency.
+        self.shard_count = shard_count
+        self.max_concurrency = max_concurrency
+        self.identify_window = identify_window
+        self.guilds_per_shard = guilds_per_shard
+        self.session_start_total = SESSION_START_TOTAL
+        self.session_starts: list[float] = []  # monotonic times of accepted IDENTIFYs
+        self._bucket_identified: dict[int, float] = {}
+        self.identify_rate_limited = 0
+        self.identified_shards: list[Shard] = []
         self.identifies = 0
         self.resumes = 0
         self.heartbeats = 0
@@ -71,20 +130,70 @@ class Gateway:
         self.received_ops: list[int] = []
         self.intents: int | None = None
 
+    @staticmethod
+    def _alive(conn: GatewayConnection) -> bool:
+        return conn.ready and not conn.ws.closed and conn.session is not None
+
     @property
     def connected(self) -> bool:
-        conn = self.current
-        return conn is not None and conn.ready and not conn.ws.closed
+        """Some shard has a live, identified or resumed session."""
+        return any(self._alive(conn) for conn in self.live.values())
 
-    async def wait_connected(self, timeout: float) -> GatewayConnection:
+    @property
+    def current(self) -> GatewayConnection | None:
+        """The live session of shard 0 (the only one of an unsharded bot)."""
+        return self.route(None)
+
+    def route(self, guild_id: int | None) -> GatewayConnection | None:
+        """The live session that receives events of ``guild_id`` (None: DMs, shard 0)."""
+        for (shard_id, num_shards), conn in reversed(self.live.items()):
+            if self._alive(conn) and shard_for(guild_id, num_shards) == shard_id:
+                return conn
+        return None
+
+    def shard_connection(self, shard_id: int) -> GatewayConnection | None:
+        for (live_id, _), conn in reversed(self.live.items()):
+            if live_id == shard_id and self._alive(conn):
+                return conn
+        return None
+
+    def _forget(self, conn: GatewayConnection) -> None:
+        conn.ready = False
+        for shard in [k for k, v in self.live.items() if v is conn]:
+            del self.live[shard]
+
+    def _go_live(self, conn: GatewayConnection, shard: Shard) -> None:
+        conn.ready = True
+        self.live.pop(shard, None)
+        self.live[shard] = conn
+
+    def session_start_limit(self) -> JSON:
+        """GET /gateway/bot's ``session_start_limit`` (Discord docs topics/gateway "Session
+        Start Limit Object"): accepted IDENTIFYs count against ``total`` per 24 hours."""
+        now = time.monotonic()
+        starts = [t for t in self.session_starts if now - t < SESSION_START_RESET]
+        reset_after = SESSION_START_RESET - (now - starts[0]) if starts else 0.0
+        return {
+            "total": self.session_start_total,
+            "remaining": max(0, self.session_start_total - len(starts)),
+            "reset_after": int(reset_after * 1000),
+            "max_concurrency": self.max_concurrency,
+        }
+
+    async def wait_connected(
+        self, timeout: float, *, guild_id: int | None = None
+    ) -> GatewayConnection:
+        """Wait for the live session that holds ``guild_id``'s shard (None: shard 0)."""
         deadline = time.monotonic() + timeout
         while True:
-            conn = self.current
-            if conn is not None and conn.ready and not conn.ws.closed:
+            conn = self.route(guild_id)
+            if conn is not None:
                 return conn
             if time.monotonic() > deadline:
+                where = "" if guild_id is None else f" for guild {guild_id}"
                 raise AssertionError(
-                    f"no gateway session within {timeout}s (identifies={self.identifies}, "
+                    f"no gateway session{where} within {timeout}s "
+                    f"(identifies={self.identifies}, shards={sorted(self.live)}, "
                     f"resumes={self.resumes}, "
                     f"connects={self.connects}); is the bot running and pointed at the fake?"
                 )
@@ -116,8 +225,7 @@ class Gateway:
         finally:
             self.close_codes.append(ws.close_code)
             self.connections.remove(conn)
-            if self.current is conn:
-                self.current = None
+            self._forget(conn)
         return ws
 
     async def _on_payload(self, conn: GatewayConnection, payload: JSON) -> None:
@@ -146,18 +254,48 @@ class Gateway:
         if conn.session is not None:
             await conn.ws.close(code=4005, message=b"Already authenticated.")
             return
+        shard = parse_shard(data.get("shard"))
+        if shard is None:
+            await conn.ws.close(code=CLOSE_INVALID_SHARD, message=b"Invalid shard.")
+            return
+        shard_id, num_shards = shard
+        guilds = [
+            g for gid, g in self.state.guilds.items() if shard_for(gid, num_shards) == shard_id
+        ]
+        if len(guilds) > self.guilds_per_shard:
+            await conn.ws.close(code=CLOSE_SHARDING_REQUIRED, message=b"Sharding required.")
+            return
+        now = time.monotonic()
+        # Discord docs topics/gateway "Rate Limiting": over the concurrent identify limit
+        # (one per bucket shard_id % max_concurrency per 5 s) "the Gateway will respond with
+        # an Opcode 9 Invalid Session".
+        bucket = shard_id % self.max_concurrency
+        last = self._bucket_identified.get(bucket)
+        if last is not None and now - last < self.identify_window:
+            self.identify_rate_limited += 1
+            await conn.send(OP_INVALID_SESSION, False)
+            return
+        # Discord docs topics/gateway "Identify": past the session start limit all sessions
+        # end and the token is reset.
+        if self.session_start_limit()["remaining"] <= 0:
+            for other in [conn, *self.live.values()]:
+                await other.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        self._bucket_identified[bucket] = now
+        self.session_starts.append(now)
         intents = int(data.get("intents") or 0)
         self.intents = intents
-        session = GatewaySession(id=uuid.uuid4().hex, intents=intents)
+        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=shard)
         self.sessions[session.id] = session
         conn.session = session
         self.identifies += 1
+        self.identified_shards.append(shard)
         state = self.state
         ready: JSON = {
             "v": 10,
             "user": dict(state.bot_user),
             "user_settings": {},
-            "guilds": [{"id": str(gid), "unavailable": True} for gid in state.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -169,10 +307,11 @@ class Gateway:
             "application": {"id": str(state.application_id), "flags": 0},
             "_trace": ["fake-gateway"],
         }
+        if "shard" in data:
+            ready["shard"] = [shard_id, num_shards]
         await conn.send(OP_DISPATCH, ready, event="READY")
-        conn.ready = True
-        self.current = conn
-        for guild in list(state.guilds.values()):
+        self._go_live(conn, shard)
+        for guild in guilds:
             await conn.send(OP_DISPATCH, guild.guild_payload(intents=intents), event="GUILD_CREATE")
 
     async def _resume(self, conn: GatewayConnection, data: JSON) -> None:
@@ -185,8 +324,7 @@ class Gateway:
             return
         conn.session = session
         self.resumes += 1
-        conn.ready = True
-        self.current = conn
+        self._go_live(conn, session.shard)
         await conn.send(OP_DISPATCH, {"_trace": ["fake-gateway"]}, event="RESUMED")
 
     async def _request_members(self, conn: GatewayConnection, data: JSON) -> None:
@@ -223,22 +361,30 @@ class Gateway:
                 chunk["nonce"] = data["nonce"]
             await conn.send(OP_DISPATCH, chunk, event="GUILD_MEMBERS_CHUNK")
 
-    async def dispatch(self, event: str, data: JSON, *, intent: int | None = None) -> bool:
-        """Send a dispatch to the live session; False when nobody is connected or the
-        session did not ask for the intent."""
-        conn = self.current
-        if conn is None or not conn.ready or conn.session is None:
+    async def dispatch(
+        self, event: str, data: JSON, *, intent: int | None = None, guild_id: int | None = None
+    ) -> bool:
+        """Send a dispatch to the session holding the event's guild (``guild_id``, else the
+        payload's ``guild_id``; none: shard 0); False when that shard has no live session or
+        the session did not ask for the intent."""
+        if guild_id is None and data.get("guild_id") is not None:
+            guild_id = int(data["guild_id"])
+        conn = self.route(guild_id)
+        if conn is None or conn.session is None:
             return False
         if intent is not None and not conn.session.intents & intent:
             return False
         return await conn.send(OP_DISPATCH, data, event=event)
 
-    async def drop(self, code: int | None = 4000) -> None:
-        conn = self.current
+    def _shard_or_fail(self, shard_id: int) -> GatewayConnection:
+        conn = self.shard_connection(shard_id)
         if conn is None:
-            raise AssertionError("drop_gateway: no gateway connection")
-        self.current = None
-        conn.ready = False
+            raise AssertionError(f"no gateway connection for shard {shard_id}")
+        return conn
+
+    async def drop(self, code: int | None = 4000, *, shard_id: int = 0) -> None:
+        conn = self._shard_or_fail(shard_id)
+        self._forget(conn)
         if code is None:
             transport = conn.request.transport
             if transport is not None:
@@ -246,19 +392,16 @@ class Gateway:
             return
         await conn.ws.close(code=code, message=b"Fake gateway dropped the connection.")
 
-    async def send_op(self, op: int, data: object) -> None:
-        conn = self.current
-        if conn is None:
-            raise AssertionError("no gateway connection")
+    async def send_op(self, op: int, data: object, *, shard_id: int = 0) -> None:
+        conn = self._shard_or_fail(shard_id)
         if op in (OP_RECONNECT, OP_INVALID_SESSION):
-            self.current = None
-            conn.ready = False
+            self._forget(conn)
             if op == OP_INVALID_SESSION and data is False and conn.session is not None:
                 self.sessions.pop(conn.session.id, None)
         await conn.send(op, data)
 
     async def close_all(self) -> None:
-        self.current = None
+        self.live.clear()
         for conn in list(self.connections):
             if not conn.ws.closed:
                 await conn.ws.close(code=1001, message=b"Fake Discord is shutting down.")

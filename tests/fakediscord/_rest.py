@@ -511,13 +511,10 @@ class RestApi:
         return json_response(
             {
                 "url": self.gateway.url,
-                "shards": 1,
-                "session_start_limit": {
-                    "total": 1000,
-                    "remaining": 999,
-                    "reset_after": 0,
-                    "max_concurrency": 1,
-                },
+                # Discord docs topics/gateway "Get Gateway Bot": the recommended shard count
+                # and the session start limit (IDENTIFYs left, max_concurrency).
+                "shards": self.gateway.shard_count,
+                "session_start_limit": self.gateway.session_start_limit(),
             }
         )
 
