@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import PollCadence, ProviderConfig, ProviderName, RetryPolicy
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Discord
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Shards across processes: this process connects DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT.
+    # Both unset: one process with every shard Discord recommends.
+    discord_shard_count: int | None = Field(None, ge=1)
+    discord_shard_ids: Annotated[list[int] | None, NoDecode] = None
 
     # Providers: a provider without a key is not offered.
     runcomfy_api_key: SecretStr | None = None
@@ -95,6 +99,39 @@ class Settings(BaseSettings):
                 if not part.isdigit():
                     raise ValueError("must be comma-separated numeric server ids, e.g. 123,456")
             return [int(p) for p in parts]
+        return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not parts or not all(p.isdigit() for p in parts):
+                raise ValueError("must be comma-separated shard numbers from 0, e.g. 0,1")
+            return [int(p) for p in parts]
+        return value
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids_fit_the_count(cls, value: list[int] | None, info: ValidationInfo) -> object:
+        if value is None or "discord_shard_count" not in info.data:
+            return value  # unset, or the count is invalid and reported on its own
+        count: int | None = info.data["discord_shard_count"]
+        if count is None:
+            raise ValueError(
+                "needs DISCORD_SHARD_COUNT as well: the total number of shards across all "
+                "processes (the same value in every process)"
+            )
+        if not value:
+            raise ValueError("lists no shard; leave it unset for every shard in this process")
+        outside = sorted({i for i in value if i >= count})
+        if outside:
+            raise ValueError(
+                f"shard {', '.join(map(str, outside))} does not exist: with "
+                f"DISCORD_SHARD_COUNT={count} the shards are 0 to {count - 1}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("lists a shard twice")
         return value
 
     @field_validator("discord_token", "runcomfy_api_key", "wavespeed_api_key", mode="before")
@@ -160,6 +197,12 @@ class Settings(BaseSettings):
             names.remove(self.default_provider)
             names.insert(0, self.default_provider)
         return names
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Commands are synced once per bot, by the process holding shard 0 (or every shard);
+        the processes holding only other shards leave it to that one."""
+        return self.discord_shard_ids is None or 0 in self.discord_shard_ids
 
     @property
     def download_max_bytes(self) -> int:

@@ -20,7 +20,7 @@ from bot.core.jobs.store import QuotaPolicy, Usage
 from bot.core.settings import Settings
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
-from bot.discord_layer.command_sync import sync_commands
+from bot.discord_layer.command_sync import sync_commands_once
 from bot.discord_layer.errors import ReelbotTree
 from bot.discord_layer.presenter import DiscordPresenter
 from bot.discord_layer.review import Review
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("commands.generate", "commands.account", "commands.admin")
 
 
-class VideoBot(commands.Bot):
+class VideoBot(commands.AutoShardedBot):
     settings: Settings
     db: Database
     providers: dict[ProviderName, Provider]
@@ -58,7 +58,9 @@ class VideoBot(commands.Bot):
             tree_cls=ReelbotTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=settings.discord_shard_count,  # None: ask Discord (GET /gateway/bot)
         )
+        self.shard_ids = settings.discord_shard_ids  # None: every shard in this process
         self.settings = settings
         self.db = db
         self.providers = providers
@@ -75,7 +77,7 @@ class VideoBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # Before any work starts: a sync problem is logged per server and never stops start-up.
-        await sync_commands(self.tree, self.settings.discord_guild_ids)
+        await sync_commands_once(self.tree, self.settings)
         await self.runner.start()
         self.audit.start()
         # Everything built so far lives as long as the process: keep it out of the

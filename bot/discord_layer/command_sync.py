@@ -18,12 +18,28 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.core.settings import Settings
+
 log = logging.getLogger(__name__)
 
 # Fields Discord adds to a registered command that the client never sends.
 _SERVER_FIELDS = frozenset(
     {"id", "application_id", "guild_id", "version", "name_localized", "description_localized"}
 )
+
+
+async def sync_commands_once(tree: app_commands.CommandTree[Any], settings: Settings) -> None:
+    """Sync from one process only: the one holding shard 0 (or every shard). Commands are
+    per bot, not per shard, so the other processes would only repeat the same writes."""
+    if not settings.syncs_commands:
+        log.info(
+            "not syncing commands: shards %s of %s are in this process, and the process "
+            "holding shard 0 syncs them",
+            ",".join(map(str, settings.discord_shard_ids or [])),
+            settings.discord_shard_count,
+        )
+        return
+    await sync_commands(tree, settings.discord_guild_ids)
 
 
 async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> None:

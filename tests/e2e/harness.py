@@ -45,6 +45,9 @@ BOT_TOKEN = "e2e-bot-token-2d9e"
 MANAGE_MESSAGES = 1 << 13
 MANAGE_GUILD = 1 << 5
 BASIC = (1 << 10) | (1 << 11)  # view channel, send messages
+# Discord allows one IDENTIFY per shard bucket per 5 s; shortened so that a bot restarted
+# at once in a test is not made to wait 5 s (the rule itself: fakediscord_selftest).
+IDENTIFY_WINDOW = 0.1
 
 
 def png(width: int, height: int) -> bytes:
@@ -282,7 +285,7 @@ def build_main_guild(fake: FakeDiscord) -> None:
 @contextlib.asynccontextmanager
 async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
     async with (
-        FakeDiscord(token=BOT_TOKEN) as fake,
+        FakeDiscord(token=BOT_TOKEN, identify_window=IDENTIFY_WINDOW) as fake,
         ProviderSim("runcomfy", api_key=PROVIDER_KEY, time_scale=100.0) as runcomfy,
         ProviderSim("wavespeed", api_key=PROVIDER_KEY, time_scale=100.0) as wavespeed,
     ):

@@ -30,6 +30,7 @@ from tests.e2e.harness import (
     BOT_TOKEN,
     CHANNEL,
     GUILD,
+    IDENTIFY_WINDOW,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
     PROVIDER_KEY,
@@ -178,7 +179,7 @@ async def secure_world(
     """`tests.e2e.harness.world` with these secrets (the fake Discord and both simulators
     expect them) and, optionally, a second server the bot is in."""
     async with (
-        FakeDiscord(token=token) as fake,
+        FakeDiscord(token=token, identify_window=IDENTIFY_WINDOW) as fake,
         ProviderSim("runcomfy", api_key=runcomfy_key, time_scale=100.0) as runcomfy,
         ProviderSim("wavespeed", api_key=wavespeed_key, time_scale=100.0) as wavespeed,
     ):

@@ -62,3 +62,42 @@ def test_env_example_lists_every_setting_and_loads() -> None:
     assert keys == {name.upper() for name in Settings.model_fields}
     settings = load_settings(_env_file=example)
     assert settings.discord_token is None and settings.provider_configs() == {}
+
+
+def test_shards_unset_mean_every_shard_in_this_process() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.discord_shard_count is None and settings.discord_shard_ids is None
+    assert settings.syncs_commands
+
+
+def test_shard_ids_are_comma_separated_and_only_shard_zero_syncs() -> None:
+    first = load_settings(_env_file=None, discord_shard_count="4", discord_shard_ids="0, 2")
+    assert (first.discord_shard_count, first.discord_shard_ids) == (4, [0, 2])
+    assert first.syncs_commands
+    other = load_settings(_env_file=None, discord_shard_count="4", discord_shard_ids="1,3")
+    assert other.discord_shard_ids == [1, 3]
+    assert not other.syncs_commands
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"discord_shard_ids": "0,1"}, "DISCORD_SHARD_IDS: Value error, needs DISCORD_SHARD_COUNT"),
+        (
+            {"discord_shard_count": "2", "discord_shard_ids": "1,2,5"},
+            "DISCORD_SHARD_IDS: Value error, shard 2, 5 does not exist: with "
+            "DISCORD_SHARD_COUNT=2 the shards are 0 to 1",
+        ),
+        ({"discord_shard_count": "2", "discord_shard_ids": "0,-1"}, "comma-separated shard"),
+        ({"discord_shard_count": "2", "discord_shard_ids": "one"}, "comma-separated shard"),
+        ({"discord_shard_count": "2", "discord_shard_ids": " , "}, "comma-separated shard"),
+        ({"discord_shard_count": "3", "discord_shard_ids": "1,1"}, "lists a shard twice"),
+        ({"discord_shard_count": "0"}, "DISCORD_SHARD_COUNT: Input should be greater than"),
+    ],
+)
+def test_bad_shard_settings_are_refused_with_what_to_fix(
+    values: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, **values)
+    assert message in str(caught.value)
