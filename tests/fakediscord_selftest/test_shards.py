@@ -35,6 +35,7 @@ class ShardBot(commands.AutoShardedBot):
             **options,
         )
         self.seen: list[discord.Interaction[ShardBot]] = []
+        self.channel_updates: list[int] = []
 
         @self.tree.command(name="where", description="Which shard answers")
         async def where(interaction: discord.Interaction[ShardBot]) -> None:
@@ -42,6 +43,11 @@ class ShardBot(commands.AutoShardedBot):
 
     async def on_interaction(self, interaction: discord.Interaction[ShardBot]) -> None:
         self.seen.append(interaction)
+
+    async def on_guild_channel_update(
+        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        self.channel_updates.append(after.id)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """No 5 s pause between this process's shards: the fake's max_concurrency of 2 puts
@@ -140,6 +146,22 @@ async def test_an_interaction_reaches_only_the_process_holding_its_guilds_shard(
             await in_dm.wait_acknowledged()
             assert [i.id for i in first.seen] == [on_0.id, in_dm.id]
             assert [i.id for i in second.seen] == [on_1.id]
+
+
+async def test_guild_events_go_only_to_the_shard_of_their_guild(fake: FakeDiscord) -> None:
+    with fake.patch_discord():
+        async with (
+            running(fake, shard_count=2, shard_ids=[0]) as first,
+            running(fake, shard_count=2, shard_ids=[1]) as second,
+        ):
+            fake.channel_changed(CHANNEL_ON_1)  # CHANNEL_UPDATE, guild_id in the payload
+            await fake.wait_for(lambda: second.channel_updates == [CHANNEL_ON_1], timeout=5)
+            joined = (1003 << 22) | 7  # a server added later, on shard 1
+            fake.add_guild(joined, name="joined later")
+            assert await fake.send_guild_create(joined)
+            await fake.wait_for(lambda: second.get_guild(joined) is not None, timeout=5)
+            assert first.channel_updates == []
+            assert [g.id for g in first.guilds] == [GUILD_ON_0]
 
 
 async def test_a_shard_id_outside_the_shard_count_is_refused_with_4010(fake: FakeDiscord) -> None:
