@@ -28,11 +28,13 @@ def make_clip(
     frames: int = 24,
     colour: Callable[[int], Colour] = rainbow,
     noise: bool = False,
+    block: int = 1,
     audio: bool = False,
     qp: int = 18,
     seed: int = 7,
 ) -> Path:
-    """Write an H.264 MP4 of `frames` frames; frame i is `colour(i)`, or seeded noise."""
+    """Write an H.264 MP4 of `frames` frames; frame i is `colour(i)`, or seeded noise in
+    `block`-pixel squares (hard to compress: large files from short clips)."""
     rng = np.random.default_rng(seed)
     with av.open(str(path), mode="w") as container:
         video = container.add_stream("libx264", rate=fps)
@@ -41,7 +43,10 @@ def make_clip(
         sound = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo") if audio else None
         for index in range(frames):
             if noise:
-                pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+                cells = rng.integers(0, 256, size=(-(-height // block), -(-width // block), 3))
+                pixels = np.ascontiguousarray(
+                    cells.astype(np.uint8).repeat(block, 0).repeat(block, 1)[:height, :width]
+                )
             else:
                 pixels = np.empty((height, width, 3), dtype=np.uint8)
                 pixels[:, :] = colour(index)
