@@ -62,11 +62,11 @@ def make_clip(
             chunk = 1024
             for start in range(0, samples, chunk):
                 part = np.stack([tone[start : start + chunk]] * 2)
-                block = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
-                block.sample_rate = AUDIO_RATE
-                block.pts = start
-                block.time_base = Fraction(1, AUDIO_RATE)
-                container.mux(sound.encode(block))
+                piece = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
+                piece.sample_rate = AUDIO_RATE
+                piece.pts = start
+                piece.time_base = Fraction(1, AUDIO_RATE)
+                container.mux(sound.encode(piece))
             container.mux(sound.encode(None))
     return path
 
