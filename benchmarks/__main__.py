@@ -26,6 +26,7 @@ from benchmarks import (
     pipeline,
     poll_lag,
     quota_contention,
+    reencode,
     status_load,
 )
 from benchmarks._report import Section, merge_report, render_header, render_section
@@ -46,6 +47,7 @@ BENCHMARKS: list[Benchmark] = [
     pipeline,
     quota_contention,
     status_load,
+    reencode,
 ]
 
 REPORT = Path(__file__).resolve().with_name("REPORT.md")
