@@ -17,9 +17,16 @@ from bot import cli
 from bot.core.db import Database
 from bot.core.jobs.runner import JobRunner, RunnerConfig
 from bot.core.jobs.store import QuotaPolicy
+from bot.core.lookups import Lookups
 from bot.core.settings import Settings
+from bot.discord_layer.actions import Actions
+from bot.discord_layer.audit_channel import AuditForwarder
+from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.client import VideoBot
 from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.review import Review
+from bot.discord_layer.review_messages import ReviewMessages
+from bot.discord_layer.status_post import StatusPoster
 from providers import Downloader, build_providers, new_download_client
 
 log = logging.getLogger(__name__)
@@ -93,7 +100,16 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 allow_loopback_urls=settings.allow_loopback_urls,
                 retry=settings.retry_policy(),
             )
-            presenter = DiscordPresenter(edit_interval=settings.status_edit_interval)
+            channels = ChannelGetter()
+            config = runner_config(settings)
+            lookups = Lookups(db=db, quota=config.quota)
+            review_messages = ReviewMessages(channels=channels, lookups=lookups)
+            presenter = DiscordPresenter(
+                channels=channels,
+                lookups=lookups,
+                review=review_messages,
+                edit_interval=settings.status_edit_interval,
+            )
             runner = JobRunner(
                 db=db,
                 providers=providers,
@@ -103,17 +119,40 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                     directory=temp_dir,
                     allow_loopback_urls=settings.allow_loopback_urls,
                 ),
-                config=runner_config(settings),
+                config=config,
                 presenter=presenter,
                 temp_dir=temp_dir,
             )
+            status = StatusPoster(channels=channels, presenter=presenter)
+            provider_order = [n for n in settings.provider_order() if n in providers]
             bot = VideoBot(
                 settings=settings,
                 db=db,
                 providers=providers,
+                provider_order=provider_order,
                 runner=runner,
+                lookups=lookups,
                 presenter=presenter,
+                actions=Actions(
+                    runner=runner,
+                    db=db,
+                    lookups=lookups,
+                    providers=providers,
+                    provider_order=provider_order,
+                    status=status,
+                    review=review_messages,
+                    channels=channels,
+                ),
+                review=Review(
+                    runner=runner,
+                    lookups=lookups,
+                    messages=review_messages,
+                    status=status,
+                    channels=channels,
+                ),
+                audit=AuditForwarder(db=db, lookups=lookups, channels=channels),
             )
+            channels.attach(bot)
             async with bot:
                 yield bot
     finally:

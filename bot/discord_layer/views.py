@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
@@ -18,10 +18,44 @@ from bot.discord_layer.render import (
     REROLL_PREFIX,
 )
 
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
-
 _JOB = r"(?P<job>[0-9a-f]{32})"
+
+Interaction = discord.Interaction[discord.Client]
+
+
+class MemberHandlers(Protocol):
+    """What the members' buttons do (bot.discord_layer.actions.Actions)."""
+
+    async def cancel(self, interaction: Interaction, job_id: str) -> None: ...
+    async def reroll(self, interaction: Interaction, job_id: str) -> None: ...
+    async def delete(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+class ModeratorHandlers(Protocol):
+    """What the moderators' buttons do (bot.discord_layer.review.Review)."""
+
+    async def check_moderator(self, interaction: Interaction) -> bool: ...
+    async def approve(self, interaction: Interaction, job_id: str) -> None: ...
+    async def reject(self, interaction: Interaction, job_id: str, reason: str) -> None: ...
+    async def release(self, interaction: Interaction, job_id: str) -> None: ...
+    async def discard(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+@runtime_checkable
+class ButtonHost(Protocol):
+    """The client a button's interaction arrives on: the bot, holding the handlers."""
+
+    @property
+    def actions(self) -> MemberHandlers: ...
+    @property
+    def review(self) -> ModeratorHandlers: ...
+
+
+def _host(interaction: Interaction) -> ButtonHost:
+    client = interaction.client
+    if not isinstance(client, ButtonHost):  # pragma: no cover - the bot always is one
+        raise TypeError(f"{type(client).__name__} holds no button handlers")
+    return client
 
 
 class CancelButton(
@@ -43,9 +77,9 @@ class CancelButton(
     ) -> CancelButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.actions.cancel(interaction, self.job_id)
+            await _host(interaction).actions.cancel(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
@@ -70,9 +104,9 @@ class RerollButton(
     ) -> RerollButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.actions.reroll(interaction, self.job_id)
+            await _host(interaction).actions.reroll(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
@@ -109,9 +143,9 @@ class DeleteButton(
     ) -> DeleteButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.actions.delete(interaction, self.job_id)
+            await _host(interaction).actions.delete(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
@@ -129,9 +163,9 @@ class ApproveButton(
     ) -> ApproveButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.review.approve(interaction, self.job_id)
+            await _host(interaction).review.approve(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
@@ -149,9 +183,9 @@ class RejectModal(discord.ui.Modal, title="Reject this request"):
         super().__init__(timeout=900)
         self.job_id = job_id
 
-    async def on_submit(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.review.reject(
+            await _host(interaction).review.reject(
                 interaction, self.job_id, str(self.reason.value or "").strip()
             )
         except Exception as error:  # noqa: BLE001 - every error gets a reply
@@ -171,9 +205,9 @@ class RejectButton(
     ) -> RejectButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            review = interaction.client.review
+            review = _host(interaction).review
             if await review.check_moderator(interaction):
                 await interaction.response.send_modal(RejectModal(self.job_id))
         except Exception as error:  # noqa: BLE001 - every error gets a reply
@@ -195,9 +229,9 @@ class ReleaseButton(
     ) -> ReleaseButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.review.release(interaction, self.job_id)
+            await _host(interaction).review.release(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
@@ -215,9 +249,9 @@ class DiscardButton(
     ) -> DiscardButton:
         return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:
         try:
-            await interaction.client.review.discard(interaction, self.job_id)
+            await _host(interaction).review.discard(interaction, self.job_id)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
