@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import discord
 import httpx
@@ -17,10 +18,17 @@ from bot import cli
 from bot.core.db import Database
 from bot.core.jobs.runner import JobRunner, RunnerConfig
 from bot.core.jobs.store import QuotaPolicy
+from bot.core.lookups import Lookups
 from bot.core.settings import Settings
+from bot.discord_layer.actions import Actions
+from bot.discord_layer.audit_channel import AuditForwarder
+from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.client import VideoBot
 from bot.discord_layer.presenter import DiscordPresenter
-from providers import Downloader, build_providers, new_download_client
+from bot.discord_layer.review import Review
+from bot.discord_layer.review_messages import ReviewMessages
+from bot.discord_layer.status_post import StatusPoster
+from providers import Downloader, Provider, ProviderName, build_providers, new_download_client
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,67 @@ def runner_config(settings: Settings) -> RunnerConfig:
     )
 
 
+def assemble(
+    settings: Settings,
+    *,
+    db: Database,
+    providers: dict[ProviderName, Provider],
+    downloader: Downloader,
+    temp_dir: Path,
+) -> VideoBot:
+    """Build every collaborator with explicit arguments, then the bot that receives them.
+    The channel getter is handed out first and backed by the client once it exists."""
+    channels = ChannelGetter()
+    config = runner_config(settings)
+    lookups = Lookups(db=db, quota=config.quota)
+    review_messages = ReviewMessages(channels=channels, lookups=lookups)
+    presenter = DiscordPresenter(
+        channels=channels,
+        lookups=lookups,
+        review=review_messages,
+        edit_interval=settings.status_edit_interval,
+    )
+    runner = JobRunner(
+        db=db,
+        providers=providers,
+        downloader=downloader,
+        config=config,
+        presenter=presenter,
+        temp_dir=temp_dir,
+    )
+    status = StatusPoster(channels=channels, presenter=presenter)
+    provider_order = [n for n in settings.provider_order() if n in providers]
+    bot = VideoBot(
+        settings=settings,
+        db=db,
+        providers=providers,
+        provider_order=provider_order,
+        runner=runner,
+        lookups=lookups,
+        presenter=presenter,
+        actions=Actions(
+            runner=runner,
+            db=db,
+            lookups=lookups,
+            providers=providers,
+            provider_order=provider_order,
+            status=status,
+            review=review_messages,
+            channels=channels,
+        ),
+        review=Review(
+            runner=runner,
+            lookups=lookups,
+            messages=review_messages,
+            status=status,
+            channels=channels,
+        ),
+        audit=AuditForwarder(db=db, lookups=lookups, channels=channels),
+    )
+    channels.attach(bot)  # the collaborators reach Discord through it from now on
+    return bot
+
+
 @contextlib.asynccontextmanager
 async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
     """Everything the bot needs, built once and closed in reverse order."""
@@ -93,26 +162,14 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 allow_loopback_urls=settings.allow_loopback_urls,
                 retry=settings.retry_policy(),
             )
-            presenter = DiscordPresenter(edit_interval=settings.status_edit_interval)
-            runner = JobRunner(
-                db=db,
-                providers=providers,
-                downloader=Downloader(
-                    client=download_client,
-                    max_bytes=settings.download_max_bytes,
-                    directory=temp_dir,
-                    allow_loopback_urls=settings.allow_loopback_urls,
-                ),
-                config=runner_config(settings),
-                presenter=presenter,
-                temp_dir=temp_dir,
+            downloader = Downloader(
+                client=download_client,
+                max_bytes=settings.download_max_bytes,
+                directory=temp_dir,
+                allow_loopback_urls=settings.allow_loopback_urls,
             )
-            bot = VideoBot(
-                settings=settings,
-                db=db,
-                providers=providers,
-                runner=runner,
-                presenter=presenter,
+            bot = assemble(
+                settings, db=db, providers=providers, downloader=downloader, temp_dir=temp_dir
             )
             async with bot:
                 yield bot

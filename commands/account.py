@@ -30,7 +30,7 @@ class Account(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         policy = self.bot.runner.config.quota
         note = ""
-        rules = await self.bot.guild_rules(interaction.guild_id, interaction.user.id)
+        rules = await self.bot.lookups.guild_rules(interaction.guild_id, interaction.user.id)
         try:
             admission = admit(
                 config=rules.config,
@@ -48,7 +48,7 @@ class Account(commands.Cog):
                 )
         except Refusal as refusal:
             note = refusal.render(render.safe_text)
-        usage = await self.bot.usage(
+        usage = await self.bot.lookups.usage(
             guild_id=interaction.guild_id, user_id=interaction.user.id, policy=policy
         )
         window = (

@@ -4,28 +4,31 @@ they check input, call the runner, and format replies."""
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from pydantic import ValidationError
 
+from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import AuditAction
 from bot.core.guild.policy import Refusal, Requester, admit, check_options
 from bot.core.images import CheckedImage, ImageRejected, check_size, inspect_image
 from bot.core.jobs import store
 from bot.core.jobs.models import Job
-from bot.core.jobs.runner import CancelResult
+from bot.core.jobs.runner import CancelResult, JobRunner
 from bot.core.jobs.store import BudgetExhausted, QuotaExceeded, TooManyInFlight, Usage
+from bot.core.lookups import Lookups
 from bot.discord_layer import render
+from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.errors import BadRequest, ChannelError, QuotaError, UserFacingError
 from bot.discord_layer.render import safe_text
-from bot.discord_layer.views import status_view
+from bot.discord_layer.review_messages import ReviewMessages
+from bot.discord_layer.status_post import StatusPoster
 from providers import (
     MAX_SEED,
     Mode,
@@ -36,9 +39,6 @@ from providers import (
     VideoRequest,
 )
 from providers.capabilities import Capabilities
-
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
 
 log = logging.getLogger(__name__)
 
@@ -69,25 +69,43 @@ class JobSpec:
 
 
 class Actions:
-    def __init__(self, bot: VideoBot) -> None:
-        self.bot = bot
+    def __init__(
+        self,
+        *,
+        runner: JobRunner,
+        db: Database,
+        lookups: Lookups,
+        providers: dict[ProviderName, Provider],
+        provider_order: list[ProviderName],
+        status: StatusPoster,
+        review: ReviewMessages,
+        channels: ChannelGetter,
+    ) -> None:
+        self.runner = runner
+        self.db = db
+        self.lookups = lookups
+        self.providers = providers
+        self.provider_order = provider_order
+        self.status = status
+        self.review = review
+        self.channels = channels
 
     # --- start ----------------------------------------------------------------------------
 
-    async def submit(self, interaction: discord.Interaction[VideoBot], spec: JobSpec) -> Job:
+    async def submit(self, interaction: discord.Interaction[discord.Client], spec: JobSpec) -> Job:
         """Validate, reserve quota, post the public status message and start the job.
         The interaction must already be deferred (ephemerally)."""
-        if not self.bot.runner.accepting:
+        if not self.runner.accepting:
             raise UserFacingError("I'm restarting right now; please try again in a minute.")
-        rules = await self.bot.guild_rules(interaction.guild_id, interaction.user.id)
+        rules = await self.lookups.guild_rules(interaction.guild_id, interaction.user.id)
         try:
             admission = admit(
                 config=rules.config,
                 tiers=rules.tiers,
                 block=rules.block,
                 who=requester_of(interaction),
-                base=self.bot.runner.config.quota,
-                configured=self.bot.provider_order,
+                base=self.runner.config.quota,
+                configured=self.provider_order,
             )
         except Refusal as refusal:
             await self._refused(interaction, spec, refusal)
@@ -122,7 +140,7 @@ class Actions:
         self._check_channel(interaction)
         checked = await self._check_image(spec.image) if spec.image is not None else None
 
-        policy = self.bot.runner.config.quota
+        policy = self.runner.config.quota
         job = Job(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id or 0,
@@ -140,7 +158,7 @@ class Actions:
             channel_nsfw=_channel_nsfw(interaction),
         )
         try:
-            job = await self.bot.runner.accept(
+            job = await self.runner.accept(
                 job, policy=admission.policy, budget=admission.budget, hold=admission.review
             )
         except QuotaExceeded as error:
@@ -175,15 +193,13 @@ class Actions:
             image_url = (
                 status.attachments[0].url if image is not None and status.attachments else None
             )
-            await self.bot.runner.set_fields(
-                job.id, status_message_id=status.id, image_url=image_url
-            )
+            await self.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
             job.status_message_id, job.image_url = status.id, image_url
-            self.bot.runner.launch(job.id)
+            self.runner.launch(job.id)
         finally:
-            self.bot.runner.setup_over(job.id)
+            self.runner.setup_over(job.id)
 
-        usage = await self.bot.usage(guild_id=job.guild_id, user_id=job.user_id)
+        usage = await self.lookups.usage(guild_id=job.guild_id, user_id=job.user_id)
         await interaction.edit_original_response(
             content=(
                 f"Your video is on its way: {status.jump_url}\n"
@@ -194,23 +210,23 @@ class Actions:
 
     async def _send_to_review(
         self,
-        interaction: discord.Interaction[VideoBot],
+        interaction: discord.Interaction[discord.Client],
         job: Job,
         channel_id: int | None,
         image: tuple[bytes, str] | None,
     ) -> None:
         assert channel_id is not None  # noqa: S101 - admit() refuses review without a channel
         try:
-            message_id = await self.bot.review.post_request(job, channel_id, image=image)
+            message_id = await self.review.post_request(job, channel_id, image=image)
         except discord.HTTPException as error:
-            await self.bot.runner.reject(
+            await self.runner.reject(
                 job.id, moderator_id=None, reason="the review channel is not available"
             )
             raise ChannelError(
                 "This channel needs a moderator's approval, but I can't post in the review "
                 "channel. Nothing was charged; please tell an admin."
             ) from error
-        await self.bot.runner.set_fields(job.id, review_message_id=message_id)
+        await self.runner.set_fields(job.id, review_message_id=message_id)
         await interaction.edit_original_response(
             content=(
                 "Your request is waiting for a moderator's approval; only the moderators can "
@@ -221,7 +237,7 @@ class Actions:
 
     async def _refused(
         self,
-        interaction: discord.Interaction[VideoBot],
+        interaction: discord.Interaction[discord.Client],
         spec: JobSpec,
         refusal: Refusal,
         *,
@@ -231,7 +247,7 @@ class Actions:
         now = time.time()
         options = f"{spec.mode.value} · {spec.duration or '-'} s · {spec.resolution or '-'}"
         chosen = provider or spec.provider
-        await self.bot.db.run(
+        await self.db.run(
             lambda s: guild_store.audit(
                 session=s,
                 guild_id=interaction.guild_id,
@@ -247,9 +263,9 @@ class Actions:
 
     # --- delete ---------------------------------------------------------------------------
 
-    async def delete(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+    async def delete(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await self.bot.job(job_id)
+        job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             raise BadRequest("I can't find that video here.")
         if job.user_id != interaction.user.id and not interaction.permissions.manage_messages:
@@ -262,7 +278,7 @@ class Actions:
             # The button must sit on the job's own result: a forged custom_id on someone
             # else's message deletes nothing.
             raise BadRequest("That button doesn't belong to this message.")
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(job.result_message_id).delete()
         except discord.NotFound:
@@ -271,15 +287,15 @@ class Actions:
             raise UserFacingError("Discord wouldn't let me delete that message.") from error
         now = time.time()
         actor = interaction.user.id
-        await self.bot.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))
+        await self.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))
         await interaction.edit_original_response(content="Deleted.")
 
     def _provider(self, wanted: ProviderName | None) -> tuple[ProviderName, Provider]:
-        order = self.bot.provider_order
+        order = self.provider_order
         if not order:
             raise UserFacingError("No video provider is set up on this bot yet; tell an admin.")
         name = wanted or order[0]
-        provider = self.bot.providers.get(name)
+        provider = self.providers.get(name)
         if provider is None:
             available = ", ".join(n.label for n in order)
             raise BadRequest(f"{name.label} isn't set up on this bot; choose {available}.")
@@ -309,7 +325,7 @@ class Actions:
         shown = {"duration": f"{error.value} s"}.get(error.option, str(error.value))
         others = [
             name.label
-            for name, provider in self.bot.providers.items()
+            for name, provider in self.providers.items()
             if name is not chosen
             and _accepts(provider.capabilities(mode), error.option, error.value)
         ]
@@ -318,7 +334,7 @@ class Actions:
             text += f"; choose {' or '.join(others)} for {shown}"
         return text + "."
 
-    def _check_channel(self, interaction: discord.Interaction[VideoBot]) -> None:
+    def _check_channel(self, interaction: discord.Interaction[discord.Client]) -> None:
         permissions = interaction.app_permissions
         needed: tuple[str, ...] = NEEDED_PERMISSIONS
         if isinstance(interaction.channel, discord.Thread):
@@ -341,35 +357,17 @@ class Actions:
         except ImageRejected as error:
             raise BadRequest(error.message) from error
 
-    async def post_status(
-        self, job: Job, image: tuple[bytes, str] | None, *, content: str | None = None
-    ) -> discord.Message:
-        """Post a job's public status message, re-hosting its image (slash-command attachments
-        are ephemeral). `content` may mention the requester, and no one else."""
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        kwargs: dict[str, Any] = {}
-        if image is not None:
-            kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
-        async with self.bot.presenter.posting(job.channel_id):  # ahead of status edits
-            return await channel.send(
-                content,
-                embed=render.status_embed(job),
-                view=status_view(job.id),
-                allowed_mentions=render.requester_only(job.user_id),
-                **kwargs,
-            )
-
     async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:
-            return await self.post_status(job, image)
+            return await self.status.post(job, image)
         except discord.Forbidden as error:
-            await self.bot.runner.abandon(job.id, "the bot may not post in this channel")
+            await self.runner.abandon(job.id, "the bot may not post in this channel")
             raise ChannelError(
                 "I can't post in this channel: I need the View Channel, Send Messages, Embed "
                 "Links and Attach Files permissions here. Nothing was charged."
             ) from error
         except discord.HTTPException as error:
-            await self.bot.runner.abandon(job.id, "Discord refused the status message")
+            await self.runner.abandon(job.id, "Discord refused the status message")
             raise UserFacingError(
                 f"Discord refused my status message ({error.status}); nothing was charged. "
                 "Please try again."
@@ -377,15 +375,13 @@ class Actions:
 
     # --- cancel ---------------------------------------------------------------------------
 
-    async def cancel(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+    async def cancel(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await self.bot.job(job_id)
+        job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             raise BadRequest("I can't find that job here.")
         moderator = interaction.permissions.manage_messages
-        result = await self.bot.runner.cancel(
-            job_id, actor_id=interaction.user.id, moderator=moderator
-        )
+        result = await self.runner.cancel(job_id, actor_id=interaction.user.id, moderator=moderator)
         label = render.provider_label(job)
         message = {
             CancelResult.CANCELLED: "Cancelled. The quota was given back.",
@@ -411,9 +407,9 @@ class Actions:
 
     # --- re-roll --------------------------------------------------------------------------
 
-    async def reroll(self, interaction: discord.Interaction[VideoBot], job_id: str) -> None:
+    async def reroll(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await self.bot.job(job_id)
+        job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             raise BadRequest("I can't find that job here.")
         if job.prompt is None:
@@ -436,7 +432,7 @@ class Actions:
     async def _original_image(self, job: Job) -> bytes:
         if job.status_message_id is None:
             raise BadRequest("The original image is gone, so this video can't be re-rolled.")
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             message = await channel.fetch_message(job.status_message_id)
             attachment = message.attachments[0]
@@ -450,7 +446,7 @@ class Actions:
             raise BadRequest(error.message) from error
 
 
-def requester_of(interaction: discord.Interaction[VideoBot]) -> Requester:
+def requester_of(interaction: discord.Interaction[discord.Client]) -> Requester:
     member = interaction.user
     roles = frozenset(r.id for r in getattr(member, "roles", []))
     return Requester(
@@ -461,7 +457,7 @@ def requester_of(interaction: discord.Interaction[VideoBot]) -> Requester:
     )
 
 
-def rules_channel_id(interaction: discord.Interaction[VideoBot]) -> int:
+def rules_channel_id(interaction: discord.Interaction[discord.Client]) -> int:
     """The channel whose rules apply: a thread's (or a forum post's) parent, else the channel
     itself. Discord gives a thread its own channel id and names its parent in `parent_id`."""
     channel = interaction.channel
@@ -470,7 +466,7 @@ def rules_channel_id(interaction: discord.Interaction[VideoBot]) -> int:
     return interaction.channel_id or 0
 
 
-def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:
+def _channel_nsfw(interaction: discord.Interaction[discord.Client]) -> bool:
     channel = interaction.channel
     is_nsfw = getattr(channel, "is_nsfw", None)
     return bool(is_nsfw()) if callable(is_nsfw) else False

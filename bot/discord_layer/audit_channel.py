@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.core.db import Database
 from bot.core.guild import store
 from bot.core.guild.models import AuditAction, AuditEntry
+from bot.core.lookups import Lookups
+from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.render import NO_PINGS, safe_text
-
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,12 @@ def _one_line(text: str, limit: int) -> str:
 
 
 class AuditForwarder:
-    def __init__(self, bot: VideoBot, *, interval: float = 2.0) -> None:
-        self.bot = bot
+    def __init__(
+        self, *, db: Database, lookups: Lookups, channels: ChannelGetter, interval: float = 2.0
+    ) -> None:
+        self.db = db
+        self.lookups = lookups
+        self.channels = channels
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
 
@@ -90,14 +93,12 @@ class AuditForwarder:
             await asyncio.sleep(self.interval)
 
     async def forward_once(self) -> int:
-        entries = await self.bot.db.run(lambda s: store.unforwarded(session=s, limit=50))
+        entries = await self.db.run(lambda s: store.unforwarded(session=s, limit=50))
         done: list[int] = []
         for entry in entries:
-            config = await self.bot.guild_config(entry.guild_id)
+            config = await self.lookups.guild_config(entry.guild_id)
             if config.audit_channel_id is not None:
-                channel = self.bot.get_partial_messageable(
-                    config.audit_channel_id, guild_id=entry.guild_id
-                )
+                channel = self.channels.get(config.audit_channel_id, guild_id=entry.guild_id)
                 try:
                     await channel.send(describe(entry)[:2000], allowed_mentions=NO_PINGS)
                 except discord.Forbidden:
@@ -108,5 +109,5 @@ class AuditForwarder:
             if entry.id is not None:
                 done.append(entry.id)
         ids = done
-        await self.bot.db.run(lambda s: store.mark_forwarded(session=s, entry_ids=ids))
+        await self.db.run(lambda s: store.mark_forwarded(session=s, entry_ids=ids))
         return len(done)

@@ -1,22 +1,17 @@
-"""The typed bot: its dependencies are attributes, set once by the composition root."""
+"""The typed bot: its dependencies are attributes, built by the composition root
+(`bot.app`) and handed in; it builds none of them."""
 
 from __future__ import annotations
 
 import gc
 import logging
-import time
 
 import discord
 from discord.ext import commands
 
 from bot.core.db import Database
-from bot.core.guild import store as guild_store
-from bot.core.guild.models import GuildConfig
-from bot.core.guild.policy import GuildRules, load_rules
-from bot.core.jobs import store
-from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
-from bot.core.jobs.store import QuotaPolicy, Usage
+from bot.core.lookups import Lookups
 from bot.core.settings import Settings
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
@@ -38,6 +33,7 @@ class VideoBot(commands.AutoShardedBot):
     providers: dict[ProviderName, Provider]
     provider_order: list[ProviderName]
     runner: JobRunner
+    lookups: Lookups
     presenter: DiscordPresenter
     actions: Actions
     review: Review
@@ -49,8 +45,13 @@ class VideoBot(commands.AutoShardedBot):
         settings: Settings,
         db: Database,
         providers: dict[ProviderName, Provider],
+        provider_order: list[ProviderName],
         runner: JobRunner,
+        lookups: Lookups,
         presenter: DiscordPresenter,
+        actions: Actions,
+        review: Review,
+        audit: AuditForwarder,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -64,13 +65,13 @@ class VideoBot(commands.AutoShardedBot):
         self.settings = settings
         self.db = db
         self.providers = providers
-        self.provider_order = [n for n in settings.provider_order() if n in providers]
+        self.provider_order = provider_order
         self.runner = runner
+        self.lookups = lookups
         self.presenter = presenter
-        self.actions = Actions(self)
-        self.review = Review(self)
-        self.audit = AuditForwarder(self)
-        presenter.bind(self)
+        self.actions = actions
+        self.review = review
+        self.audit = audit
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -93,27 +94,3 @@ class VideoBot(commands.AutoShardedBot):
         await self.audit.stop()
         await self.presenter.close()
         await super().close()
-
-    # --- small reads used by commands -----------------------------------------------------
-
-    async def usage(
-        self, *, guild_id: int | None, user_id: int, policy: QuotaPolicy | None = None
-    ) -> Usage:
-        now = time.time()
-        policy = policy or self.runner.config.quota
-        return await self.db.run(
-            lambda s: store.usage(
-                session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now
-            )
-        )
-
-    async def guild_rules(self, guild_id: int | None, user_id: int) -> GuildRules:
-        gid = guild_id or 0
-        return await self.db.run(lambda s: load_rules(s, guild_id=gid, user_id=user_id))
-
-    async def guild_config(self, guild_id: int | None) -> GuildConfig:
-        gid = guild_id or 0
-        return await self.db.run(lambda s: guild_store.config(session=s, guild_id=gid))
-
-    async def job(self, job_id: str) -> Job | None:
-        return await self.db.run(lambda s: store.get(session=s, job_id=job_id))

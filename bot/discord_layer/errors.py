@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
-
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +66,8 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
     )
 
 
-class ReelbotTree(app_commands.CommandTree["VideoBot"]):
+class ReelbotTree(app_commands.CommandTree[discord.Client]):
     async def on_error(
-        self, interaction: discord.Interaction[VideoBot], error: app_commands.AppCommandError
+        self, interaction: discord.Interaction[discord.Client], error: app_commands.AppCommandError
     ) -> None:
         await report(interaction, error)

@@ -9,20 +9,19 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import DeliveryFailed
+from bot.core.lookups import Lookups
 from bot.discord_layer import render
+from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_editor import EditOutcome, StatusEditors
 from bot.discord_layer.views import held_view, result_view, status_view
 from providers import Downloaded
-
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +34,19 @@ DELIVERY_RETRIES = (5.0, 15.0, 45.0)
 
 
 class DiscordPresenter:
-    def __init__(self, *, edit_interval: float) -> None:
-        self._bot: VideoBot | None = None
+    def __init__(
+        self,
+        *,
+        channels: ChannelGetter,
+        lookups: Lookups,
+        review: ReviewMessages,
+        edit_interval: float,
+    ) -> None:
+        self.channels = channels
+        self.lookups = lookups
+        self.review = review
         self.edit_interval = edit_interval
         self.editors = StatusEditors(self._edit, signature=_signature, edit_interval=edit_interval)
-
-    def bind(self, bot: VideoBot) -> None:
-        self._bot = bot
-
-    @property
-    def bot(self) -> VideoBot:
-        assert self._bot is not None  # noqa: S101 - bound by the composition root
-        return self._bot
 
     async def close(self) -> None:
         await self.editors.close()
@@ -64,7 +64,7 @@ class DiscordPresenter:
         if job.state is JobState.REJECTED and job.moderator_id is None:
             # The review deadline passed; a held request has no status message to edit.
             try:
-                await self.bot.review.expire(job)
+                await self.review.expire(job)
             except discord.HTTPException as error:
                 log.warning("job %s: review message not updated (%s)", job.id, error.status)
         if job.status_message_id is None:
@@ -76,7 +76,7 @@ class DiscordPresenter:
 
     async def _edit(self, job: Job, waiting_position: int | None) -> EditOutcome:
         assert job.status_message_id is not None  # noqa: S101
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         message = channel.get_partial_message(job.status_message_id)
         view = None if job.state.is_final else status_view(job.id)
         try:
@@ -124,7 +124,7 @@ class DiscordPresenter:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(self, job: Job, video: Downloaded | None) -> int:
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         embed = render.result_embed(job)
         view = result_view(job.id)
         mentions = render.requester_only(job.user_id)
@@ -162,10 +162,10 @@ class DiscordPresenter:
         return message.id
 
     async def hold_for_review(self, job: Job, video: Downloaded | None) -> int:
-        config = await self.bot.guild_config(job.guild_id)
+        config = await self.lookups.guild_config(job.guild_id)
         if config.review_channel_id is None:
             raise DeliveryFailed("no review channel is set for flagged videos")
-        channel = self.bot.get_partial_messageable(config.review_channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
         embed = render.review_embed(job, flagged=True)
         try:
             if video is not None and video.size <= job.upload_limit:
@@ -196,7 +196,7 @@ class DiscordPresenter:
         Message History there, ask Discord to refresh the stored URL instead."""
         if job.status_message_id is None:
             return None
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             message = await channel.fetch_message(job.status_message_id)
         except discord.Forbidden:
@@ -211,7 +211,9 @@ class DiscordPresenter:
             return None
         route = discord.http.Route("POST", "/attachments/refresh-urls")
         try:
-            answer = await self.bot.http.request(route, json={"attachment_urls": [job.image_url]})
+            answer = await self.channels.client.http.request(
+                route, json={"attachment_urls": [job.image_url]}
+            )
         except discord.HTTPException as error:
             log.warning("job %s: could not refresh the image URL (%s)", job.id, error.status)
             return None
@@ -232,10 +234,10 @@ class DiscordPresenter:
 
     async def _find(self, job: Job, marker: str, around: float) -> discord.Message | None:
         """The bot's own message in the job's channel carrying a button `marker`."""
-        bot_user = self.bot.user
+        bot_user = self.channels.client.user
         if bot_user is None:
             return None
-        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         since = datetime.fromtimestamp(around - 120, tz=UTC)
         with contextlib.suppress(discord.HTTPException):
             async for message in channel.history(limit=200, after=since, oldest_first=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import discord
 
+from bot.core import bounded
 from bot.core.jobs.models import Job, JobState
-from bot.discord_layer import bounded
 from providers import Mode, ProviderName
 
 MAX_PROMPT_SHOWN = 1000

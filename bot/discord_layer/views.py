@@ -1,9 +1,13 @@
-"""Buttons that survive restarts: the job id lives in the custom_id (discord.py DynamicItem)."""
+"""Buttons that survive restarts: the job id lives in the custom_id (discord.py DynamicItem).
+
+Every button shares `JobButton`: it rebuilds itself from the custom_id, reaches the handlers
+the composition root gave the bot, and turns any error into the member's message through
+`errors.report`, the same path as the slash commands' tree."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import discord
 
@@ -18,122 +22,123 @@ from bot.discord_layer.render import (
     REROLL_PREFIX,
 )
 
-if TYPE_CHECKING:
-    from bot.discord_layer.client import VideoBot
-
 _JOB = r"(?P<job>[0-9a-f]{32})"
+
+Interaction = discord.Interaction[discord.Client]
+
+
+class MemberHandlers(Protocol):
+    """What the members' buttons do (bot.discord_layer.actions.Actions)."""
+
+    async def cancel(self, interaction: Interaction, job_id: str) -> None: ...
+    async def reroll(self, interaction: Interaction, job_id: str) -> None: ...
+    async def delete(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+class ModeratorHandlers(Protocol):
+    """What the moderators' buttons do (bot.discord_layer.review.Review)."""
+
+    async def check_moderator(self, interaction: Interaction) -> bool: ...
+    async def approve(self, interaction: Interaction, job_id: str) -> None: ...
+    async def reject(self, interaction: Interaction, job_id: str, reason: str) -> None: ...
+    async def release(self, interaction: Interaction, job_id: str) -> None: ...
+    async def discard(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+@runtime_checkable
+class ButtonHost(Protocol):
+    """The client a button's interaction arrives on: the bot, holding the handlers."""
+
+    @property
+    def actions(self) -> MemberHandlers: ...
+    @property
+    def review(self) -> ModeratorHandlers: ...
+
+
+def _host(interaction: Interaction) -> ButtonHost:
+    client = interaction.client
+    if not isinstance(client, ButtonHost):  # pragma: no cover - the bot always is one
+        raise TypeError(f"{type(client).__name__} holds no button handlers")
+    return client
+
+
+class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_JOB):
+    """A button about one job. Subclasses name their prefix, label and style as class
+    arguments and implement `run`; the base class is never registered itself."""
+
+    prefix: ClassVar[str]
+    label: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle]
+    emoji: ClassVar[str | None]
+
+    def __init_subclass__(
+        cls,
+        *,
+        prefix: str,
+        label: str,
+        style: discord.ButtonStyle,
+        emoji: str | None = None,
+    ) -> None:
+        super().__init_subclass__(template=re.escape(prefix) + _JOB)
+        cls.prefix, cls.label, cls.style, cls.emoji = prefix, label, style, emoji
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label,
+                emoji=self.emoji,
+                style=self.style,
+                custom_id=f"{self.prefix}{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(match["job"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            await self.run(interaction, _host(interaction))
+        except Exception as error:  # noqa: BLE001 - every error gets a reply
+            await report(interaction, error)
+
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        raise NotImplementedError
 
 
 class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(CANCEL_PREFIX) + _JOB
+    JobButton, prefix=CANCEL_PREFIX, label="Cancel", style=discord.ButtonStyle.secondary
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"{CANCEL_PREFIX}{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> CancelButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.actions.cancel(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.actions.cancel(interaction, self.job_id)
 
 
 class RerollButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(REROLL_PREFIX) + _JOB
+    JobButton,
+    prefix=REROLL_PREFIX,
+    label="Re-roll",
+    emoji="🎲",
+    style=discord.ButtonStyle.primary,
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Re-roll",
-                emoji="🎲",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"{REROLL_PREFIX}{job_id}",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> RerollButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.actions.reroll(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
-
-
-def status_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id))
-    return view
-
-
-def result_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(job_id))
-    view.add_item(DeleteButton(job_id))
-    return view
-
-
-def _button(
-    prefix: str, job_id: str, label: str, style: discord.ButtonStyle
-) -> discord.ui.Button[Any]:
-    return discord.ui.Button(label=label, style=style, custom_id=f"{prefix}{job_id}")
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.actions.reroll(interaction, self.job_id)
 
 
 class DeleteButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(DELETE_PREFIX) + _JOB
+    JobButton, prefix=DELETE_PREFIX, label="Delete", style=discord.ButtonStyle.secondary
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(_button(DELETE_PREFIX, job_id, "Delete", discord.ButtonStyle.secondary))
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> DeleteButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.actions.delete(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.actions.delete(interaction, self.job_id)
 
 
 class ApproveButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(APPROVE_PREFIX) + _JOB
+    JobButton, prefix=APPROVE_PREFIX, label="Approve", style=discord.ButtonStyle.success
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(_button(APPROVE_PREFIX, job_id, "Approve", discord.ButtonStyle.success))
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> ApproveButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.review.approve(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.review.approve(interaction, self.job_id)
 
 
 class RejectModal(discord.ui.Modal, title="Reject this request"):
@@ -149,77 +154,51 @@ class RejectModal(discord.ui.Modal, title="Reject this request"):
         super().__init__(timeout=900)
         self.job_id = job_id
 
-    async def on_submit(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: Interaction) -> None:
+        # Answered here rather than in on_error, so the modal is stopped either way.
         try:
-            await interaction.client.review.reject(
-                interaction, self.job_id, str(self.reason.value or "").strip()
-            )
+            reason = str(self.reason.value or "").strip()
+            await _host(interaction).review.reject(interaction, self.job_id, reason)
         except Exception as error:  # noqa: BLE001 - every error gets a reply
             await report(interaction, error)
 
 
 class RejectButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(REJECT_PREFIX) + _JOB
+    JobButton, prefix=REJECT_PREFIX, label="Reject", style=discord.ButtonStyle.danger
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(_button(REJECT_PREFIX, job_id, "Reject", discord.ButtonStyle.danger))
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> RejectButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            review = interaction.client.review
-            if await review.check_moderator(interaction):
-                await interaction.response.send_modal(RejectModal(self.job_id))
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        if await host.review.check_moderator(interaction):
+            await interaction.response.send_modal(RejectModal(self.job_id))
 
 
 class ReleaseButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(RELEASE_PREFIX) + _JOB
+    JobButton,
+    prefix=RELEASE_PREFIX,
+    label="Post behind a spoiler",
+    style=discord.ButtonStyle.success,
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            _button(RELEASE_PREFIX, job_id, "Post behind a spoiler", discord.ButtonStyle.success)
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> ReleaseButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.review.release(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.review.release(interaction, self.job_id)
 
 
 class DiscardButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.escape(DISCARD_PREFIX) + _JOB
+    JobButton, prefix=DISCARD_PREFIX, label="Discard", style=discord.ButtonStyle.danger
 ):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(_button(DISCARD_PREFIX, job_id, "Discard", discord.ButtonStyle.danger))
-        self.job_id = job_id
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.review.discard(interaction, self.job_id)
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> DiscardButton:
-        return cls(match["job"])
 
-    async def callback(self, interaction: discord.Interaction[VideoBot]) -> None:  # type: ignore[override]
-        try:
-            await interaction.client.review.discard(interaction, self.job_id)
-        except Exception as error:  # noqa: BLE001 - every error gets a reply
-            await report(interaction, error)
+def status_view(job_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id))
+    return view
+
+
+def result_view(job_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerollButton(job_id))
+    view.add_item(DeleteButton(job_id))
+    return view
 
 
 def review_view(job_id: str) -> discord.ui.View:
@@ -236,7 +215,7 @@ def held_view(job_id: str) -> discord.ui.View:
     return view
 
 
-DYNAMIC_ITEMS = (
+DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (
     CancelButton,
     RerollButton,
     DeleteButton,

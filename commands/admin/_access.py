@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.core import bounded
+from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.jobs import store
-from bot.discord_layer import bounded
-from bot.discord_layer.bounded import bounded_join
 from bot.discord_layer.render import safe_text
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class Members(AdminGroup):
         entries = await self.bot.db.run(
             lambda s: store.ledger(session=s, guild_id=gid, user_id=member.id, limit=25)
         )
-        usage = await self.bot.usage(guild_id=gid, user_id=member.id)
+        usage = await self.bot.lookups.usage(guild_id=gid, user_id=member.id)
         lines = [
             f"<t:{int(e.created_at)}:f> **{e.kind.value}** {e.amount:+d}"
             + (f" · job `{e.job_id[:8]}`" if e.job_id else "")

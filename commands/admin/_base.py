@@ -11,9 +11,9 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, Window
-from bot.discord_layer.bounded import bounded_join
 from providers import ProviderName
 
 if TYPE_CHECKING:

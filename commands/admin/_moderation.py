@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.core import bounded
+from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig
 from bot.core.moderation import InvalidRule, validate_rule
-from bot.discord_layer import bounded
-from bot.discord_layer.bounded import bounded_join
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.render import safe_text
 

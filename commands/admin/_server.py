@@ -10,13 +10,13 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.core import bounded
+from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState
-from bot.discord_layer import bounded
 from bot.discord_layer.audit_channel import describe
-from bot.discord_layer.bounded import bounded_join
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.render import safe_text
 from providers import ProviderName

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.core.bounded import bounded_join
 from bot.core.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
 from bot.core.jobs.store import QuotaPolicy
 from bot.core.moderation import FilterRule, PromptFilter
-from bot.discord_layer.bounded import bounded_join
 from providers import ProviderName
 
 RESOLUTION_RANK = {"720P": 0, "1080P": 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord_layer.bounded import bounded_join
+from bot.core.bounded import bounded_join
 
 
 def test_a_list_that_fits_is_shown_whole() -> None:

@@ -1,0 +1,87 @@
+"""The review channel's messages and the member's answer: posting a held request, marking
+its message when it is settled or expires, and telling a member whose request was never
+public what became of it."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import discord
+
+from bot.core.jobs.models import Job
+from bot.core.lookups import Lookups
+from bot.discord_layer import render
+from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.views import review_view
+
+log = logging.getLogger(__name__)
+
+
+class ReviewMessages:
+    def __init__(self, *, channels: ChannelGetter, lookups: Lookups) -> None:
+        self.channels = channels
+        self.lookups = lookups
+
+    async def post_request(
+        self, job: Job, review_channel_id: int, *, image: tuple[bytes, str] | None
+    ) -> int:
+        """Post a held request in the review channel, with its image shown; return the
+        message id. The image stays on this message until the request is approved."""
+        channel = self.channels.get(review_channel_id, guild_id=job.guild_id)
+        embed = render.review_embed(job)
+        kwargs: dict[str, Any] = {}
+        if image is not None:
+            data, filename = image
+            kwargs["file"] = discord.File(io.BytesIO(data), filename=filename)
+            embed.set_image(url=f"attachment://{filename}")
+        message = await channel.send(
+            embed=embed, view=review_view(job.id), allowed_mentions=render.NO_PINGS, **kwargs
+        )
+        return message.id
+
+    async def expire(self, job: Job) -> None:
+        """Mark a review message of a request that expired, and tell the member."""
+        if job.review_message_id is None:
+            return
+        await self._edit(job, "⌛ Expired: nobody reviewed it in time", flagged=False)
+        if job.status_message_id is None:
+            await self.tell_member(job)
+
+    async def tell_member(self, job: Job) -> None:
+        """A request that was never public is answered privately: a direct message, or, when
+        the member does not accept those, a mention in the channel without the prompt."""
+        reason = render.safe_text(job.error or "no reason given", 300)
+        prompt = render.safe_text(job.prompt or "", 100)
+        client = self.channels.client
+        try:
+            user = client.get_user(job.user_id) or await client.fetch_user(job.user_id)
+            await user.send(
+                f"Your video request in <#{job.channel_id}> (“{prompt}”) was not approved: "
+                f"{reason}. Nothing was charged.",
+                allowed_mentions=render.NO_PINGS,
+            )
+            return
+        except discord.HTTPException as error:
+            log.info("job %s: could not message the member (%s)", job.id, error.code)
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.send(
+                f"<@{job.user_id}>, your video request was not approved. Nothing was charged.",
+                allowed_mentions=render.requester_only(job.user_id),
+            )
+        except discord.HTTPException as error:
+            log.warning("job %s: could not tell the member (%s)", job.id, error.status)
+
+    async def _edit(self, job: Job, outcome: str, *, flagged: bool) -> None:
+        config = await self.lookups.guild_config(job.guild_id)
+        if config.review_channel_id is None or job.review_message_id is None:
+            return
+        channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
+        try:
+            await channel.get_partial_message(job.review_message_id).edit(
+                embed=render.review_embed(job, flagged=flagged, outcome=outcome), view=None
+            )
+        except discord.HTTPException as error:
+            log.warning("job %s: could not update the review message (%s)", job.id, error.status)

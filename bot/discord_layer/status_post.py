@@ -1,0 +1,38 @@
+"""Posting a job's public status message (on acceptance, or on a moderator's approval)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import discord
+
+from bot.core.jobs.models import Job
+from bot.discord_layer import render
+from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.views import status_view
+
+
+class StatusPoster:
+    def __init__(self, *, channels: ChannelGetter, presenter: DiscordPresenter) -> None:
+        self.channels = channels
+        self.presenter = presenter
+
+    async def post(
+        self, job: Job, image: tuple[bytes, str] | None, *, content: str | None = None
+    ) -> discord.Message:
+        """Post a job's public status message, re-hosting its image (slash-command attachments
+        are ephemeral). `content` may mention the requester, and no one else."""
+        channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
+        kwargs: dict[str, Any] = {}
+        if image is not None:
+            kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
+        async with self.presenter.posting(job.channel_id):  # ahead of status edits
+            return await channel.send(
+                content,
+                embed=render.status_embed(job),
+                view=status_view(job.id),
+                allowed_mentions=render.requester_only(job.user_id),
+                **kwargs,
+            )
