@@ -7,6 +7,11 @@ folder, a free loopback port, fsync off, a password-protected superuser. Each te
 `initdb` and `postgres` refuse to run as root (PostgreSQL docs, app-initdb: "initdb must be
 run as the user that will own the server process"), so under root they run as the `postgres`
 OS user through `runuser`, and the data directory is handed to that user.
+
+A test run that is killed (SIGKILL, a closed terminal) runs no clean-up of its own, so the
+server is watched from outside: `tests/pg_watchdog.py` stops it and removes its folder as soon
+as the test process is gone. Each folder names its owner's pid, and a new run first clears the
+folders (and servers) of runs that are no longer alive.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,10 +31,17 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from tests import pg_watchdog
+
 BIN_DIR = Path(os.environ.get("REELBOT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"  # who runs the server when the tests run as root
 USER = "reelbot"
 PASSWORD = "pg-test-password-8e1d"  # a throwaway server's; the tests check it is never logged
+PREFIX = "reelbot-pg-"  # each server's temp folder
+OWNER_FILE = "owner.pid"  # in that folder: the pid of the test process that started it
+# A folder with no owner file and no server is a leftover once it is this old (a younger one
+# may be a run's `initdb` in progress).
+LEFTOVER_SECONDS = 600.0
 
 
 class PostgresUnavailable(RuntimeError):
@@ -51,6 +64,55 @@ def _free_port() -> int:
         return port
 
 
+def _parent_of(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return None
+    return int(fields[1])  # proc(5): the field after the state is the parent's pid
+
+
+def _is_stale(root: Path) -> bool:
+    """Whether `root` is the folder of a run that is gone (see the module docstring)."""
+    try:
+        owner = int((root / OWNER_FILE).read_text())
+    except FileNotFoundError:
+        owner = None
+    except ValueError:
+        return False  # being written
+    if owner is not None:
+        return not pg_watchdog.alive(owner)
+    # A folder from before owner files: stale once its server is gone for a while, or when
+    # the process that started it (through runuser) is no longer a test run.
+    postmaster = pg_watchdog.postmaster_pid(root / "data")
+    if postmaster is None:
+        try:
+            return time.time() - root.stat().st_mtime > LEFTOVER_SECONDS
+        except FileNotFoundError:
+            return False
+    starter = _parent_of(postmaster)
+    if starter is not None and _command(starter).split(b"\0")[0].endswith(b"runuser"):
+        starter = _parent_of(starter)
+    return starter is None or b"pytest" not in _command(starter)
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return b""
+
+
+def clear_stale(temp_dir: Path | None = None) -> list[Path]:
+    """Stop the servers and remove the folders of test runs that are no longer alive."""
+    cleared = []
+    for root in Path(temp_dir or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if root.is_dir() and _is_stale(root):
+            pg_watchdog.clean_up(root)
+            cleared.append(root)
+    return cleared
+
+
 class PostgresServer:
     """`start()` it once, `database()` as often as needed, `stop()` at the end."""
 
@@ -59,6 +121,8 @@ class PostgresServer:
         self.port = 0
         self._root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._watch_fd: int | None = None  # the pipe's write end; closing it stops the server
         self._count = 0
 
     @property
@@ -79,7 +143,10 @@ class PostgresServer:
                     f"{self.bin_dir / binary} not found: install PostgreSQL 15 "
                     "(Debian: apt-get install postgresql-15) or set REELBOT_PG_BIN"
                 )
-        self._root = Path(tempfile.mkdtemp(prefix="reelbot-pg-"))
+        clear_stale()
+        self._root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self._root / OWNER_FILE).write_text(str(os.getpid()))
+        self._start_watchdog(self._root)
         password_file = self._root / "password"
         password_file.write_text(PASSWORD + "\n")
         if os.geteuid() == 0:
@@ -106,6 +173,19 @@ class PostgresServer:
             raise PostgresUnavailable(f"initdb failed: {done.stderr.decode(errors='replace')}")
         self._launch()
 
+    def _start_watchdog(self, root: Path) -> None:
+        """`tests/pg_watchdog.py` in its own session, holding the read end of a pipe."""
+        read_fd, self._watch_fd = os.pipe()  # neither end is inherited by other children
+        try:
+            self._watchdog = subprocess.Popen(  # noqa: S603
+                [sys.executable, pg_watchdog.__file__, str(read_fd), str(os.getpid()), str(root)],
+                pass_fds=(read_fd,),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(read_fd)
+
     def _launch(self, port: int | None = None) -> None:
         """Start the server on `port` (or a free one); wait until it accepts connections."""
         for _ in range(1 if port else 5):
@@ -130,8 +210,13 @@ class PostgresServer:
                 "max_connections=300",
             ]
             log = (self.data_dir / "server.log").open("ab")
+            # Its own session: a Ctrl-C in the terminal reaches the test run, which stops the
+            # server itself, not the server mid-teardown.
             self._process = subprocess.Popen(  # noqa: S603
-                _as_server_user(command), stdout=log, stderr=subprocess.STDOUT
+                _as_server_user(command),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             log.close()
             if self._wait_ready():
@@ -197,6 +282,12 @@ class PostgresServer:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+        if self._watch_fd is not None:
+            os.close(self._watch_fd)  # the watchdog finds nothing left to do and exits
+            self._watch_fd = None
+        if self._watchdog is not None:
+            self._watchdog.wait(timeout=30)
+            self._watchdog = None
 
 
 @contextlib.contextmanager

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from bot.core.db import normalise_url
 from tests.pg import PASSWORD, PostgresServer
 
-__all__ = ["PASSWORD", "database_url", "on_postgresql", "postgres_server"]
+__all__ = ["PASSWORD", "database_url", "on_postgresql", "postgres_server", "rows"]
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -74,3 +78,18 @@ def postgres_server() -> PostgresServer:
         DATABASES.new()
     assert DATABASES.server is not None
     return DATABASES.server
+
+
+def rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """Read a database as an outside observer (its own connection, nothing of the bot's), on
+    either backend: for tests that watch a bot process from outside."""
+    engine = create_engine(
+        normalise_url(url),
+        poolclass=NullPool,
+        connect_args={"timeout": 30} if url.startswith("sqlite") else {},
+    )
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()

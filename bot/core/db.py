@@ -122,8 +122,11 @@ def _without_nul(
     _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
 ) -> tuple[str, Any]:
     """PostgreSQL text cannot hold NUL (PostgreSQL docs, datatype-character); a modified
-    Discord client can send one in any text. It carries no meaning, so it is dropped."""
-    if many:
+    Discord client can send one in any text. It carries no meaning, so it is dropped.
+
+    `many` is also set for a batch of SQLAlchemy's "insertmanyvalues" (many new rows sent as
+    one multi-row INSERT), whose parameters are one mapping, not a list of rows."""
+    if many and not isinstance(parameters, dict):
         return statement, [_strip_nul(row) for row in parameters]
     return statement, _strip_nul(parameters)
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
+from tests import testdb
 from tests.chaos._scale import scaled
 from tests.e2e.harness import CHANNEL, GUILD, World, world
 from tests.e2e.test_restart import spawn, stop
@@ -28,9 +26,7 @@ NOT_SET_UP = "the bot restarted before this request was set up; nothing was sent
 
 
 def db_rows(w: World, query: str) -> list[tuple[object, ...]]:
-    path = w.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path, timeout=30) as db:
-        return list(db.execute(query))
+    return testdb.rows(w.settings.database_url, query)
 
 
 def results_for(w: World) -> Counter[str]:
@@ -61,7 +57,6 @@ async def submit(w: World, number: int) -> None:
     )
 
 
-@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_jobs_survive_sigkill_at_random_points(tmp_path: Path) -> None:
     rng = random.Random(20261121)
     async with world(

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests import testdb
 from tests.e2e.harness import BOT_TOKEN, CHANNEL, GUILD, MEMBER, World, world
 from tests.providersim import JobScript
 
@@ -73,18 +73,15 @@ async def spawn(w: World, log: Path) -> asyncio.subprocess.Process:
 
 
 def states(w: World) -> list[tuple[str, str | None]]:
-    path = w.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        return [(row[0], row[1]) for row in db.execute("SELECT state, provider_job_id FROM job")]
+    found = testdb.rows(w.settings.database_url, "SELECT state, provider_job_id FROM job")
+    return [(str(state), None if job_id is None else str(job_id)) for state, job_id in found]
 
 
 def ledger(w: World) -> list[tuple[str, int]]:
-    path = w.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        return [
-            (row[0], row[1])
-            for row in db.execute("SELECT kind, amount FROM quota_ledger ORDER BY id")
-        ]
+    found = testdb.rows(
+        w.settings.database_url, "SELECT kind, amount FROM quota_ledger ORDER BY id"
+    )
+    return [(str(kind), int(str(amount))) for kind, amount in found]
 
 
 @pytest.fixture
@@ -99,7 +96,6 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_killed_mid_poll_a_new_process_delivers_exactly_once(proc_world: World) -> None:
     w = proc_world
     log = w.tmp / "bot.log"
@@ -144,7 +140,6 @@ async def test_killed_mid_poll_a_new_process_delivers_exactly_once(proc_world: W
     assert BOT_TOKEN not in text and "e2e-provider-key" not in text
 
 
-@pytest.mark.sqlite_only("reads the job rows with sqlite3")
 async def test_sigterm_saves_state_and_the_next_process_takes_over_at_once(
     proc_world: World,
 ) -> None:
@@ -173,9 +168,7 @@ async def test_sigterm_saves_state_and_the_next_process_takes_over_at_once(
     finally:
         await stop(first)
     assert "stopped cleanly" in log.read_text()
-    path = w.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        [(expires,)] = db.execute("SELECT lease_expires_at FROM job").fetchall()
+    [(expires,)] = testdb.rows(w.settings.database_url, "SELECT lease_expires_at FROM job")
     assert expires == 0.0
 
     second = await spawn(w, log)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.core import dialect
 from bot.core.guild.models import (
     AuditAction,
     AuditEntry,
@@ -39,10 +40,12 @@ def config(*, session: Session, guild_id: int) -> GuildConfig:
 def update_config(
     *, session: Session, guild_id: int, actor_id: int, now: float, note: str, **changes: Any
 ) -> GuildConfig:
-    current = session.get(GuildConfig, guild_id)
+    # Stored with the defaults first, so that two first changes at once do not both insert it
+    # (see `bot.core.dialect`); the row is then locked until commit.
+    dialect.insert_if_missing(session=session, row=GuildConfig(guild_id=guild_id))
+    current = session.get(GuildConfig, guild_id, with_for_update=True)
     if current is None:
-        current = GuildConfig(guild_id=guild_id)
-        session.add(current)
+        raise LookupError(f"the settings row of server {guild_id} vanished")
     for key, value in changes.items():
         if not hasattr(current, key):
             raise AttributeError(key)
@@ -72,7 +75,11 @@ def edit_config(
     """Read the server's settings and change them in the same transaction: `edit` gets the
     current settings and returns the changes. The read holds the write lock (SQLite's, taken
     by BEGIN IMMEDIATE; a row lock elsewhere), so two admins editing the same list at once
-    both keep their change. An exception from `edit` changes nothing."""
+    both keep their change. An exception from `edit` changes nothing.
+
+    A server that never changed a setting has no row to lock yet: it is stored with the
+    defaults first (see `bot.core.dialect`), so the first two edits do not both insert it."""
+    dialect.insert_if_missing(session=session, row=GuildConfig(guild_id=guild_id))
     current = session.get(GuildConfig, guild_id, with_for_update=True, populate_existing=True)
     changes = edit(current if current is not None else GuildConfig(guild_id=guild_id))
     return update_config(

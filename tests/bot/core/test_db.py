@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
 import bot.core.jobs.models
 from bot.core.db import Database, make_engine, normalise_url
+from bot.core.guild.models import FilterRuleRow
 from bot.core.settings import SettingsError, load_settings
 from tests import testdb
 from tests.testdb import database_url, on_postgresql
@@ -227,3 +228,26 @@ async def test_text_with_a_nul_character_is_stored_without_it(tmp_path: Path) ->
     finally:
         database.close()
     assert stored.replace("\x00", "") == "nope"  # SQLite keeps it; PostgreSQL drops it
+
+
+async def test_many_rows_added_at_once_are_stored_and_lose_their_nul(tmp_path: Path) -> None:
+    """A batch of new rows is one multi-row INSERT on PostgreSQL (SQLAlchemy's insertmanyvalues);
+    every row arrives whole, with NUL dropped as for a single row."""
+    database = await asyncio.to_thread(Database.connect, database_url(tmp_path / "many.db"))
+    patterns = [f"word{n}\x00" for n in range(40)]
+
+    def store(session: Session) -> None:
+        session.add_all(
+            FilterRuleRow(guild_id=7, kind="word", pattern=p, added_by=8) for p in patterns
+        )
+
+    def load(session: Session) -> list[str]:
+        rows = session.exec(select(FilterRuleRow).order_by(col(FilterRuleRow.id))).all()
+        return [row.pattern.replace("\x00", "") for row in rows]
+
+    try:
+        await database.run(store)
+        stored = await database.run(load)
+    finally:
+        database.close()
+    assert stored == [p.replace("\x00", "") for p in patterns]
