@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.core import migrations
@@ -138,3 +139,18 @@ def test_current_on_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> Non
     assert (done.code, done.stdout) == (0, "none\n")
     assert "no such file yet" in done.stderr
     assert not path.parent.exists()
+
+
+def test_a_database_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
+    url = database_url(tmp_path / "newer.db")
+    assert db(url, "upgrade", tmp_path).code == 0
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    done = db(url, "upgrade", tmp_path)
+    assert done.code == 5
+    assert "9999_future" in done.stderr
+    engine = make_engine(url)
+    assert migrations.current(engine) == "9999_future"
+    engine.dispose()
