@@ -3,6 +3,8 @@
 reelbot [run]        start the Discord bot
 reelbot check        validate the configuration and list ready providers (no paid call)
 reelbot generate ... make one video from the terminal
+reelbot db upgrade   bring the database schema to this release's (the bot also does at start-up)
+reelbot db current   show the database's schema revision
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 
 from rich.console import Console
 
-from bot import cli
+from bot import cli, cli_db
 from bot.core.settings import SettingsError, load_settings
 
 
@@ -25,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate the configuration and list ready providers")
     generate = sub.add_parser("generate", help="make one video from the terminal")
     cli.add_generate_arguments(generate)
+    db = sub.add_parser("db", help="database schema migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate the database to this release's schema")
+    db_sub.add_parser("current", help="show the database's schema revision")
     return parser
 
 
@@ -47,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             return cli.check(settings, console)
         if command == "generate":
             return asyncio.run(cli.generate(args, settings, console))
+        if command == "db":
+            run = cli_db.upgrade if args.db_command == "upgrade" else cli_db.current
+            return run(settings.database_url, console)
         from bot.app import run_bot
 
         return run_bot(settings, console)

@@ -1,4 +1,4 @@
-"""The database: engine set-up, idempotent schema upgrade, and running sync sessions off the loop.
+"""The database: engine set-up, the schema upgrade at start-up, and sync sessions off the loop.
 
 SQLite runs in WAL mode with one writer thread; the same code runs on PostgreSQL, where
 `Database.write` takes row locks instead (see `bot.core.jobs.store`).
@@ -7,7 +7,6 @@ SQLite runs in WAL mode with one writer thread; the same code runs on PostgreSQL
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
@@ -18,26 +17,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic_core import PydanticUndefined
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Float,
-    Integer,
-    Numeric,
-    String,
-    Table,
-    event,
-    inspect,
-    literal,
-    text,
-)
+from sqlalchemy import Column, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.types import TypeDecorator, TypeEngine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
+
+from bot.core import migrations
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +46,6 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None) -> Colum
 
 
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
-# Any number that fits in a bigint and is ours: the key of the schema upgrade's advisory lock.
-_SCHEMA_LOCK_KEY = 0x5EE1_B07
 # How long a transaction that lost its PostgreSQL connection is tried again (a restart's length).
 RECONNECT_SECONDS = 30.0
 
@@ -159,101 +143,8 @@ def _enable_wal(cursor: Any) -> None:
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Create missing tables, then add missing columns. Idempotent.
-
-    Runs under a lock so that processes starting together on an empty database do not race:
-    SQLite's write lock (`BEGIN IMMEDIATE`, see `make_engine`) or, on PostgreSQL, a
-    transaction-level advisory lock (PostgreSQL docs, explicit-locking: advisory locks).
-    """
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
-            )
-        SQLModel.metadata.create_all(connection)
-        inspector = inspect(connection)
-        models = _models_by_table()
-        backfills: list[str] = []
-        for table in SQLModel.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                kind = column.type.compile(dialect=connection.dialect)
-                default = _added_column_default(models.get(table.name), column, connection.dialect)
-                log.info("schema: adding %s.%s", table.name, column.name)
-                connection.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}')
-                )
-                backfill = BACKFILLS.get((table.name, column.name))
-                if backfill is not None:
-                    backfills.append(backfill)
-        for backfill in backfills:  # once every column they read exists
-            connection.execute(text(backfill))
-
-
-# Rows that existed before a column was added, set to what they mean for the new code.
-BACKFILLS: dict[tuple[str, str], str] = {
-    # A job caught in SUBMITTING by an older version may have sent its POST.
-    ("job", "submit_attempted_at"): (
-        "UPDATE job SET submit_attempted_at = updated_at WHERE state = 'submitting'"
-    ),
-    # Finished jobs of an older version: do not edit every old status message again.
-    ("job", "final_shown"): (
-        "UPDATE job SET final_shown = TRUE "
-        "WHERE state IN ('delivered', 'failed', 'cancelled', 'unknown', 'rejected')"
-    ),
-}
-
-
-# What fills a new NOT NULL column that has no default of its own, by the column's type
-# (an Enum and SQLModel's AutoString are Strings).
-_ZERO: tuple[tuple[type[TypeEngine[Any]], object], ...] = (
-    (Boolean, False),
-    (Integer, 0),
-    (Float, 0.0),
-    (Numeric, 0),
-    (String, ""),
-)
-
-
-def _models_by_table() -> dict[str, type[SQLModel]]:
-    return {
-        mapper.local_table.name: mapper.class_
-        for mapper in SQLModel._sa_registry.mappers
-        if isinstance(mapper.local_table, Table)
-    }
-
-
-def _added_column_default(model: type[SQLModel] | None, column: Column[Any], dialect: Any) -> str:
-    """The `DEFAULT ...` clause that fills a new column in existing rows.
-
-    A scalar column default comes first, then the model's own Python default (a factory is
-    called once, so `created_at` gets the upgrade's time); a nullable column needs none. The
-    literal is rendered for the column's type by the dialect, so a boolean is `true` on
-    PostgreSQL (which refuses `1`) and a float is a number (which refuses `''`).
-    """
-    value: Any = None
-    if column.default is not None and getattr(column.default, "is_scalar", False):
-        value = column.default.arg  # type: ignore[attr-defined]
-    elif model is not None and column.name in model.model_fields:
-        value = model.model_fields[column.name].get_default(call_default_factory=True)
-    if value is None or value is PydanticUndefined:
-        if column.nullable:
-            return ""
-        stored = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
-        value = next((zero for kind, zero in _ZERO if isinstance(stored, kind)), None)
-        if value is None:
-            raise RuntimeError(
-                f"schema: cannot add {column.table.name}.{column.name}: "
-                "it is NOT NULL and has no default to fill existing rows"
-            )
-    if isinstance(column.type, JSON):
-        literal_value = literal(json.dumps(value), String())
-    else:
-        literal_value = literal(value, column.type)
-    rendered = literal_value.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    return f" DEFAULT {rendered}"
+    """Bring the schema to the newest migration, under a lock (see `bot.core.migrations`)."""
+    migrations.upgrade(engine)
 
 
 class Database:
@@ -270,7 +161,11 @@ class Database:
     @classmethod
     def connect(cls, url: str) -> Database:
         engine = make_engine(url)
-        upgrade_schema(engine)
+        try:
+            upgrade_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     @contextmanager

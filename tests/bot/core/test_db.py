@@ -19,8 +19,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
 import bot.core.jobs.models
+from bot.core import migrations
 from bot.core.db import Database, make_engine, normalise_url
-from bot.core.guild.models import FilterRuleRow
+from bot.core.guild.models import AuditAction, AuditEntry, FilterRuleRow
 from bot.core.settings import SettingsError, load_settings
 from tests import testdb
 from tests.testdb import database_url, on_postgresql
@@ -124,7 +125,11 @@ def test_processes_starting_together_on_an_empty_database_all_come_up(tmp_path: 
         thread.join()
     assert errors == []
     engine = make_engine(url)
-    assert set(inspect(engine).get_table_names()) == set(SQLModel.metadata.tables) > {"job"}
+    tables = set(inspect(engine).get_table_names())
+    assert tables == {*SQLModel.metadata.tables, "alembic_version"} > {"job"}
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert [v[0] for v in versions] == [migrations.head()]
     engine.dispose()
 
 
@@ -251,3 +256,23 @@ async def test_many_rows_added_at_once_are_stored_and_lose_their_nul(tmp_path: P
     finally:
         database.close()
     assert stored == [p.replace("\x00", "") for p in patterns]
+
+
+async def test_several_rows_of_one_table_are_added_in_one_flush(tmp_path: Path) -> None:
+    """The ORM inserts them as one multi-row statement ("insertmanyvalues"), whose one set of
+    parameters must still pass through the NUL filter on PostgreSQL."""
+    database = await asyncio.to_thread(Database.connect, database_url(tmp_path / "many.db"))
+
+    def add(session: Session) -> list[str | None]:
+        session.add_all(
+            AuditEntry(guild_id=1, action=AuditAction.SETTINGS, reason=reason)
+            for reason in ("first\x00", "second")
+        )
+        session.flush()
+        return [e.reason for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
+
+    try:
+        reasons = await database.run(add)
+    finally:
+        database.close()
+    assert [r.replace("\x00", "") for r in reasons if r is not None] == ["first", "second"]
