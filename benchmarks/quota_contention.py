@@ -20,7 +20,7 @@ from benchmarks._report import Section, percentile
 from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.models import Job, LedgerEntry
-from bot.core.jobs.store import QuotaExceeded, QuotaPolicy, TooManyInFlight
+from bot.core.quotas import QuotaExceeded, QuotaPolicy, TooManyInFlight
 
 NAME = "quota_contention"
 TITLE = "Quota reservations under contention"

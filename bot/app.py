@@ -16,7 +16,7 @@ from rich.console import Console
 from bot import cli
 from bot.core.db import Database
 from bot.core.jobs.runner import JobRunner, RunnerConfig
-from bot.core.jobs.store import QuotaPolicy
+from bot.core.quotas import QuotaPolicy
 from bot.core.settings import Settings
 from bot.discord_layer.client import VideoBot
 from bot.discord_layer.presenter import DiscordPresenter

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 from pydantic import ValidationError
 
-from bot.core.guild import store as guild_store
-from bot.core.guild.models import AuditAction
+from bot.core.audit import AuditAction, audit
 from bot.core.guild.policy import Refusal, Requester, admit, check_options
 from bot.core.images import CheckedImage, ImageRejected, check_size, inspect_image
 from bot.core.jobs import store
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import CancelResult
-from bot.core.jobs.store import BudgetExhausted, QuotaExceeded, TooManyInFlight, Usage
+from bot.core.quotas import BudgetExhausted, QuotaExceeded, TooManyInFlight, Usage
 from bot.discord_layer import render
 from bot.discord_layer.errors import BadRequest, ChannelError, QuotaError, UserFacingError
 from bot.discord_layer.render import safe_text
@@ -232,7 +231,7 @@ class Actions:
         options = f"{spec.mode.value} · {spec.duration or '-'} s · {spec.resolution or '-'}"
         chosen = provider or spec.provider
         await self.bot.db.run(
-            lambda s: guild_store.audit(
+            lambda s: audit(
                 session=s,
                 guild_id=interaction.guild_id,
                 action=AuditAction.REFUSED,
@@ -478,7 +477,7 @@ def _channel_nsfw(interaction: discord.Interaction[VideoBot]) -> bool:
 
 def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:
     store.update_fields(session=session, job_id=job.id, now=now, result_deleted=True)
-    guild_store.audit(
+    audit(
         session=session,
         guild_id=job.guild_id,
         action=AuditAction.DELETED,

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.guild import store
-from bot.core.guild.models import AuditAction, AuditEntry
+from bot.core import audit as store
+from bot.core.audit import AuditAction, AuditEntry
 from bot.discord_layer.render import NO_PINGS, safe_text
 
 if TYPE_CHECKING:

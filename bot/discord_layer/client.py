@@ -9,6 +9,7 @@ import time
 import discord
 from discord.ext import commands
 
+from bot.core import quotas
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig
@@ -16,7 +17,7 @@ from bot.core.guild.policy import GuildRules, load_rules
 from bot.core.jobs import store
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
-from bot.core.jobs.store import QuotaPolicy, Usage
+from bot.core.quotas import QuotaPolicy, Usage
 from bot.core.settings import Settings
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
@@ -100,7 +101,7 @@ class VideoBot(commands.Bot):
         now = time.time()
         policy = policy or self.runner.config.quota
         return await self.db.run(
-            lambda s: store.usage(
+            lambda s: quotas.usage(
                 session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now
             )
         )

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.core.guild import store
 from bot.core.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
-from bot.core.jobs.store import QuotaPolicy
 from bot.core.moderation import FilterRule, PromptFilter
+from bot.core.quotas import QuotaPolicy
 from bot.discord_layer.bounded import bounded_join
 from providers import ProviderName
 
@@ -43,8 +44,6 @@ class GuildRules:
 
 
 def load_rules(session: Session, *, guild_id: int, user_id: int) -> GuildRules:
-    from bot.core.guild import store
-
     rows = store.rules(session=session, guild_id=guild_id)
     return GuildRules(
         config=store.config(session=session, guild_id=guild_id),

@@ -36,9 +36,9 @@ from bot.core.jobs.contracts import (
 )
 from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.store import QuotaPolicy
 from bot.core.jobs.submitting import missing_for_submit
 from bot.core.jobs.upkeep import Upkeep
+from bot.core.quotas import QuotaPolicy
 from providers import (
     CancelOutcome,
     Downloader,
