@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.guild.policy import Refusal, admit
+from bot.core.errors import Refusal
+from bot.core.guild.policy import admit
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState
 from bot.discord_layer import render

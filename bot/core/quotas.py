@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.core.audit import AuditAction, audit
+from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind, Member
 
 
@@ -60,30 +61,6 @@ class Usage:
     @property
     def remaining(self) -> int:
         return max(0, self.limit - self.used)
-
-
-class QuotaExceeded(Exception):
-    def __init__(self, usage: Usage, cost: int, available_at: float | None) -> None:
-        self.usage = usage
-        self.cost = cost
-        self.available_at = available_at
-        super().__init__(f"quota exceeded: {usage.used}/{usage.limit}, needs {cost}")
-
-
-class BudgetExhausted(Exception):
-    """The server's daily budget would be exceeded."""
-
-    def __init__(self, used: int, budget: int, resets_at: float) -> None:
-        self.used = used
-        self.budget = budget
-        self.resets_at = resets_at
-        super().__init__(f"server budget exhausted: {used}/{budget}")
-
-
-class TooManyInFlight(Exception):
-    def __init__(self, usage: Usage) -> None:
-        self.usage = usage
-        super().__init__(f"{usage.in_flight} jobs in flight, cap {usage.max_in_flight}")
 
 
 def lock_member(*, session: Session, guild_id: int | None, user_id: int) -> None:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.core.errors import BudgetExhausted, QuotaExceeded
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs.models import Job, JobState
-from bot.core.quotas import BudgetExhausted, QuotaExceeded
 from bot.discord_layer import render
 from bot.discord_layer.errors import BadRequest, UserFacingError
 from bot.discord_layer.views import review_view

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.core.errors import Refusal
 from bot.core.guild import store
 from bot.core.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
 from bot.core.moderation import FilterRule, PromptFilter
@@ -15,22 +16,6 @@ from bot.discord_layer.bounded import bounded_join
 from providers import ProviderName
 
 RESOLUTION_RANK = {"720P": 0, "1080P": 1}
-
-
-class Refusal(Exception):
-    """A rule said no. `message` is for the member; `rule` names the rule for the audit log."""
-
-    def __init__(self, rule: str, message: str, *, quoted: str | None = None) -> None:
-        self.rule = rule
-        self.message = message  # with "{quoted}" where someone's own words go
-        self.quoted = quoted  # text written by someone else (an admin), shown as-is
-        super().__init__(message)
-
-    def render(self, escape: Callable[[str], str]) -> str:
-        """The message, with the quoted text passed through the chat's own escaping."""
-        if self.quoted is None:
-            return self.message
-        return self.message.replace("{quoted}", escape(self.quoted))
 
 
 @dataclass(frozen=True, slots=True)

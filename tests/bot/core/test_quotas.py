@@ -10,8 +10,9 @@ import pytest
 
 from bot.core import quotas
 from bot.core.db import Database
+from bot.core.errors import QuotaExceeded, TooManyInFlight
 from bot.core.jobs.models import JobState, LedgerKind
-from bot.core.quotas import QuotaExceeded, QuotaPolicy, TooManyInFlight
+from bot.core.quotas import QuotaPolicy
 from tests.bot.core.jobdata import DAY, POLICY, accept, ledger, move, new_job
 from tests.testdb import database_url
 
