@@ -27,7 +27,6 @@ from providers import (
     ProviderName,
     RateLimited,
     SubmitNotSent,
-    SubmitOutcomeUnknown,
     VideoRequest,
 )
 
@@ -150,14 +149,14 @@ class SubmitSteps:
                 if not waiting:
                     return await self._fail(job, user_reason(error))
                 continue
-            except SubmitOutcomeUnknown as error:
-                log.warning("job %s: %s", job.id, error.admin_message)
-                return await self._settle(
-                    job.id,
-                    JobState.UNKNOWN,
-                    "the provider did not confirm the job; an admin will check it",
-                )
             except ProviderError as error:
+                if not error.refundable:  # e.g. SubmitOutcomeUnknown: a paid job may exist
+                    log.warning("job %s: %s", job.id, error.admin_message)
+                    return await self._settle(
+                        job.id,
+                        JobState.UNKNOWN,
+                        "the provider did not confirm the job; an admin will check it",
+                    )
                 log.warning("job %s: submit refused: %s", job.id, error.admin_message)
                 return await self._fail(job, user_reason(error))
             break
