@@ -15,7 +15,8 @@ from rich.console import Console
 
 from bot import cli
 from bot.core.db import Database
-from bot.core.jobs.runner import JobRunner, RunnerConfig
+from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.runner import JobRunner
 from bot.core.quotas import QuotaPolicy
 from bot.core.settings import Settings
 from bot.discord_layer.client import VideoBot

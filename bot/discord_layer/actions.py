@@ -16,8 +16,8 @@ from bot.core.errors import ChannelUnusable, Refused
 from bot.core.guild.policy import Requester
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs import store
+from bot.core.jobs.contracts import CancelResult
 from bot.core.jobs.models import Job
-from bot.core.jobs.runner import CancelResult
 from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import render
 from bot.discord_layer.errors import BadRequest, ChannelError, UserFacingError, member_text

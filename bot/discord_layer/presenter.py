@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
+from bot.core.jobs.contracts import DeliveryFailed
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.runner import DeliveryFailed
 from bot.discord_layer import render
 from bot.discord_layer.status_editor import EditOutcome, StatusEditors
 from bot.discord_layer.views import held_view, result_view, status_view
