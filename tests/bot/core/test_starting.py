@@ -37,8 +37,15 @@ from bot.core.jobs.models import Job, JobState, LedgerEntry, LedgerKind
 from bot.core.jobs.runner import JobRunner
 from bot.core.quotas import QuotaPolicy
 from bot.core.starting import JobSpec, Started, StartRequest, start_job
-from providers import Downloaded, Downloader, Mode, Provider, ProviderName
-from providers.registry import ProviderConfig, build_providers
+from providers import (
+    Downloaded,
+    Downloader,
+    Mode,
+    Provider,
+    ProviderConfig,
+    ProviderName,
+    build_providers,
+)
 
 GUILD, CHANNEL, USER = 10, 20, 30
 ORDER = (ProviderName.RUNCOMFY, ProviderName.WAVESPEED)
