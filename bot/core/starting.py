@@ -133,7 +133,8 @@ async def start_job(
         raise
     if request.missing_permissions:
         raise ChannelUnusable(request.missing_permissions)
-    checked = await asyncio.to_thread(inspect_image, spec.image) if spec.image else None
+    image_data = spec.image
+    checked = None if image_data is None else await asyncio.to_thread(inspect_image, image_data)
 
     policy = runner.config.quota
     job = Job(

@@ -275,9 +275,10 @@ async def test_a_spent_server_budget_is_refused_audited_and_charges_nothing(core
     [
         (JobSpec(mode=Mode.TEXT, prompt="   "), {}, InvalidRequest),
         (JobSpec(mode=Mode.IMAGE, prompt="p", image=b"not an image"), {}, ImageRejected),
+        (JobSpec(mode=Mode.IMAGE, prompt="p", image=b""), {}, ImageRejected),
         (None, {"missing_permissions": ("attach_files",)}, ChannelUnusable),
     ],
-    ids=["invalid-options", "bad-image", "channel-permissions"],
+    ids=["invalid-options", "bad-image", "empty-image", "channel-permissions"],
 )
 async def test_bad_input_is_refused_before_anything_is_stored(
     core: Core, spec: JobSpec | None, fields: dict[str, Any], expected: type[Refused]
