@@ -18,9 +18,10 @@ from sqlmodel import select
 
 from benchmarks._report import Section, percentile
 from bot.core.db import Database
+from bot.core.errors import QuotaExceeded, TooManyInFlight
 from bot.core.jobs import store
 from bot.core.jobs.models import Job, LedgerEntry
-from bot.core.jobs.store import QuotaExceeded, QuotaPolicy, TooManyInFlight
+from bot.core.quotas import QuotaPolicy
 
 NAME = "quota_contention"
 TITLE = "Quota reservations under contention"

@@ -16,9 +16,10 @@ from rich.console import Console
 
 from bot import cli
 from bot.core.db import Database
-from bot.core.jobs.runner import JobRunner, RunnerConfig
-from bot.core.jobs.store import QuotaPolicy
+from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
+from bot.core.quotas import QuotaPolicy
 from bot.core.settings import Settings
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder

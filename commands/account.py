@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.guild import store as guild_store
-from bot.core.guild.policy import Refusal, admit
+from bot.core.errors import Refusal
+from bot.core.guild.policy import admit
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState
 from bot.discord_layer import render
@@ -107,7 +107,7 @@ class Account(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id, user_id = interaction.guild_id or 0, interaction.user.id
         erased, kept = await self.bot.db.run(
-            lambda s: guild_store.erase_prompts(session=s, guild_id=guild_id, user_id=user_id)
+            lambda s: store.erase_prompts(session=s, guild_id=guild_id, user_id=user_id)
         )
         text = (
             f"Erased the prompts of your {erased} finished video request(s) from my records, "

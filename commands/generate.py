@@ -10,7 +10,7 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.core.images import ImageRejected, check_size
-from bot.discord_layer.actions import JobSpec
+from bot.core.starting import JobSpec
 from bot.discord_layer.errors import BadRequest
 from providers import ASPECT_RATIOS, MAX_PROMPT_CHARS, MAX_SEED, Mode, ProviderName
 

@@ -41,8 +41,9 @@ from providers.models import (
     VideoRequest,
 )
 from providers.polling import PollCadence, StillRunning, wait_for_job
-from providers.registry import FACTORIES, ProviderConfig, build_providers
+from providers.registry import FACTORIES, build_providers
 from providers.retry import RetryPolicy
+from providers.settings import ProviderConfig
 
 __all__ = [
     "ASPECT_RATIOS",

@@ -1,7 +1,9 @@
 """The provider error tree.
 
 Every error carries a message fit for an admin (never a secret), whether retrying the same call
-may help (`retryable`), and whether the member should get their quota back (`refundable`).
+may help (`retryable`), and whether the member should get their quota back (`refundable`): the
+job runner settles a submit that failed with a non-refundable error as UNKNOWN (an admin
+decides), never as FAILED (refunded).
 """
 
 from __future__ import annotations

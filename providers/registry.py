@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
-from pydantic import SecretStr
 
 from providers.base import Provider
 from providers.models import ProviderName
 from providers.retry import RetryPolicy
-from providers.runcomfy import RunComfy
-from providers.wavespeed import WaveSpeed
+from providers.runcomfy import RunComfy, RunComfySettings
+from providers.settings import ProviderConfig
+from providers.wavespeed import WaveSpeed, WaveSpeedSettings
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderConfig:
-    api_key: SecretStr
-    base_url: str
+class ProviderSettings(WaveSpeedSettings, RunComfySettings):  # fields: RunComfy first
+    """Every provider's settings, each declared beside its provider, under the same flat names
+    as in the environment (RUNCOMFY_API_KEY, WAVESPEED_BASE_URL, ...)."""
 
+    allow_loopback_urls: bool = False
+
+    def provider_configs(self) -> dict[ProviderName, ProviderConfig]:
+        """The configured providers (those with a key), in registry order."""
+        found = {name: connection(self) for name, connection in CONNECTIONS.items()}
+        return {name: config for name, config in found.items() if config is not None}
+
+
+CONNECTIONS: dict[ProviderName, Callable[[ProviderSettings], ProviderConfig | None]] = {
+    ProviderName.RUNCOMFY: RunComfySettings.runcomfy_config,
+    ProviderName.WAVESPEED: WaveSpeedSettings.wavespeed_config,
+}
 
 Factory = Callable[..., Provider]
 

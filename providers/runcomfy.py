@@ -11,6 +11,8 @@ import logging
 from typing import Any, Literal
 
 import httpx
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings
 
 from providers.base import HostedProvider, error_text
 from providers.capabilities import Capabilities
@@ -39,10 +41,33 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
+from providers.settings import ProviderConfig, config_of, origin, real_secret
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
+
+
+class RunComfySettings(BaseSettings):
+    """RunComfy's keys, read from the environment or `.env` by the bot's settings."""
+
+    runcomfy_api_key: SecretStr | None = None  # without a key, RunComfy is not offered
+    runcomfy_base_url: str = DEFAULT_BASE_URL
+
+    @field_validator("runcomfy_api_key", mode="before")
+    @classmethod
+    def _runcomfy_key(cls, value: object) -> object:
+        return real_secret(value)
+
+    @field_validator("runcomfy_base_url")
+    @classmethod
+    def _runcomfy_url(cls, value: str) -> str:
+        return origin(value)
+
+    def runcomfy_config(self) -> ProviderConfig | None:
+        return config_of(self.runcomfy_api_key, self.runcomfy_base_url)
+
+
 TEXT_MODEL = "bytedance/dreamina-3-0/pro/text-to-video"
 IMAGE_MODEL = "bytedance/dreamina-3-0/image-to-video"
 

@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 import httpx
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings
 
 from providers.base import HostedProvider, error_text
 from providers.capabilities import Capabilities
@@ -42,10 +44,33 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
+from providers.settings import ProviderConfig, config_of, origin, real_secret
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
+
+
+class WaveSpeedSettings(BaseSettings):
+    """WaveSpeedAI's keys, read from the environment or `.env` by the bot's settings."""
+
+    wavespeed_api_key: SecretStr | None = None  # without a key, WaveSpeedAI is not offered
+    wavespeed_base_url: str = DEFAULT_BASE_URL
+
+    @field_validator("wavespeed_api_key", mode="before")
+    @classmethod
+    def _wavespeed_key(cls, value: object) -> object:
+        return real_secret(value)
+
+    @field_validator("wavespeed_base_url")
+    @classmethod
+    def _wavespeed_url(cls, value: str) -> str:
+        return origin(value)
+
+    def wavespeed_config(self) -> ProviderConfig | None:
+        return config_of(self.wavespeed_api_key, self.wavespeed_base_url)
+
+
 TEXT_MODEL = "bytedance/dreamina-v3.0-pro/text-to-video"
 IMAGE_MODEL = "bytedance/dreamina-v3.0-pro/image-to-video"
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from bot.core.errors import Refused
+
 MAX_BYTES = 4_700_000  # "less than 4.7 MB"
 MAX_SIDE = 4096
 MIN_SIDE = 320
@@ -22,7 +24,7 @@ _SIGNATURES = {
 }
 
 
-class ImageRejected(Exception):
+class ImageRejected(Refused):
     """`message` tells the member what to change."""
 
     def __init__(self, message: str) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 
+from bot.core import quotas
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig
 from bot.core.guild.policy import GuildRules, load_rules
 from bot.core.jobs import store
 from bot.core.jobs.models import Job
-from bot.core.jobs.store import QuotaPolicy, Usage
+from bot.core.quotas import QuotaPolicy, Usage
 
 
 class Lookups:
@@ -25,7 +26,7 @@ class Lookups:
         now = time.time()
         policy = policy or self.quota
         return await self.db.run(
-            lambda s: store.usage(
+            lambda s: quotas.usage(
                 session=s, guild_id=guild_id, user_id=user_id, policy=policy, now=now
             )
         )

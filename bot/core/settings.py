@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from providers import PollCadence, ProviderConfig, ProviderName, RetryPolicy
-from providers.runcomfy import DEFAULT_BASE_URL as RUNCOMFY_DEFAULT_URL
-from providers.wavespeed import DEFAULT_BASE_URL as WAVESPEED_DEFAULT_URL
+from providers import PollCadence, ProviderName, RetryPolicy
+from providers.registry import ProviderSettings
+from providers.settings import real_secret
 
 MiB = 1024 * 1024
-
-# Values people paste from templates; refusing them at start-up beats a 401 at the first job.
-_PLACEHOLDER = re.compile(
-    r"^(change[-_ ]?me|todo|x{3,}|\.\.\.|<.*>|your[-_ ].*|.*placeholder.*|.*example.*)$",
-    re.IGNORECASE,
-)
 
 
 class SettingsError(Exception):
     """The configuration is unusable. The message names the keys, never their values."""
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -43,12 +36,8 @@ class Settings(BaseSettings):
     discord_shard_count: int | None = Field(None, ge=1)
     discord_shard_ids: Annotated[list[int] | None, NoDecode] = None
 
-    # Providers: a provider without a key is not offered.
-    runcomfy_api_key: SecretStr | None = None
-    wavespeed_api_key: SecretStr | None = None
-    runcomfy_base_url: str = RUNCOMFY_DEFAULT_URL
-    wavespeed_base_url: str = WAVESPEED_DEFAULT_URL
-    allow_loopback_urls: bool = False
+    # Providers: their keys and base URLs (and ALLOW_LOOPBACK_URLS) come from ProviderSettings,
+    # declared beside each provider (providers/runcomfy.py, providers/wavespeed.py).
 
     # Polling and deadlines (seconds)
     poll_first_delay: float = Field(1.0, gt=0)
@@ -134,16 +123,10 @@ class Settings(BaseSettings):
             raise ValueError("lists a shard twice")
         return value
 
-    @field_validator("discord_token", "runcomfy_api_key", "wavespeed_api_key", mode="before")
+    @field_validator("discord_token", mode="before")
     @classmethod
     def _real_secret(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                return None
-            if _PLACEHOLDER.match(value):
-                raise ValueError("looks like a placeholder; paste the real value or leave it empty")
-        return value
+        return real_secret(value)
 
     @field_validator("database_url")
     @classmethod
@@ -154,26 +137,6 @@ class Settings(BaseSettings):
                 "must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
         return value.strip()
-
-    @field_validator("runcomfy_base_url", "wavespeed_base_url")
-    @classmethod
-    def _origin(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an origin such as https://api.example.com")
-        return value
-
-    def provider_configs(self) -> dict[ProviderName, ProviderConfig]:
-        configs: dict[ProviderName, ProviderConfig] = {}
-        if self.runcomfy_api_key is not None:
-            configs[ProviderName.RUNCOMFY] = ProviderConfig(
-                api_key=self.runcomfy_api_key, base_url=self.runcomfy_base_url
-            )
-        if self.wavespeed_api_key is not None:
-            configs[ProviderName.WAVESPEED] = ProviderConfig(
-                api_key=self.wavespeed_api_key, base_url=self.wavespeed_base_url
-            )
-        return configs
 
     def cadence(self) -> PollCadence:
         return PollCadence(

@@ -3,47 +3,33 @@ they check input, call the runner, and format replies."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import discord
-from pydantic import ValidationError
 
+from bot.core.audit import AuditAction, audit
 from bot.core.db import Database
-from bot.core.guild import store as guild_store
-from bot.core.guild.models import AuditAction
-from bot.core.guild.policy import Refusal, Requester, admit, check_options
-from bot.core.images import CheckedImage, ImageRejected, check_size, inspect_image
+from bot.core.errors import ChannelUnusable, Refused
+from bot.core.guild.policy import Requester
+from bot.core.images import ImageRejected, check_size
 from bot.core.jobs import store
+from bot.core.jobs.contracts import CancelResult
 from bot.core.jobs.models import Job
-from bot.core.jobs.runner import CancelResult, JobRunner
-from bot.core.jobs.store import BudgetExhausted, QuotaExceeded, TooManyInFlight, Usage
+from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
+from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
-from bot.discord_layer.errors import BadRequest, ChannelError, QuotaError, UserFacingError
-from bot.discord_layer.render import safe_text
+from bot.discord_layer.errors import BadRequest, ChannelError, UserFacingError, member_text
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
-from providers import (
-    MAX_SEED,
-    Mode,
-    Provider,
-    ProviderName,
-    UnsafeURL,
-    UnsupportedOption,
-    VideoRequest,
-)
-from providers.capabilities import Capabilities
+from providers import Mode, Provider, ProviderName
 
 log = logging.getLogger(__name__)
 
-# Checked against the provider's rules before the real (re-hosted) URL exists.
-_PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
 # Read Message History: finding an already posted result after a restart, and fetching the
 # status message again (a fresh image URL, a re-roll's image), both read the channel.
 NEEDED_PERMISSIONS = (
@@ -53,19 +39,6 @@ NEEDED_PERMISSIONS = (
     "attach_files",
     "read_message_history",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    mode: Mode
-    prompt: str
-    provider: ProviderName | None = None
-    aspect_ratio: str | None = None
-    duration: int | None = None
-    resolution: str | None = None
-    seed: int | None = None
-    image: bytes | None = None
-    parent_job_id: str | None = None
 
 
 class Actions:
@@ -95,98 +68,29 @@ class Actions:
     async def submit(self, interaction: discord.Interaction[discord.Client], spec: JobSpec) -> Job:
         """Validate, reserve quota, post the public status message and start the job.
         The interaction must already be deferred (ephemerally)."""
-        if not self.runner.accepting:
-            raise UserFacingError("I'm restarting right now; please try again in a minute.")
-        rules = await self.lookups.guild_rules(interaction.guild_id, interaction.user.id)
-        try:
-            admission = admit(
-                config=rules.config,
-                tiers=rules.tiers,
-                block=rules.block,
-                who=requester_of(interaction),
-                base=self.runner.config.quota,
-                configured=self.provider_order,
-            )
-        except Refusal as refusal:
-            await self._refused(interaction, spec, refusal)
-            raise BadRequest(refusal.render(safe_text)) from refusal
-        name, provider = self._provider(spec.provider or admission.providers[0])
-        seed = (
-            spec.seed
-            if spec.seed is not None and spec.seed >= 0
-            else secrets.randbelow(MAX_SEED + 1)
-        )
-        request = self._request(spec, seed)
-        try:
-            options = provider.resolve(request)
-        except UnsupportedOption as error:
-            raise BadRequest(self._explain_unsupported(error, spec.mode, name)) from error
-        except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
-            raise BadRequest(error.detail) from error
-        try:
-            check_options(
-                admission, provider=name, duration=options.duration, resolution=options.resolution
-            )
-            match = await asyncio.to_thread(rules.filter.check, request.prompt)
-            if match is not None:
-                raise Refusal(
-                    "prompt",
-                    "Your prompt contains something this server doesn't allow "
-                    f"(“{safe_text(match.excerpt, 40)}”). Please rephrase it.",
-                )
-        except Refusal as refusal:
-            await self._refused(interaction, spec, refusal, provider=name)
-            raise BadRequest(refusal.render(safe_text)) from refusal
-        self._check_channel(interaction)
-        checked = await self._check_image(spec.image) if spec.image is not None else None
-
-        policy = self.runner.config.quota
-        job = Job(
+        request = StartRequest(
+            spec=spec,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id or 0,
-            user_id=interaction.user.id,
-            mode=spec.mode.value,
-            provider=name.value,
-            prompt=request.prompt,
-            aspect_ratio=options.aspect_ratio,
-            duration=options.duration,
-            resolution=options.resolution,
-            seed=seed,
-            cost=policy.cost(options.duration),
+            requester=requester_of(interaction),
             upload_limit=interaction.filesize_limit,
-            parent_job_id=spec.parent_job_id,
-            channel_nsfw=_channel_nsfw(interaction),
+            missing_permissions=missing_permissions(interaction),
         )
         try:
-            job = await self.runner.accept(
-                job, policy=admission.policy, budget=admission.budget, hold=admission.review
+            started = await start_job(
+                request,
+                db=self.db,
+                runner=self.runner,
+                providers=self.providers,
+                order=self.provider_order,
             )
-        except QuotaExceeded as error:
-            raise QuotaError(
-                quota_message(error.usage, need=error.cost, available_at=error.available_at)
-            ) from error
-        except BudgetExhausted as error:
-            await self._refused(
-                interaction,
-                spec,
-                Refusal("budget", f"server budget {error.used}/{error.budget}"),
-                provider=name,
-            )
-            raise QuotaError(
-                f"This server has used its daily video budget ({error.budget} units). "
-                f"It resets <t:{int(error.resets_at)}:R>."
-            ) from error
-        except TooManyInFlight as error:
-            raise QuotaError(
-                f"You already have {error.usage.in_flight} videos in progress (the limit is "
-                f"{error.usage.max_in_flight}). Wait for one to finish, or cancel one."
-            ) from error
-
-        image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None
-        if admission.review:
+        except Refused as refusal:
+            raise UserFacingError(member_text(refusal)) from refusal
+        job, image = started.job, started.image
+        if started.review_channel_id is not None:
             # Nothing public before a moderator has seen it: the request, with its image, goes
             # to the review channel only; the status message is posted on approval.
-            await self._send_to_review(interaction, job, rules.config.review_channel_id, image)
+            await self._send_to_review(interaction, job, started.review_channel_id, image)
             return job
         try:
             status = await self._post_status(job, image)
@@ -212,10 +116,9 @@ class Actions:
         self,
         interaction: discord.Interaction[discord.Client],
         job: Job,
-        channel_id: int | None,
+        channel_id: int,
         image: tuple[bytes, str] | None,
     ) -> None:
-        assert channel_id is not None  # noqa: S101 - admit() refuses review without a channel
         try:
             message_id = await self.review.post_request(job, channel_id, image=image)
         except discord.HTTPException as error:
@@ -232,32 +135,6 @@ class Actions:
                 "Your request is waiting for a moderator's approval; only the moderators can "
                 "see it. Nothing is charged until it is approved. When it is, I'll post it in "
                 "this channel and mention you; if it isn't, I'll tell you."
-            )
-        )
-
-    async def _refused(
-        self,
-        interaction: discord.Interaction[discord.Client],
-        spec: JobSpec,
-        refusal: Refusal,
-        *,
-        provider: ProviderName | None = None,
-    ) -> None:
-        """Every refusal by a server rule is audited; it costs nothing."""
-        now = time.time()
-        options = f"{spec.mode.value} · {spec.duration or '-'} s · {spec.resolution or '-'}"
-        chosen = provider or spec.provider
-        await self.db.run(
-            lambda s: guild_store.audit(
-                session=s,
-                guild_id=interaction.guild_id,
-                action=AuditAction.REFUSED,
-                now=now,
-                user_id=interaction.user.id,
-                prompt=spec.prompt,
-                options=options,
-                provider=chosen.value if chosen else None,
-                reason=f"{refusal.rule}: {refusal.render(str)}",
             )
         )
 
@@ -290,72 +167,10 @@ class Actions:
         await self.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))
         await interaction.edit_original_response(content="Deleted.")
 
-    def _provider(self, wanted: ProviderName | None) -> tuple[ProviderName, Provider]:
-        order = self.provider_order
-        if not order:
-            raise UserFacingError("No video provider is set up on this bot yet; tell an admin.")
-        name = wanted or order[0]
-        provider = self.providers.get(name)
-        if provider is None:
-            available = ", ".join(n.label for n in order)
-            raise BadRequest(f"{name.label} isn't set up on this bot; choose {available}.")
-        return name, provider
-
-    def _request(self, spec: JobSpec, seed: int) -> VideoRequest:
-        try:
-            return VideoRequest(
-                mode=spec.mode,
-                prompt=spec.prompt,
-                aspect_ratio=spec.aspect_ratio,
-                duration=spec.duration,
-                resolution=spec.resolution,
-                seed=seed,
-                image_url=_PLACEHOLDER_IMAGE_URL if spec.mode is Mode.IMAGE else None,
-            )
-        except ValidationError as error:
-            item = error.errors(include_input=False, include_url=False)[0]
-            field = ".".join(str(p) for p in item["loc"]) or "request"
-            message = str(item["msg"]).removeprefix("Value error, ")
-            raise BadRequest(f"{field}: {message}.") from error
-
-    def _explain_unsupported(
-        self, error: UnsupportedOption, mode: Mode, chosen: ProviderName
-    ) -> str:
-        """The provider's refusal plus which other configured provider would accept it."""
-        shown = {"duration": f"{error.value} s"}.get(error.option, str(error.value))
-        others = [
-            name.label
-            for name, provider in self.providers.items()
-            if name is not chosen
-            and _accepts(provider.capabilities(mode), error.option, error.value)
-        ]
-        text = error.detail
-        if others:
-            text += f"; choose {' or '.join(others)} for {shown}"
-        return text + "."
-
     def _check_channel(self, interaction: discord.Interaction[discord.Client]) -> None:
-        permissions = interaction.app_permissions
-        needed: tuple[str, ...] = NEEDED_PERMISSIONS
-        if isinstance(interaction.channel, discord.Thread):
-            # Discord: "SEND_MESSAGES permission is not inherited; users must have
-            # SEND_MESSAGES_IN_THREADS to send a message in a thread" (topics/permissions).
-            needed = tuple(
-                "send_messages_in_threads" if p == "send_messages" else p for p in needed
-            )
-        missing = [p for p in needed if not getattr(permissions, p)]
+        missing = missing_permissions(interaction)
         if missing:
-            names = ", ".join(p.replace("_", " ").title() for p in missing)
-            raise ChannelError(
-                f"I can't post videos in this channel: I'm missing {names}. "
-                "Ask an admin to grant them, or use another channel."
-            )
-
-    async def _check_image(self, data: bytes) -> CheckedImage:
-        try:
-            return await asyncio.to_thread(inspect_image, data)
-        except ImageRejected as error:
-            raise BadRequest(error.message) from error
+            raise UserFacingError(member_text(ChannelUnusable(missing)))
 
     async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:
@@ -446,6 +261,17 @@ class Actions:
             raise BadRequest(error.message) from error
 
 
+def missing_permissions(interaction: discord.Interaction[discord.Client]) -> tuple[str, ...]:
+    """The permissions the bot needs in the channel and lacks there."""
+    permissions = interaction.app_permissions
+    needed: tuple[str, ...] = NEEDED_PERMISSIONS
+    if isinstance(interaction.channel, discord.Thread):
+        # Discord: "SEND_MESSAGES permission is not inherited; users must have
+        # SEND_MESSAGES_IN_THREADS to send a message in a thread" (topics/permissions).
+        needed = tuple("send_messages_in_threads" if p == "send_messages" else p for p in needed)
+    return tuple(p for p in needed if not getattr(permissions, p))
+
+
 def requester_of(interaction: discord.Interaction[discord.Client]) -> Requester:
     member = interaction.user
     roles = frozenset(r.id for r in getattr(member, "roles", []))
@@ -474,7 +300,7 @@ def _channel_nsfw(interaction: discord.Interaction[discord.Client]) -> bool:
 
 def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:
     store.update_fields(session=session, job_id=job.id, now=now, result_deleted=True)
-    guild_store.audit(
+    audit(
         session=session,
         guild_id=job.guild_id,
         action=AuditAction.DELETED,
@@ -484,26 +310,3 @@ def _mark_deleted(session: Any, *, job: Job, actor_id: int, now: float) -> None:
         job_id=job.id,
         prompt=job.prompt,
     )
-
-
-def _accepts(capabilities: Capabilities, option: str, value: object) -> bool:
-    match option:
-        case "duration":
-            return value in capabilities.durations
-        case "resolution":
-            return value in capabilities.resolutions
-        case "aspect_ratio":
-            return value in capabilities.aspect_ratios
-        case _:
-            return False
-
-
-def quota_message(usage: Usage, *, need: int, available_at: float | None) -> str:
-    text = f"You've used {usage.used} of your {usage.limit} video units for now"
-    text += f" and this one needs {need}." if need > 1 else "."
-    if available_at is not None:
-        when = int(available_at)
-        text += f" You can make it <t:{when}:R> (at <t:{when}:t>)."
-    elif need > usage.limit:
-        text += " That is more than your whole quota; try a 5-second clip."
-    return text

@@ -8,9 +8,9 @@ import logging
 
 import discord
 
+from bot.core import audit as store
+from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database
-from bot.core.guild import store
-from bot.core.guild.models import AuditAction, AuditEntry
 from bot.core.lookups import Lookups
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.render import NO_PINGS, safe_text

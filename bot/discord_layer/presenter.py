@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import aiohttp
 import discord
 
+from bot.core.jobs.contracts import DeliveryFailed
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.runner import DeliveryFailed
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter

@@ -8,10 +8,10 @@ import logging
 
 import discord
 
+from bot.core.errors import BudgetExhausted, QuotaExceeded
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
-from bot.core.jobs.store import BudgetExhausted, QuotaExceeded
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter

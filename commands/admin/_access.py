@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.core import bounded
+from bot.core import bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
-from bot.core.jobs import store
 from bot.discord_layer.render import safe_text
 
 if TYPE_CHECKING:
@@ -138,7 +137,7 @@ class Members(AdminGroup):
     ) -> None:
         gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
         await self.bot.db.run(
-            lambda s: guild_store.grant(
+            lambda s: quotas.grant(
                 session=s, guild_id=gid, user_id=member.id, units=units, actor_id=actor, now=now
             )
         )
@@ -151,7 +150,7 @@ class Members(AdminGroup):
         gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
         policy = self.bot.runner.config.quota
         cleared = await self.bot.db.run(
-            lambda s: guild_store.reset(
+            lambda s: quotas.reset(
                 session=s, guild_id=gid, user_id=member.id, policy=policy, actor_id=actor, now=now
             )
         )
@@ -163,7 +162,7 @@ class Members(AdminGroup):
     ) -> None:
         gid = interaction.guild_id or 0
         entries = await self.bot.db.run(
-            lambda s: store.ledger(session=s, guild_id=gid, user_id=member.id, limit=25)
+            lambda s: quotas.ledger(session=s, guild_id=gid, user_id=member.id, limit=25)
         )
         usage = await self.bot.lookups.usage(guild_id=gid, user_id=member.id)
         lines = [

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.core import bounded
+from bot.core import audit, bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
@@ -47,7 +47,7 @@ class Reelbot(AdminGroup):
                 guild_store.config(session=s, guild_id=gid),
                 guild_store.tiers(session=s, guild_id=gid),
                 guild_store.rules(session=s, guild_id=gid),
-                store.guild_spent_today(session=s, guild_id=gid, now=now),
+                quotas.guild_spent_today(session=s, guild_id=gid, now=now),
             )
 
         config, tiers, rules, spent = await self.bot.db.run(read)
@@ -143,7 +143,7 @@ class Reelbot(AdminGroup):
         user_id = member.id if member else None
         since = time.time() - hours * 3600 if hours else None
         entries = await self.bot.db.run(
-            lambda s: guild_store.audit_entries(
+            lambda s: audit.audit_entries(
                 session=s, guild_id=gid, user_id=user_id, since=since, limit=15
             )
         )
@@ -241,7 +241,7 @@ class Reelbot(AdminGroup):
         gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
         job_id = job.strip().lower()
         settled = await self.bot.db.run(
-            lambda s: guild_store.resolve_unknown(
+            lambda s: store.resolve_unknown(
                 session=s, guild_id=gid, job_id=job_id, refund=refund, actor_id=actor, now=now
             )
         )

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.guild.models import AuditAction, AuditEntry, GuildConfig, QuotaTier
+from bot.core.audit import AuditAction, AuditEntry
+from bot.core.guild.models import GuildConfig, QuotaTier
 from tests.e2e.harness import (
     ADMIN,
     AUDIT_CHANNEL,

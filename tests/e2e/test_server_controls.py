@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.core.guild.models import AuditAction, AuditEntry, GuildConfig
+from bot.core.audit import AuditAction, AuditEntry
+from bot.core.guild.models import GuildConfig
 from bot.core.jobs.models import JobState, LedgerKind
 from tests.e2e.harness import (
     ADMIN,

@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.app import build_bot
 from bot.core.jobs.models import Job, JobState
 from bot.discord_layer.client import VideoBot
+from providers.download import new_download_client
 from tests.e2e.harness import (
     BASIC,
     BOT_TOKEN,
@@ -292,14 +293,12 @@ class DownloadLog:
         self.urls.append(str(request.url))
 
     def client(self) -> httpx.AsyncClient:
-        """A download client like `providers.download.new_download_client`, recording."""
-        from providers.download import DOWNLOAD_TIMEOUT
-
-        return httpx.AsyncClient(
-            timeout=DOWNLOAD_TIMEOUT,
-            follow_redirects=False,
-            event_hooks={"request": [self._record]},
-        )
+        """The bot's own download client (`providers.download.new_download_client`), with
+        every request it sends recorded."""
+        client = new_download_client()
+        hooks = client.event_hooks
+        client.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._record]}
+        return client
 
 
 # --- a tiny loopback web server (redirectors, targets) -------------------------------------

@@ -1,4 +1,4 @@
-"""Per-server settings and the audit log, stored in the database."""
+"""Per-server settings, stored in the database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -90,37 +90,3 @@ class FilterRuleRow(SQLModel, table=True):
     pattern: str
     added_by: int = Field(sa_column=_big())
     added_at: float = Field(default_factory=time.time)
-
-
-class AuditAction(StrEnum):
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    HELD = "held"  # waiting for review
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    DELETED = "deleted"
-    SETTINGS = "settings"
-    QUOTA = "quota"  # an admin granted or reset quota
-
-
-class AuditEntry(SQLModel, table=True):
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_guild_at", "guild_id", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    guild_id: int | None = Field(default=None, sa_column=_big(nullable=True))
-    at: float = Field(default_factory=time.time)
-    action: AuditAction = Field(sa_column=enum_column(AuditAction))
-    user_id: int | None = Field(default=None, sa_column=_big(nullable=True))
-    moderator_id: int | None = Field(default=None, sa_column=_big(nullable=True))
-    job_id: str | None = Field(default=None, max_length=32, index=True)
-    prompt: str | None = None
-    options: str | None = None
-    provider: str | None = None
-    cost: int | None = None
-    reason: str | None = None
-    forwarded: bool = False  # posted to the audit channel (or none configured)

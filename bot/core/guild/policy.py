@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from bot.core.bounded import bounded_join
+from bot.core.errors import Refusal
+from bot.core.guild import store
 from bot.core.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
-from bot.core.jobs.store import QuotaPolicy
 from bot.core.moderation import FilterRule, PromptFilter
+from bot.core.quotas import QuotaPolicy
 from providers import ProviderName
 
 RESOLUTION_RANK = {"720P": 0, "1080P": 1}
-
-
-class Refusal(Exception):
-    """A rule said no. `message` is for the member; `rule` names the rule for the audit log."""
-
-    def __init__(self, rule: str, message: str, *, quoted: str | None = None) -> None:
-        self.rule = rule
-        self.message = message  # with "{quoted}" where someone's own words go
-        self.quoted = quoted  # text written by someone else (an admin), shown as-is
-        super().__init__(message)
-
-    def render(self, escape: Callable[[str], str]) -> str:
-        """The message, with the quoted text passed through the chat's own escaping."""
-        if self.quoted is None:
-            return self.message
-        return self.message.replace("{quoted}", escape(self.quoted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +29,6 @@ class GuildRules:
 
 
 def load_rules(session: Session, *, guild_id: int, user_id: int) -> GuildRules:
-    from bot.core.guild import store
-
     rows = store.rules(session=session, guild_id=guild_id)
     return GuildRules(
         config=store.config(session=session, guild_id=guild_id),

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.core.jobs.models import Job
-from bot.core.jobs.store import QuotaPolicy
+from bot.core.quotas import QuotaPolicy
 from providers import (
     ContentModerated,
     Downloaded,

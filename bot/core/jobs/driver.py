@@ -1,4 +1,4 @@
-"""The steps one job goes through, from its slot to its posted result. Mixed into
+"""The steps one job goes through, from its slot to its posted result. Composed by
 `JobRunner`, which owns the life cycle, the queue and the leases.
 
 Every state is written before its side effect; see `bot.core.jobs.runner` for what a restart
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.core.db import Database
@@ -17,7 +17,8 @@ from bot.core.guild.models import NsfwPolicy
 from bot.core.jobs import store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.submitting import SubmitSteps, missing_for_submit
+from bot.core.jobs.moves import JobMoves
+from bot.core.jobs.submitting import SubmitStep, missing_for_submit
 from providers import (
     Cancelled,
     Downloaded,
@@ -43,42 +44,35 @@ log = logging.getLogger(__name__)
 MAX_CRASHES = 3
 
 
-class JobDriver(SubmitSteps):
-    # Provided by JobRunner.
-    db: Database
-    providers: dict[ProviderName, Provider]
-    downloader: Downloader
-    config: RunnerConfig
-    presenter: Presenter
-    owner: str
-    clock: Callable[[], float]
-    _slot_waiters: dict[str, asyncio.Future[None]]
+class JobDriver:
+    """Drives one job at a time through its steps; the runner launches one per job."""
 
-    def _notify(self) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        db: Database,
+        moves: JobMoves,
+        submitter: SubmitStep,
+        providers: dict[ProviderName, Provider],
+        downloader: Downloader,
+        config: RunnerConfig,
+        presenter: Presenter,
+        owner: str,
+        clock: Callable[[], float],
+        wait_for_slot: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.db = db
+        self.moves = moves
+        self.submitter = submitter
+        self.providers = providers
+        self.downloader = downloader
+        self.config = config
+        self.presenter = presenter
+        self.owner = owner
+        self.clock = clock
+        self.wait_for_slot = wait_for_slot  # returns once the dispatcher gave the job a slot
 
-    async def set_fields(self, job_id: str, **fields: Any) -> None:
-        now = self.clock()
-        await self.db.run(
-            lambda s: store.update_fields(session=s, job_id=job_id, now=now, **fields)
-        )
-
-    async def _move(
-        self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
-    ) -> Job | None:
-        """Compare-and-set the job's state. Driver moves also require this process's lease;
-        a cancel (`owned=False`) may come from any process."""
-        owner = self.owner if owned else None
-        moved = await self.db.run(
-            lambda s: store.transition(
-                session=s, job_id=job_id, to=to, now=now, owner=owner, **fields
-            )
-        )
-        if moved is not None:
-            self._notify()  # a provider slot may have come free: let the dispatcher look now
-        return moved
-
-    async def _drive(self, job_id: str, *, resumed: bool) -> None:
+    async def drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
         retried by the rules of its state, so it never sits on a slot until its lease lapses."""
         crashes = 0
@@ -106,12 +100,14 @@ class JobDriver(SubmitSteps):
                         job = await self._find_status(job)
                     unready = self._not_ready(job, resumed=resumed)
                     if unready is not None:
-                        job = await self._fail(job, unready)
+                        job = await self.moves.fail(job, unready)
                     else:
                         job = await self._wait_for_slot(job)
                     resumed = False
                 case JobState.SUBMITTING:
-                    job = await (self._resume_submitting(job) if resumed else self._submit(job))
+                    job = await (
+                        self.submitter.resume(job) if resumed else self.submitter.submit(job)
+                    )
                 case JobState.SUBMITTED | JobState.RUNNING:
                     job = await self._poll(job)
                 case JobState.DOWNLOADING | JobState.DELIVERING:
@@ -145,7 +141,7 @@ class JobDriver(SubmitSteps):
         if job.mode == Mode.IMAGE and job.image_url is None and image_url is not None:
             fields["image_url"] = image_url
         log.info("job %s: found its status message %s after a restart", job.id, message_id)
-        await self.set_fields(job.id, **fields)
+        await self.moves.set_fields(job.id, **fields)
         for name, value in fields.items():
             setattr(job, name, value)
         return job
@@ -161,9 +157,9 @@ class JobDriver(SubmitSteps):
             job.state is not JobState.SUBMITTING or job.submit_attempted_at is not None
         )
         if not sent:
-            await self._fail(job, "something went wrong before it was sent; nothing was sent")
+            await self.moves.fail(job, "something went wrong before it was sent; nothing was sent")
         elif job.state is JobState.SUBMITTING:
-            await self._settle(
+            await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
                 "something went wrong while sending this job; an admin will check it",
@@ -171,27 +167,24 @@ class JobDriver(SubmitSteps):
         elif crashes < MAX_CRASHES:
             return False  # poll, download or post again, as after a restart
         elif job.state.at_provider:
-            await self._settle(
+            await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
                 "something kept going wrong while waiting for it; an admin will check it",
             )
         else:
-            await self._fail(job, "something kept going wrong while posting the video")
-        self._notify()
+            await self.moves.fail(job, "something kept going wrong while posting the video")
+        self.moves.notify()
         return True
 
     async def _wait_for_slot(self, job: Job) -> Job | None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._slot_waiters[job.id] = future
-        self._notify()
-        await future
+        await self.wait_for_slot(job.id)
         return await self.db.run(lambda s: store.get(session=s, job_id=job.id))
 
     async def _poll(self, job: Job) -> Job | None:
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None or job.provider_job_id is None:
-            return await self._settle(
+            return await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
                 f"{job.provider} is no longer configured; an admin will check this job",
@@ -203,14 +196,14 @@ class JobDriver(SubmitSteps):
             now = self.clock()
             match update:
                 case Queued(position=position):
-                    await self.set_fields(job.id, queue_position=position)
+                    await self.moves.set_fields(job.id, queue_position=position)
                     current.queue_position = position
-                    await self._show(current)
+                    await self.moves.show(current)
                 case Running():
-                    moved = await self._move(job.id, JobState.RUNNING, now=now, started_at=now)
+                    moved = await self.moves.move(job.id, JobState.RUNNING, now=now, started_at=now)
                     if moved is not None:
                         current = moved
-                        await self._show(current)
+                        await self.moves.show(current)
                 case _:
                     pass
 
@@ -226,12 +219,12 @@ class JobDriver(SubmitSteps):
             )
         except ProviderError as error:
             log.warning("job %s: polling failed: %s", job.id, error.admin_message)
-            return await self._fail(job, user_reason(error))
+            return await self.moves.fail(job, user_reason(error))
         now = self.clock()
         match outcome:
             case Succeeded(video_url=url, nsfw=nsfw):
                 log.info("job %s: finished at %s", job.id, job.provider)
-                return await self._move(
+                return await self.moves.move(
                     job.id, JobState.DOWNLOADING, now=now, video_url=url, nsfw=nsfw
                 )
             case Failed(reason=reason, moderated=moderated):
@@ -241,24 +234,24 @@ class JobDriver(SubmitSteps):
                     if moderated
                     else f"{provider.label} could not make this video: {reason}"
                 )
-                return await self._fail(job, text)
+                return await self.moves.fail(job, text)
             case Cancelled():
-                moved = await self._move(
+                moved = await self.moves.move(
                     job.id, JobState.CANCELLED, now=now, error="cancelled at the provider"
                 )
                 if moved is not None:
-                    await self._show(moved)
+                    await self.moves.show(moved)
                 return moved
             case StillRunning(elapsed=waited):
                 log.warning("job %s: no result after %.0f s", job.id, waited)
-                moved = await self._move(
+                moved = await self.moves.move(
                     job.id,
                     JobState.UNKNOWN,
                     now=now,
                     error=f"no result after {waited / 60:.0f} minutes; an admin will check it",
                 )
                 if moved is not None:
-                    await self._show(moved)
+                    await self.moves.show(moved)
                 return moved
 
     async def _download_and_deliver(self, job: Job, *, resumed: bool) -> Job | None:
@@ -266,11 +259,11 @@ class JobDriver(SubmitSteps):
             found = await self.presenter.find_delivery(job)
             if found is not None:
                 log.info("job %s: result was already posted (message %s)", job.id, found)
-                moved = await self._move(
+                moved = await self.moves.move(
                     job.id, JobState.DELIVERED, now=self.clock(), result_message_id=found
                 )
                 if moved is not None:
-                    await self._show(moved)
+                    await self.moves.show(moved)
                 return moved
         assert job.video_url is not None  # noqa: S101 - stored before DOWNLOADING
         video: Downloaded | None = None
@@ -281,30 +274,30 @@ class JobDriver(SubmitSteps):
                 video = None  # post a link instead
             except ProviderError as error:
                 log.warning("job %s: download failed: %s", job.id, error.admin_message)
-                return await self._fail(job, "the finished video could not be fetched")
+                return await self.moves.fail(job, "the finished video could not be fetched")
             if job.state is JobState.DOWNLOADING and job.nsfw and not job.channel_nsfw:
                 held = await self._apply_nsfw_policy(job, video)
                 if held is not None:
                     return held
             if job.state is JobState.DOWNLOADING:
-                moved = await self._move(job.id, JobState.DELIVERING, now=self.clock())
+                moved = await self.moves.move(job.id, JobState.DELIVERING, now=self.clock())
                 if moved is None:
                     return None
                 job = moved
             try:
                 message_id = await self.presenter.deliver(job, video)
             except DeliveryFailed as error:
-                return await self._fail(job, error.reason)
+                return await self.moves.fail(job, error.reason)
             # Posted: the file goes before anything slow (a kill must not leave it behind).
             if video is not None:
                 await asyncio.to_thread(video.path.unlink, missing_ok=True)
                 video = None
-            moved = await self._move(
+            moved = await self.moves.move(
                 job.id, JobState.DELIVERED, now=self.clock(), result_message_id=message_id
             )
             if moved is not None:
                 log.info("job %s: delivered (message %s)", job.id, message_id)
-                await self._show(moved)
+                await self.moves.show(moved)
             return moved
         finally:
             if video is not None:
@@ -324,21 +317,21 @@ class JobDriver(SubmitSteps):
         if policy is NsfwPolicy.SPOILER:
             return None
         if policy is NsfwPolicy.DISCARD:
-            return await self._fail(
+            return await self.moves.fail(
                 job,
                 "the provider flagged the video as not safe for work, "
                 "and this server discards those",
             )
-        held = await self._move(job.id, JobState.HELD, now=self.clock())
+        held = await self.moves.move(job.id, JobState.HELD, now=self.clock())
         if held is None:
             return None
         try:
             message_id = await self.presenter.hold_for_review(held, video)
         except DeliveryFailed as error:
-            return await self._fail(held, error.reason)
-        await self.set_fields(job.id, review_message_id=message_id)
+            return await self.moves.fail(held, error.reason)
+        await self.moves.set_fields(job.id, review_message_id=message_id)
         held.review_message_id = message_id
-        await self._show(held)
+        await self.moves.show(held)
         return held
 
     async def _download(self, job: Job) -> Downloaded:
@@ -354,18 +347,3 @@ class JobDriver(SubmitSteps):
                 if attempt >= self.config.download_attempts:
                     raise
                 await asyncio.sleep(2.0 * attempt)
-
-    async def _fail(self, job: Job, reason: str) -> Job | None:
-        moved = await self._move(job.id, JobState.FAILED, now=self.clock(), error=reason)
-        if moved is not None:
-            await self._show(moved)
-        return moved
-
-    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
-        try:
-            shown = await self.presenter.show_status(job, waiting_position=waiting_position)
-        except Exception:  # a status edit must never stop a job
-            log.exception("job %s: could not update the status message", job.id)
-            return
-        if shown and job.state.is_final:
-            await self.set_fields(job.id, final_shown=True)

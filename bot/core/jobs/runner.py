@@ -29,16 +29,15 @@ from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.contracts import (
     CancelResult,
-    DeliveryFailed,
     Presenter,
     RunnerConfig,
-    user_reason,
 )
 from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.store import QuotaPolicy
-from bot.core.jobs.submitting import missing_for_submit
+from bot.core.jobs.moves import JobMoves
+from bot.core.jobs.submitting import SubmitStep, missing_for_submit
 from bot.core.jobs.upkeep import Upkeep
+from bot.core.quotas import QuotaPolicy
 from providers import (
     CancelOutcome,
     Downloader,
@@ -47,19 +46,10 @@ from providers import (
     ProviderName,
 )
 
-__all__ = [
-    "CancelResult",
-    "DeliveryFailed",
-    "JobRunner",
-    "Presenter",
-    "RunnerConfig",
-    "user_reason",
-]
-
 log = logging.getLogger(__name__)
 
 
-class JobRunner(JobDriver, Upkeep):
+class JobRunner:
     def __init__(
         self,
         *,
@@ -76,7 +66,6 @@ class JobRunner(JobDriver, Upkeep):
         self.providers = providers
         self.downloader = downloader
         self.config = config
-        self.presenter = presenter
         self.owner = owner or f"reelbot-{uuid.uuid4().hex[:12]}"
         self.clock = clock
         self.temp_dir = temp_dir
@@ -87,8 +76,54 @@ class JobRunner(JobDriver, Upkeep):
         self._setting_up: set[str] = set()
         self._slot_waiters: dict[str, asyncio.Future[None]] = {}
         self._service_tasks: list[asyncio.Task[None]] = []
-        self._final_tries: set[str] = set()
         self._wake = asyncio.Event()
+        self.presenter = presenter  # builds the parts below
+
+    @property
+    def presenter(self) -> Presenter:
+        return self._presenter
+
+    @presenter.setter
+    def presenter(self, presenter: Presenter) -> None:
+        """Compose the parts that talk to the chat side. Set before any job is driven."""
+        self._presenter = presenter
+        self.moves = JobMoves(
+            db=self.db,
+            presenter=presenter,
+            owner=self.owner,
+            clock=self.clock,
+            notify=self._notify,
+        )
+        submitter = SubmitStep(
+            db=self.db,
+            moves=self.moves,
+            providers=self.providers,
+            config=self.config,
+            presenter=presenter,
+            owner=self.owner,
+            clock=self.clock,
+        )
+        self.driver = JobDriver(
+            db=self.db,
+            moves=self.moves,
+            submitter=submitter,
+            providers=self.providers,
+            downloader=self.downloader,
+            config=self.config,
+            presenter=presenter,
+            owner=self.owner,
+            clock=self.clock,
+            wait_for_slot=self._wait_for_slot,
+        )
+        self.upkeep = Upkeep(
+            db=self.db,
+            moves=self.moves,
+            config=self.config,
+            owner=self.owner,
+            clock=self.clock,
+            temp_dir=self.temp_dir,
+            driving=lambda: self._drivers.keys(),
+        )
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -278,7 +313,7 @@ class JobRunner(JobDriver, Upkeep):
         if job_id in self._drivers:
             return
         task = asyncio.get_running_loop().create_task(
-            self._drive(job_id, resumed=resumed), name=f"job-{job_id}"
+            self.driver.drive(job_id, resumed=resumed), name=f"job-{job_id}"
         )
         self._drivers[job_id] = task
         task.add_done_callback(lambda t: self._driver_done(job_id, t))
@@ -295,6 +330,26 @@ class JobRunner(JobDriver, Upkeep):
 
     def _notify(self) -> None:
         self._wake.set()
+
+    async def _wait_for_slot(self, job_id: str) -> None:
+        """Wait until the dispatcher gives the job a provider slot."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._slot_waiters[job_id] = future
+        self._notify()
+        await future
+
+    # --- moves, through the shared recorder -------------------------------------------------
+
+    async def set_fields(self, job_id: str, **fields: Any) -> None:
+        await self.moves.set_fields(job_id, **fields)
+
+    async def _move(
+        self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
+    ) -> Job | None:
+        return await self.moves.move(job_id, to, now=now, owned=owned, **fields)
+
+    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
+        await self.moves.show(job, waiting_position=waiting_position)
 
     # --- cancel ---------------------------------------------------------------------------
 
@@ -452,8 +507,8 @@ class JobRunner(JobDriver, Upkeep):
         while True:
             if self.accepting:
                 try:
-                    await self.sweep_temp_files()
-                    await self.show_unshown_finals()
+                    await self.upkeep.sweep_temp_files()
+                    await self.upkeep.show_unshown_finals()
                 except Exception:
                     log.exception("upkeep pass failed; trying again on the next pass")
             await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))

@@ -1,228 +1,21 @@
-"""Data functions for jobs and quotas. Each takes a session and keyword-only arguments and runs
-inside the caller's transaction; every check-and-spend happens under a lock (SQLite's write lock,
-or the member row's `FOR UPDATE` on PostgreSQL), never as read-then-write across transactions.
+"""Data functions for jobs: acceptance, the state machine's moves, leases, queries. Each takes
+a session and keyword-only arguments and runs inside the caller's transaction; what a job costs
+is counted by `bot.core.quotas`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot.core.guild.models import AuditAction, AuditEntry
-from bot.core.jobs.models import (
-    ACTIVE_STATES,
-    FINAL_STATES,
-    Job,
-    JobState,
-    LedgerEntry,
-    LedgerKind,
-    Member,
-    predecessors,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaPolicy:
-    limit: int  # units per window
-    window_seconds: float
-    max_in_flight: int  # a member's unfinished jobs
-    cost_5s: int = 1
-    cost_10s: int = 2
-    daily: bool = False  # the window is the UTC day instead of the last `window_seconds`
-
-    def cost(self, duration: int) -> int:
-        return self.cost_10s if duration >= 10 else self.cost_5s
-
-    def window_start(self, now: float) -> float:
-        return utc_midnight(now) if self.daily else now - self.window_seconds
-
-    def counted_until(self, counted_at: float) -> float:
-        """When an amount counted at `counted_at` leaves the window."""
-        if self.daily:
-            return utc_midnight(counted_at) + DAY
-        return counted_at + self.window_seconds
-
-
-DAY = 86_400.0
-
-
-def utc_midnight(now: float) -> float:
-    return now - (now % DAY)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    used: int
-    limit: int
-    in_flight: int
-    max_in_flight: int
-    frees_at: float | None  # when the oldest counted unit leaves the window
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
-
-
-class QuotaExceeded(Exception):
-    def __init__(self, usage: Usage, cost: int, available_at: float | None) -> None:
-        self.usage = usage
-        self.cost = cost
-        self.available_at = available_at
-        super().__init__(f"quota exceeded: {usage.used}/{usage.limit}, needs {cost}")
-
-
-class BudgetExhausted(Exception):
-    """The server's daily budget would be exceeded."""
-
-    def __init__(self, used: int, budget: int, resets_at: float) -> None:
-        self.used = used
-        self.budget = budget
-        self.resets_at = resets_at
-        super().__init__(f"server budget exhausted: {used}/{budget}")
-
-
-class TooManyInFlight(Exception):
-    def __init__(self, usage: Usage) -> None:
-        self.usage = usage
-        super().__init__(f"{usage.in_flight} jobs in flight, cap {usage.max_in_flight}")
-
-
-def _lock_member(session: Session, *, guild_id: int | None, user_id: int) -> None:
-    """Serialize one member's check-and-spend. On SQLite the IMMEDIATE transaction already holds
-    the write lock; on PostgreSQL the member row is locked until commit."""
-    gid = guild_id or 0
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        stmt: Any = sqlite_insert(Member).values(guild_id=gid, user_id=user_id)
-        session.execute(stmt.on_conflict_do_nothing())
-        return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    session.execute(
-        pg_insert(Member).values(guild_id=gid, user_id=user_id).on_conflict_do_nothing()
-    )
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == user_id).with_for_update()
-    ).one()
-    # The server budget is shared: serialize a server's spends on its own row too.
-    session.execute(pg_insert(Member).values(guild_id=gid, user_id=0).on_conflict_do_nothing())
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == 0).with_for_update()
-    ).one()
-
-
-def ledger_by_time(
-    session: Session, *, guild_id: int | None, user_id: int, since: float
-) -> Sequence[tuple[float, int]]:
-    rows = session.exec(
-        select(LedgerEntry.counted_at, func.sum(LedgerEntry.amount))
-        .where(
-            LedgerEntry.guild_id == guild_id,
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.counted_at > since,
-        )
-        .group_by(col(LedgerEntry.counted_at))
-        .order_by(col(LedgerEntry.counted_at))
-    ).all()
-    return [(float(at), int(total or 0)) for at, total in rows]
-
-
-def usage(
-    *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
-) -> Usage:
-    rows = ledger_by_time(
-        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
-    )
-    used = max(0, sum(amount for _, amount in rows))
-    frees_at = next((policy.counted_until(at) for at, amount in rows if amount > 0), None)
-    in_flight = session.exec(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.guild_id == guild_id,
-            Job.user_id == user_id,
-            col(Job.state).in_(ACTIVE_STATES),
-        )
-    ).one()
-    return Usage(
-        used=used,
-        limit=policy.limit,
-        in_flight=int(in_flight),
-        max_in_flight=policy.max_in_flight,
-        frees_at=frees_at if used > 0 else None,
-    )
-
-
-def _available_at(
-    rows: Sequence[tuple[float, int]], *, need: int, policy: QuotaPolicy
-) -> float | None:
-    """The earliest time at which `need` more units fit, as counted amounts leave the window."""
-    used = max(0, sum(amount for _, amount in rows))
-    if need > policy.limit:
-        return None
-    for at, amount in rows:
-        if used + need <= policy.limit:
-            break
-        used -= amount
-        if used + need <= policy.limit:
-            return policy.counted_until(at)
-    return None
-
-
-def guild_spent_today(*, session: Session, guild_id: int | None, now: float) -> int:
-    total = session.exec(
-        select(func.sum(LedgerEntry.amount)).where(
-            LedgerEntry.guild_id == guild_id,
-            LedgerEntry.counted_at >= utc_midnight(now),
-            col(LedgerEntry.kind).in_((LedgerKind.RESERVE, LedgerKind.REFUND)),
-        )
-    ).one()
-    return int(total or 0)
-
-
-def _check_spend(
-    session: Session,
-    *,
-    job: Job,
-    policy: QuotaPolicy,
-    now: float,
-    budget: int | None,
-    in_flight: bool,
-) -> None:
-    """Raise if the member (or the server) cannot spend `job.cost` now. Call under the lock."""
-    current = usage(
-        session=session, guild_id=job.guild_id, user_id=job.user_id, policy=policy, now=now
-    )
-    if in_flight and current.in_flight >= policy.max_in_flight:
-        raise TooManyInFlight(current)
-    if current.used + job.cost > policy.limit:
-        rows = ledger_by_time(
-            session, guild_id=job.guild_id, user_id=job.user_id, since=policy.window_start(now)
-        )
-        raise QuotaExceeded(current, job.cost, _available_at(rows, need=job.cost, policy=policy))
-    if budget is not None:
-        spent = guild_spent_today(session=session, guild_id=job.guild_id, now=now)
-        if spent + job.cost > budget:
-            raise BudgetExhausted(spent, budget, utc_midnight(now) + DAY)
-
-
-def _reserve(session: Session, *, job: Job, now: float) -> None:
-    session.add(
-        LedgerEntry(
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            job_id=job.id,
-            kind=LedgerKind.RESERVE,
-            amount=job.cost,
-            counted_at=now,
-            created_at=now,
-        )
-    )
+from bot.core import quotas
+from bot.core.audit import AuditAction, AuditEntry, audit, audit_job
+from bot.core.guild.models import GuildConfig
+from bot.core.jobs.models import ACTIVE_STATES, FINAL_STATES, Job, JobState, predecessors
+from bot.core.quotas import QuotaPolicy
 
 
 def accept(
@@ -239,8 +32,10 @@ def accept(
     """Store a new job, atomically with its checks. Normally it is ACCEPTED with its cost
     reserved, owned by `owner`; with `hold` it is PENDING_REVIEW and nothing is reserved yet
     (the checks still run, so nobody waits for a review of a job they could not pay for)."""
-    _lock_member(session, guild_id=job.guild_id, user_id=job.user_id)
-    _check_spend(session, job=job, policy=policy, now=now, budget=budget, in_flight=True)
+    quotas.lock_member(session=session, guild_id=job.guild_id, user_id=job.user_id)
+    quotas.check_spend(
+        session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
+    )
     job.state = JobState.PENDING_REVIEW if hold else JobState.ACCEPTED
     job.created_at = job.updated_at = now
     job.quota_limit = policy.limit
@@ -250,7 +45,7 @@ def accept(
     session.add(job)
     session.flush()
     if not hold:
-        _reserve(session, job=job, now=now)
+        quotas.reserve(session=session, job=job, now=now)
     audit_job(session, job=job, action=AuditAction.HELD if hold else AuditAction.ACCEPTED, now=now)
     return job
 
@@ -268,8 +63,10 @@ def approve(
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.state is not JobState.PENDING_REVIEW:
         return None
-    _lock_member(session, guild_id=job.guild_id, user_id=job.user_id)
-    _check_spend(session, job=job, policy=policy, now=now, budget=budget, in_flight=False)
+    quotas.lock_member(session=session, guild_id=job.guild_id, user_id=job.user_id)
+    quotas.check_spend(
+        session=session, job=job, policy=policy, now=now, budget=budget, in_flight=False
+    )
     moved = transition(
         session=session,
         job_id=job_id,
@@ -280,38 +77,8 @@ def approve(
         created_at=now,  # its place in the queue starts now
     )
     if moved is not None:
-        _reserve(session, job=moved, now=now)
+        quotas.reserve(session=session, job=moved, now=now)
     return moved
-
-
-def audit_job(
-    session: Session,
-    *,
-    job: Job,
-    action: AuditAction,
-    now: float,
-    moderator_id: int | None = None,
-    reason: str | None = None,
-) -> None:
-    options = (
-        f"{job.mode} · {job.duration} s · {job.resolution} · "
-        f"{job.aspect_ratio or 'from image'} · seed {job.seed}"
-    )
-    session.add(
-        AuditEntry(
-            guild_id=job.guild_id,
-            at=now,
-            action=action,
-            user_id=job.user_id,
-            moderator_id=moderator_id,
-            job_id=job.id,
-            prompt=job.prompt,
-            options=options,
-            provider=job.provider,
-            cost=job.cost,
-            reason=reason,
-        )
-    )
 
 
 def transition(
@@ -350,19 +117,9 @@ def transition(
     if action is not None:
         audit_job(session, job=job, action=action, now=now, moderator_id=actor_id, reason=job.error)
     if to in (JobState.FAILED, JobState.CANCELLED):
-        refund(session=session, job=job, now=now, note=to.value)
+        quotas.refund(session=session, job=job, now=now, note=to.value)
     elif to is JobState.DELIVERED:
-        session.add(
-            LedgerEntry(
-                guild_id=job.guild_id,
-                user_id=job.user_id,
-                job_id=job.id,
-                kind=LedgerKind.COMMIT,
-                amount=0,
-                counted_at=job.created_at,
-                created_at=now,
-            )
-        )
+        quotas.commit(session=session, job=job, now=now)
     return job
 
 
@@ -374,36 +131,6 @@ _AUDITED = {
     JobState.FAILED: AuditAction.FAILED,
     JobState.UNKNOWN: AuditAction.UNKNOWN,
 }
-
-
-def refund(*, session: Session, job: Job, now: float, note: str) -> bool:
-    """Give a job's reservation back, once."""
-    result: Any = session.execute(
-        update(Job).where(col(Job.id) == job.id, col(Job.refunded).is_(False)).values(refunded=True)
-    )
-    if result.rowcount != 1:
-        return False
-    reserved = session.exec(
-        select(LedgerEntry).where(
-            LedgerEntry.job_id == job.id, LedgerEntry.kind == LedgerKind.RESERVE
-        )
-    ).first()
-    if reserved is None:
-        return False
-    session.add(
-        LedgerEntry(
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            job_id=job.id,
-            kind=LedgerKind.REFUND,
-            amount=-reserved.amount,
-            counted_at=reserved.counted_at,
-            created_at=now,
-            note=note,
-        )
-    )
-    job.refunded = True
-    return True
 
 
 def get(*, session: Session, job_id: str) -> Job | None:
@@ -569,8 +296,6 @@ def release_leases(*, session: Session, owner: str) -> None:
 
 def expired_reviews(*, session: Session, now: float, default_hours: float) -> list[str]:
     """Jobs that waited for approval longer than their server's review expiry."""
-    from bot.core.guild.models import GuildConfig
-
     rows = session.exec(
         select(Job.id, Job.created_at, GuildConfig.review_expiry_hours)
         .join(GuildConfig, col(GuildConfig.guild_id) == col(Job.guild_id), isouter=True)
@@ -602,12 +327,54 @@ def recent_jobs(
     ).all()
 
 
-def ledger(
-    *, session: Session, guild_id: int | None, user_id: int, limit: int = 50
-) -> Sequence[LedgerEntry]:
-    return session.exec(
-        select(LedgerEntry)
-        .where(LedgerEntry.guild_id == guild_id, LedgerEntry.user_id == user_id)
-        .order_by(col(LedgerEntry.created_at).desc(), col(LedgerEntry.id).desc())
-        .limit(limit)
-    ).all()
+def resolve_unknown(
+    *, session: Session, guild_id: int, job_id: str, refund: bool, actor_id: int, now: float
+) -> Job | None:
+    """An admin settles a job whose outcome at the provider was unknown, after checking the
+    provider's dashboard: give the member their units back, or keep the charge. Once."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.guild_id != guild_id or job.state is not JobState.UNKNOWN:
+        return None
+    if job.moderator_id is not None:  # already settled
+        return None
+    verdict = "refunded" if refund else "kept charged"
+    if refund:
+        quotas.refund(session=session, job=job, now=now, note="unknown job refunded by an admin")
+    job.moderator_id = actor_id
+    job.error = f"{job.error or 'outcome unknown'}; checked by an admin and {verdict}"
+    session.add(job)
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=job.user_id,
+        moderator_id=actor_id,
+        job_id=job.id,
+        prompt=job.prompt,
+        reason=f"unknown job {verdict}",
+    )
+    return job
+
+
+def erase_prompts(*, session: Session, guild_id: int, user_id: int) -> tuple[int, int]:
+    """A member's right to be forgotten: prompts go, counts and outcomes stay. Only finished
+    jobs lose theirs: an unfinished job still needs its prompt to be sent. Returns (erased,
+    kept unfinished)."""
+    mine = (col(Job.guild_id) == guild_id, col(Job.user_id) == user_id)
+    unfinished = list(
+        session.exec(select(Job.id).where(*mine, col(Job.state).in_(ACTIVE_STATES))).all()
+    )
+    result: Any = session.execute(
+        update(Job).where(*mine, col(Job.state).in_(FINAL_STATES)).values(prompt=None)
+    )
+    session.execute(
+        update(AuditEntry)
+        .where(
+            col(AuditEntry.guild_id) == guild_id,
+            col(AuditEntry.user_id) == user_id,
+            col(AuditEntry.job_id).is_(None) | col(AuditEntry.job_id).not_in(unfinished),
+        )
+        .values(prompt=None)
+    )
+    return int(result.rowcount or 0), len(unfinished)

@@ -20,6 +20,7 @@ from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.contracts import Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.moves import JobMoves
 from providers import (
     Mode,
     Provider,
@@ -27,7 +28,6 @@ from providers import (
     ProviderName,
     RateLimited,
     SubmitNotSent,
-    SubmitOutcomeUnknown,
     VideoRequest,
 )
 
@@ -72,52 +72,48 @@ def _mark_attempt(session: Any, *, job_id: str, owner: str, now: float) -> bool:
     return store.mark_submit_attempt(session=session, job_id=job_id, owner=owner, now=now)
 
 
-class SubmitSteps:
-    # Provided by JobRunner / JobDriver.
-    db: Database
-    providers: dict[ProviderName, Provider]
-    config: RunnerConfig
-    presenter: Presenter
-    owner: str
-    clock: Callable[[], float]
+class SubmitStep:
+    """Sends one job's paid submit and records its outcome."""
 
-    async def _move(
-        self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
-    ) -> Job | None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        db: Database,
+        moves: JobMoves,
+        providers: dict[ProviderName, Provider],
+        config: RunnerConfig,
+        presenter: Presenter,
+        owner: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.db = db
+        self.moves = moves
+        self.providers = providers
+        self.config = config
+        self.presenter = presenter
+        self.owner = owner
+        self.clock = clock
 
-    async def _fail(self, job: Job, reason: str) -> Job | None:
-        raise NotImplementedError
-
-    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
-        raise NotImplementedError
-
-    async def _settle(self, job_id: str, to: JobState, reason: str) -> Job | None:
-        moved = await self._move(job_id, to, now=self.clock(), error=reason)
-        if moved is not None:
-            await self._show(moved)
-        return moved
-
-    async def _resume_submitting(self, job: Job) -> Job | None:
+    async def resume(self, job: Job) -> Job | None:
         """After a restart: send again only what provably was not sent."""
         if job.submit_attempted_at is None:
             log.info("job %s: no submit was sent before the restart; sending it now", job.id)
-            return await self._submit(job)
+            return await self.submit(job)
         log.warning("job %s: the process stopped during the submit; outcome unknown", job.id)
-        return await self._settle(
+        return await self.moves.settle(
             job.id,
             JobState.UNKNOWN,
             "the bot restarted while sending this job; an admin will check it",
         )
 
-    async def _submit(self, job: Job) -> Job | None:
+    async def submit(self, job: Job) -> Job | None:
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None:
-            return await self._fail(job, f"{job.provider} is no longer configured")
+            return await self.moves.fail(job, f"{job.provider} is no longer configured")
         missing = missing_for_submit(job)
         if missing is not None:
-            return await self._fail(job, f"this request could not be sent ({missing})")
-        await self._show(job)
+            return await self.moves.fail(job, f"this request could not be sent ({missing})")
+        await self.moves.show(job)
         deadline = job.created_at + self.config.deadline_seconds
         while True:
             image_url = job.image_url
@@ -126,14 +122,14 @@ class SubmitSteps:
                 # job waited, the provider gets one signed just now.
                 image_url = await self.presenter.fresh_image_url(job)
                 if image_url is None:
-                    return await self._fail(
+                    return await self.moves.fail(
                         job, "the image is no longer available on Discord, so nothing was sent"
                     )
             try:
                 request = build_request(job, provider, image_url=image_url)
             except (ValidationError, ValueError) as error:  # e.g. its prompt was erased
                 log.warning("job %s: the stored request is not valid: %s", job.id, error)
-                return await self._fail(
+                return await self.moves.fail(
                     job, "this request can no longer be built, so nothing was sent"
                 )
             marked = await self.db.run(
@@ -148,22 +144,22 @@ class SubmitSteps:
                 if waiting is None:
                     return None
                 if not waiting:
-                    return await self._fail(job, user_reason(error))
+                    return await self.moves.fail(job, user_reason(error))
                 continue
-            except SubmitOutcomeUnknown as error:
-                log.warning("job %s: %s", job.id, error.admin_message)
-                return await self._settle(
-                    job.id,
-                    JobState.UNKNOWN,
-                    "the provider did not confirm the job; an admin will check it",
-                )
             except ProviderError as error:
+                if not error.refundable:  # e.g. SubmitOutcomeUnknown: a paid job may exist
+                    log.warning("job %s: %s", job.id, error.admin_message)
+                    return await self.moves.settle(
+                        job.id,
+                        JobState.UNKNOWN,
+                        "the provider did not confirm the job; an admin will check it",
+                    )
                 log.warning("job %s: submit refused: %s", job.id, error.admin_message)
-                return await self._fail(job, user_reason(error))
+                return await self.moves.fail(job, user_reason(error))
             break
         now = self.clock()
         log.info("job %s: submitted to %s as %s", job.id, job.provider, provider_job_id)
-        moved = await self._move(
+        moved = await self.moves.move(
             job.id,
             JobState.SUBMITTED,
             now=now,
@@ -172,7 +168,7 @@ class SubmitSteps:
             submit_retry_at=None,
         )
         if moved is not None:
-            await self._show(moved)
+            await self.moves.show(moved)
         return moved
 
     async def _wait_to_resubmit(
@@ -194,6 +190,6 @@ class SubmitSteps:
         if not cleared:
             return None
         job.submit_attempted_at, job.submit_retry_at = None, now + delay
-        await self._show(job)
+        await self.moves.show(job)
         await asyncio.sleep(delay)
         return True

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.contracts import RunnerConfig
-from bot.core.jobs.models import Job
+from bot.core.jobs.moves import JobMoves
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,25 @@ def temp_files_by_job(directory: Path) -> dict[str, list[Path]]:
 
 
 class Upkeep:
-    # Provided by JobRunner.
-    db: Database
-    config: RunnerConfig
-    owner: str
-    clock: Callable[[], float]
-    temp_dir: Path | None
-    _drivers: dict[str, asyncio.Task[None]]
-    _final_tries: set[str]
-
-    async def _show(self, job: Job, *, waiting_position: int | None = None) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        db: Database,
+        moves: JobMoves,
+        config: RunnerConfig,
+        owner: str,
+        clock: Callable[[], float],
+        temp_dir: Path | None,
+        driving: Callable[[], Collection[str]],
+    ) -> None:
+        self.db = db
+        self.moves = moves
+        self.config = config
+        self.owner = owner
+        self.clock = clock
+        self.temp_dir = temp_dir
+        self.driving = driving  # the ids of the jobs this process is driving now
+        self._final_tries: set[str] = set()
 
     async def sweep_temp_files(self) -> int:
         """Remove downloads of jobs that no live process is working on. The directory is
@@ -58,7 +66,7 @@ class Upkeep:
         if directory is None:
             return 0
         found = await asyncio.to_thread(temp_files_by_job, directory)
-        candidates = [job_id for job_id in found if job_id not in self._drivers]
+        candidates = [job_id for job_id in found if job_id not in self.driving()]
         if not candidates:
             return 0
         now = self.clock()
@@ -70,7 +78,7 @@ class Upkeep:
         stray = [
             path
             for job_id in candidates
-            if job_id not in busy and job_id not in self._drivers
+            if job_id not in busy and job_id not in self.driving()
             for path in found[job_id]
         ]
 
@@ -104,6 +112,6 @@ class Upkeep:
                 continue
             self._final_tries.add(job.id)
             log.info("job %s: showing its final state (%s) after a restart", job.id, job.state)
-            await self._show(job)
+            await self.moves.show(job)
             shown += 1
         return shown

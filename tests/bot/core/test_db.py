@@ -20,8 +20,9 @@ from sqlmodel import Session, SQLModel, col, select
 import bot.core.guild.models
 import bot.core.jobs.models
 from bot.core import migrations
+from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine, normalise_url
-from bot.core.guild.models import AuditAction, AuditEntry, FilterRuleRow
+from bot.core.guild.models import FilterRuleRow
 from bot.core.settings import SettingsError, load_settings
 from tests import testdb
 from tests.testdb import database_url, on_postgresql

@@ -14,14 +14,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
 import bot.core.jobs.models
-from bot.core import migrations
+from bot.core import migrations, quotas
+from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine
 from bot.core.guild import store as guild_store
-from bot.core.guild.models import AuditAction, AuditEntry, NsfwPolicy, Window
+from bot.core.guild.models import NsfwPolicy, Window
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState, LedgerEntry, LedgerKind
 from tests.testdb import database_url, on_postgresql
@@ -162,7 +163,7 @@ def _assert_readable_by_the_stores(session: Session) -> None:
         "j_reroll",
         "j_accepted",
     ]
-    ledger = store.ledger(session=session, guild_id=111, user_id=336)
+    ledger = quotas.ledger(session=session, guild_id=111, user_id=336)
     assert [(e.kind, e.amount, e.note) for e in ledger] == [
         (LedgerKind.REFUND, -1, "no video"),
         (LedgerKind.RESERVE, 1, None),
@@ -177,7 +178,7 @@ def _assert_readable_by_the_stores(session: Session) -> None:
     blocked = guild_store.blocked(session=session, guild_id=111, user_id=777)
     assert blocked is not None and blocked.reason == "spam"
     assert [r.pattern for r in guild_store.rules(session=session, guild_id=111)] == ["forbidden"]
-    audit = session.exec(select(AuditEntry).order_by(AuditEntry.at)).all()  # type: ignore[arg-type]
+    audit = session.exec(select(AuditEntry).order_by(col(AuditEntry.at))).all()
     assert [(a.action, a.forwarded) for a in audit] == [
         (AuditAction.ACCEPTED, True),
         (AuditAction.SETTINGS, False),

@@ -1,0 +1,337 @@
+"""Quotas: the policy, a member's usage, and the ledger that counts it. A job's cost is
+reserved when it is accepted, committed when it is delivered and refunded when it fails or is
+cancelled; admins grant extra units or reset a member's window. Each function takes a session
+and runs inside the caller's transaction; every check-and-spend happens under a lock (SQLite's
+write lock, or the member row's `FOR UPDATE` on PostgreSQL), never as read-then-write across
+transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.core.audit import AuditAction, audit
+from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
+from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind, Member
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaPolicy:
+    limit: int  # units per window
+    window_seconds: float
+    max_in_flight: int  # a member's unfinished jobs
+    cost_5s: int = 1
+    cost_10s: int = 2
+    daily: bool = False  # the window is the UTC day instead of the last `window_seconds`
+
+    def cost(self, duration: int) -> int:
+        return self.cost_10s if duration >= 10 else self.cost_5s
+
+    def window_start(self, now: float) -> float:
+        return utc_midnight(now) if self.daily else now - self.window_seconds
+
+    def counted_until(self, counted_at: float) -> float:
+        """When an amount counted at `counted_at` leaves the window."""
+        if self.daily:
+            return utc_midnight(counted_at) + DAY
+        return counted_at + self.window_seconds
+
+
+DAY = 86_400.0
+
+
+def utc_midnight(now: float) -> float:
+    return now - (now % DAY)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    used: int
+    limit: int
+    in_flight: int
+    max_in_flight: int
+    frees_at: float | None  # when the oldest counted unit leaves the window
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+def lock_member(*, session: Session, guild_id: int | None, user_id: int) -> None:
+    """Serialize one member's check-and-spend. On SQLite the IMMEDIATE transaction already holds
+    the write lock; on PostgreSQL the member row is locked until commit."""
+    gid = guild_id or 0
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        stmt: Any = sqlite_insert(Member).values(guild_id=gid, user_id=user_id)
+        session.execute(stmt.on_conflict_do_nothing())
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    session.execute(
+        pg_insert(Member).values(guild_id=gid, user_id=user_id).on_conflict_do_nothing()
+    )
+    session.exec(
+        select(Member).where(Member.guild_id == gid, Member.user_id == user_id).with_for_update()
+    ).one()
+    # The server budget is shared: serialize a server's spends on its own row too.
+    session.execute(pg_insert(Member).values(guild_id=gid, user_id=0).on_conflict_do_nothing())
+    session.exec(
+        select(Member).where(Member.guild_id == gid, Member.user_id == 0).with_for_update()
+    ).one()
+
+
+def ledger_by_time(
+    session: Session, *, guild_id: int | None, user_id: int, since: float
+) -> Sequence[tuple[float, int]]:
+    rows = session.exec(
+        select(LedgerEntry.counted_at, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.guild_id == guild_id,
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.counted_at > since,
+        )
+        .group_by(col(LedgerEntry.counted_at))
+        .order_by(col(LedgerEntry.counted_at))
+    ).all()
+    return [(float(at), int(total or 0)) for at, total in rows]
+
+
+def usage(
+    *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
+) -> Usage:
+    rows = ledger_by_time(
+        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
+    )
+    used = max(0, sum(amount for _, amount in rows))
+    frees_at = next((policy.counted_until(at) for at, amount in rows if amount > 0), None)
+    in_flight = session.exec(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.guild_id == guild_id,
+            Job.user_id == user_id,
+            col(Job.state).in_(ACTIVE_STATES),
+        )
+    ).one()
+    return Usage(
+        used=used,
+        limit=policy.limit,
+        in_flight=int(in_flight),
+        max_in_flight=policy.max_in_flight,
+        frees_at=frees_at if used > 0 else None,
+    )
+
+
+def _available_at(
+    rows: Sequence[tuple[float, int]], *, need: int, policy: QuotaPolicy
+) -> float | None:
+    """The earliest time at which `need` more units fit, as counted amounts leave the window."""
+    used = max(0, sum(amount for _, amount in rows))
+    if need > policy.limit:
+        return None
+    for at, amount in rows:
+        if used + need <= policy.limit:
+            break
+        used -= amount
+        if used + need <= policy.limit:
+            return policy.counted_until(at)
+    return None
+
+
+def guild_spent_today(*, session: Session, guild_id: int | None, now: float) -> int:
+    total = session.exec(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.guild_id == guild_id,
+            LedgerEntry.counted_at >= utc_midnight(now),
+            col(LedgerEntry.kind).in_((LedgerKind.RESERVE, LedgerKind.REFUND)),
+        )
+    ).one()
+    return int(total or 0)
+
+
+def check_spend(
+    *,
+    session: Session,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    in_flight: bool,
+) -> None:
+    """Raise if the member (or the server) cannot spend `job.cost` now. Call under the lock."""
+    current = usage(
+        session=session, guild_id=job.guild_id, user_id=job.user_id, policy=policy, now=now
+    )
+    if in_flight and current.in_flight >= policy.max_in_flight:
+        raise TooManyInFlight(current)
+    if current.used + job.cost > policy.limit:
+        rows = ledger_by_time(
+            session, guild_id=job.guild_id, user_id=job.user_id, since=policy.window_start(now)
+        )
+        raise QuotaExceeded(current, job.cost, _available_at(rows, need=job.cost, policy=policy))
+    if budget is not None:
+        spent = guild_spent_today(session=session, guild_id=job.guild_id, now=now)
+        if spent + job.cost > budget:
+            raise BudgetExhausted(spent, budget, utc_midnight(now) + DAY)
+
+
+def reserve(*, session: Session, job: Job, now: float) -> None:
+    session.add(
+        LedgerEntry(
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            job_id=job.id,
+            kind=LedgerKind.RESERVE,
+            amount=job.cost,
+            counted_at=now,
+            created_at=now,
+        )
+    )
+
+
+def commit(*, session: Session, job: Job, now: float) -> None:
+    """A delivered job keeps its reservation: recorded as a zero-amount entry, counted when
+    the job was accepted."""
+    session.add(
+        LedgerEntry(
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            job_id=job.id,
+            kind=LedgerKind.COMMIT,
+            amount=0,
+            counted_at=job.created_at,
+            created_at=now,
+        )
+    )
+
+
+def refund(*, session: Session, job: Job, now: float, note: str) -> bool:
+    """Give a job's reservation back, once."""
+    result: Any = session.execute(
+        update(Job).where(col(Job.id) == job.id, col(Job.refunded).is_(False)).values(refunded=True)
+    )
+    if result.rowcount != 1:
+        return False
+    reserved = session.exec(
+        select(LedgerEntry).where(
+            LedgerEntry.job_id == job.id, LedgerEntry.kind == LedgerKind.RESERVE
+        )
+    ).first()
+    if reserved is None:
+        return False
+    session.add(
+        LedgerEntry(
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            job_id=job.id,
+            kind=LedgerKind.REFUND,
+            amount=-reserved.amount,
+            counted_at=reserved.counted_at,
+            created_at=now,
+            note=note,
+        )
+    )
+    job.refunded = True
+    return True
+
+
+def _credit(
+    session: Session,
+    *,
+    guild_id: int,
+    user_id: int,
+    units: int,
+    counted_at: float,
+    now: float,
+    actor_id: int,
+    note: str,
+) -> None:
+    session.add(
+        LedgerEntry(
+            guild_id=guild_id,
+            user_id=user_id,
+            kind=LedgerKind.GRANT,
+            amount=-units,
+            counted_at=counted_at,
+            created_at=now,
+            actor_id=actor_id,
+            note=note,
+        )
+    )
+
+
+def grant(
+    *, session: Session, guild_id: int, user_id: int, units: int, actor_id: int, now: float
+) -> None:
+    """Extra units for the member, usable until they leave the window like any other."""
+    _credit(
+        session,
+        guild_id=guild_id,
+        user_id=user_id,
+        units=units,
+        counted_at=now,
+        now=now,
+        actor_id=actor_id,
+        note=f"granted {units}",
+    )
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=user_id,
+        moderator_id=actor_id,
+        reason=f"granted {units} units",
+    )
+
+
+def reset(
+    *, session: Session, guild_id: int, user_id: int, policy: QuotaPolicy, actor_id: int, now: float
+) -> int:
+    """Cancel everything the member has counted in the current window. Each counter-entry is
+    counted at the time of what it cancels, so both leave the window together."""
+    rows = ledger_by_time(
+        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
+    )
+    cleared = 0
+    for counted_at, total in rows:
+        if total > 0:
+            _credit(
+                session,
+                guild_id=guild_id,
+                user_id=user_id,
+                units=total,
+                counted_at=counted_at,
+                now=now,
+                actor_id=actor_id,
+                note="reset",
+            )
+            cleared += total
+    audit(
+        session=session,
+        guild_id=guild_id,
+        action=AuditAction.QUOTA,
+        now=now,
+        user_id=user_id,
+        moderator_id=actor_id,
+        reason=f"reset ({cleared} units cleared)",
+    )
+    return cleared
+
+
+def ledger(
+    *, session: Session, guild_id: int | None, user_id: int, limit: int = 50
+) -> Sequence[LedgerEntry]:
+    return session.exec(
+        select(LedgerEntry)
+        .where(LedgerEntry.guild_id == guild_id, LedgerEntry.user_id == user_id)
+        .order_by(col(LedgerEntry.created_at).desc(), col(LedgerEntry.id).desc())
+        .limit(limit)
+    ).all()

@@ -1,0 +1,252 @@
+"""Starting a job, with no chat in it: the server's rules (admission), the provider, the
+options, the prompt filter, the image, then the reservation and the stored job. Every refusal
+on the way raises a `bot.core.errors.Refused` and leaves nothing charged; a refusal by a server
+rule is written to the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from bot.core.audit import AuditAction, audit
+from bot.core.db import Database
+from bot.core.errors import (
+    BudgetExhausted,
+    ChannelUnusable,
+    InvalidRequest,
+    NoProviders,
+    NotAccepting,
+    OptionUnsupported,
+    ProviderNotConfigured,
+    Refusal,
+)
+from bot.core.guild.policy import Requester, admit, check_options, load_rules
+from bot.core.images import inspect_image
+from bot.core.jobs.models import Job
+from bot.core.jobs.runner import JobRunner
+from providers import (
+    MAX_SEED,
+    Mode,
+    Provider,
+    ProviderName,
+    UnsafeURL,
+    UnsupportedOption,
+    VideoRequest,
+)
+from providers.capabilities import Capabilities
+
+# Checked against the provider's rules before the real (re-hosted) URL exists.
+PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What the member asked for."""
+
+    mode: Mode
+    prompt: str
+    provider: ProviderName | None = None
+    aspect_ratio: str | None = None
+    duration: int | None = None
+    resolution: str | None = None
+    seed: int | None = None
+    image: bytes | None = None
+    parent_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    spec: JobSpec
+    guild_id: int | None
+    channel_id: int  # where the job's messages go (a thread's own id)
+    requester: Requester  # who asks, and the channel whose rules apply
+    upload_limit: int  # bytes the channel accepts in one message
+    missing_permissions: tuple[str, ...] = ()  # what the bot lacks in the channel
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    job: Job
+    review_channel_id: int | None  # set when the job waits for a moderator's approval
+    image: tuple[bytes, str] | None  # the input image and its file name
+
+
+async def start_job(
+    request: StartRequest,
+    *,
+    db: Database,
+    runner: JobRunner,
+    providers: Mapping[ProviderName, Provider],
+    order: Sequence[ProviderName],
+    clock: Callable[[], float] = time.time,
+) -> Started:
+    """Admit, check and accept one job. Raises a `Refused` (nothing charged) or returns the
+    stored job: ACCEPTED with its cost reserved, or PENDING_REVIEW when a moderator decides."""
+    if not runner.accepting:
+        raise NotAccepting
+    spec = request.spec
+    gid, user_id = request.guild_id or 0, request.requester.user_id
+    rules = await db.run(lambda s: load_rules(s, guild_id=gid, user_id=user_id))
+    try:
+        admission = admit(
+            config=rules.config,
+            tiers=rules.tiers,
+            block=rules.block,
+            who=request.requester,
+            base=runner.config.quota,
+            configured=order,
+        )
+    except Refusal as refusal:
+        await _refused(db, request, refusal, provider=None, now=clock())
+        raise
+    name, provider = resolve_provider(spec.provider or admission.providers[0], providers, order)
+    seed = (
+        spec.seed if spec.seed is not None and spec.seed >= 0 else secrets.randbelow(MAX_SEED + 1)
+    )
+    wanted = _video_request(spec, seed)
+    try:
+        options = provider.resolve(wanted)
+    except UnsupportedOption as error:
+        raise OptionUnsupported(error, _alternatives(error, spec.mode, name, providers)) from error
+    except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
+        raise InvalidRequest(error.detail) from error
+    try:
+        check_options(
+            admission, provider=name, duration=options.duration, resolution=options.resolution
+        )
+        match = await asyncio.to_thread(rules.filter.check, wanted.prompt)
+        if match is not None:
+            raise Refusal(
+                "prompt",
+                "Your prompt contains something this server doesn't allow "
+                "(“{quoted}”). Please rephrase it.",
+                quoted=match.excerpt,
+                quoted_limit=40,
+            )
+    except Refusal as refusal:
+        await _refused(db, request, refusal, provider=name, now=clock())
+        raise
+    if request.missing_permissions:
+        raise ChannelUnusable(request.missing_permissions)
+    image_data = spec.image
+    checked = None if image_data is None else await asyncio.to_thread(inspect_image, image_data)
+
+    policy = runner.config.quota
+    job = Job(
+        guild_id=request.guild_id,
+        channel_id=request.channel_id,
+        user_id=user_id,
+        mode=spec.mode.value,
+        provider=name.value,
+        prompt=wanted.prompt,
+        aspect_ratio=options.aspect_ratio,
+        duration=options.duration,
+        resolution=options.resolution,
+        seed=seed,
+        cost=policy.cost(options.duration),
+        upload_limit=request.upload_limit,
+        parent_job_id=spec.parent_job_id,
+        channel_nsfw=request.requester.channel_nsfw,
+    )
+    try:
+        job = await runner.accept(
+            job, policy=admission.policy, budget=admission.budget, hold=admission.review
+        )
+    except BudgetExhausted as error:
+        budget = Refusal("budget", f"server budget {error.used}/{error.budget}")
+        await _refused(db, request, budget, provider=name, now=clock())
+        raise
+    image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None
+    review_channel = rules.config.review_channel_id if admission.review else None
+    return Started(job=job, review_channel_id=review_channel, image=image)
+
+
+def resolve_provider(
+    wanted: ProviderName | None,
+    providers: Mapping[ProviderName, Provider],
+    order: Sequence[ProviderName],
+) -> tuple[ProviderName, Provider]:
+    """The provider to use: the one asked for, else the first configured."""
+    if not order:
+        raise NoProviders
+    name = wanted or order[0]
+    provider = providers.get(name)
+    if provider is None:
+        raise ProviderNotConfigured(name, tuple(order))
+    return name, provider
+
+
+def _video_request(spec: JobSpec, seed: int) -> VideoRequest:
+    try:
+        return VideoRequest(
+            mode=spec.mode,
+            prompt=spec.prompt,
+            aspect_ratio=spec.aspect_ratio,
+            duration=spec.duration,
+            resolution=spec.resolution,
+            seed=seed,
+            image_url=PLACEHOLDER_IMAGE_URL if spec.mode is Mode.IMAGE else None,
+        )
+    except ValidationError as error:
+        item = error.errors(include_input=False, include_url=False)[0]
+        field = ".".join(str(p) for p in item["loc"]) or "request"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        raise InvalidRequest(message, field=field) from error
+
+
+def _alternatives(
+    error: UnsupportedOption,
+    mode: Mode,
+    chosen: ProviderName,
+    providers: Mapping[ProviderName, Provider],
+) -> tuple[ProviderName, ...]:
+    """The other configured providers that would accept what the chosen one refused."""
+    return tuple(
+        name
+        for name, provider in providers.items()
+        if name is not chosen and _accepts(provider.capabilities(mode), error.option, error.value)
+    )
+
+
+def _accepts(capabilities: Capabilities, option: str, value: object) -> bool:
+    match option:
+        case "duration":
+            return value in capabilities.durations
+        case "resolution":
+            return value in capabilities.resolutions
+        case "aspect_ratio":
+            return value in capabilities.aspect_ratios
+        case _:
+            return False
+
+
+async def _refused(
+    db: Database,
+    request: StartRequest,
+    refusal: Refusal,
+    *,
+    provider: ProviderName | None,
+    now: float,
+) -> None:
+    """Every refusal by a server rule is audited; it costs nothing."""
+    spec = request.spec
+    options = f"{spec.mode.value} · {spec.duration or '-'} s · {spec.resolution or '-'}"
+    chosen = provider or spec.provider
+    await db.run(
+        lambda s: audit(
+            session=s,
+            guild_id=request.guild_id,
+            action=AuditAction.REFUSED,
+            now=now,
+            user_id=request.requester.user_id,
+            prompt=spec.prompt,
+            options=options,
+            provider=chosen.value if chosen else None,
+            reason=f"{refusal.rule}: {refusal.render(str)}",
+        )
+    )

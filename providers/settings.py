@@ -1,0 +1,46 @@
+"""What every provider's settings share: the connection a provider is built with, and the checks
+on its key and base URL. Each provider declares its own keys beside its code (for example
+`providers.runcomfy.RunComfySettings`); `providers.registry.ProviderSettings` composes them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+# Values people paste from templates; refusing them at start-up beats a 401 at the first job.
+PLACEHOLDER = re.compile(
+    r"^(change[-_ ]?me|todo|x{3,}|\.\.\.|<.*>|your[-_ ].*|.*placeholder.*|.*example.*)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    api_key: SecretStr
+    base_url: str
+
+
+def real_secret(value: object) -> object:
+    """A pasted secret: stripped, empty as None, a template placeholder refused."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        if PLACEHOLDER.match(value):
+            raise ValueError("looks like a placeholder; paste the real value or leave it empty")
+    return value
+
+
+def origin(value: str) -> str:
+    """A base URL: an http(s) origin without a trailing slash."""
+    value = value.strip().rstrip("/")
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an origin such as https://api.example.com")
+    return value
+
+
+def config_of(api_key: SecretStr | None, base_url: str) -> ProviderConfig | None:
+    """The provider's connection, or None when it has no key (it is not offered)."""
+    return None if api_key is None else ProviderConfig(api_key=api_key, base_url=base_url)
