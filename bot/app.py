@@ -17,9 +17,13 @@ from bot import cli
 from bot.core.db import Database
 from bot.core.jobs.runner import JobRunner, RunnerConfig
 from bot.core.jobs.store import QuotaPolicy
+from bot.core.observability.metrics import Metrics
+from bot.core.observability.provider_http import MeteredTransport, provider_hosts
 from bot.core.settings import Settings
 from bot.discord_layer.client import VideoBot
 from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.rate_limits import rate_limit_trace
+from bot.services import build_wakeups, side_services, webhook_urls
 from providers import Downloader, build_providers, new_download_client
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,16 @@ def provider_limits(settings: Settings) -> httpx.Limits:
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
+def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
+    """The provider client's transport, counting requests and errors per provider."""
+    bases = {name.value: config.base_url for name, config in settings.provider_configs().items()}
+    return MeteredTransport(
+        httpx.AsyncHTTPTransport(limits=provider_limits(settings)),
+        metrics=metrics,
+        hosts=provider_hosts(bases),
+    )
+
+
 def runner_config(settings: Settings) -> RunnerConfig:
     return RunnerConfig(
         quota=QuotaPolicy(
@@ -78,12 +92,14 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
     temp_dir = settings.work_dir / "tmp"
     await asyncio.to_thread(temp_dir.mkdir, parents=True, exist_ok=True)
     db = await asyncio.to_thread(Database.connect, settings.database_url)
+    metrics = Metrics()
+    wakeups = build_wakeups(settings, metrics)
     try:
         async with (
             httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
                 follow_redirects=False,
-                limits=provider_limits(settings),
+                transport=metered_transport(settings, metrics),
             ) as client,
             new_download_client() as download_client,
         ):
@@ -92,6 +108,7 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 client=client,
                 allow_loopback_urls=settings.allow_loopback_urls,
                 retry=settings.retry_policy(),
+                webhook_urls=webhook_urls(settings),
             )
             presenter = DiscordPresenter(edit_interval=settings.status_edit_interval)
             runner = JobRunner(
@@ -106,6 +123,8 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 config=runner_config(settings),
                 presenter=presenter,
                 temp_dir=temp_dir,
+                wakeups=wakeups,
+                metrics=metrics,
             )
             bot = VideoBot(
                 settings=settings,
@@ -113,8 +132,12 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 providers=providers,
                 runner=runner,
                 presenter=presenter,
+                http_trace=rate_limit_trace(metrics),
             )
-            async with bot:
+            async with (
+                bot,
+                side_services(settings=settings, bot=bot, db=db, metrics=metrics, wakeups=wakeups),
+            ):
                 yield bot
     finally:
         await asyncio.to_thread(db.close)

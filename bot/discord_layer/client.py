@@ -6,6 +6,7 @@ import gc
 import logging
 import time
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -51,6 +52,7 @@ class VideoBot(commands.Bot):
         providers: dict[ProviderName, Provider],
         runner: JobRunner,
         presenter: DiscordPresenter,
+        http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -58,6 +60,7 @@ class VideoBot(commands.Bot):
             tree_cls=ReelbotTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            http_trace=http_trace or aiohttp.TraceConfig(),  # counts Discord's 429s
         )
         self.settings = settings
         self.db = db

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.core.observability import logs
+
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
@@ -70,6 +72,12 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
 
 
 class ReelbotTree(app_commands.CommandTree["VideoBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[VideoBot]) -> bool:
+        # Each interaction runs in its own task: its log lines (and those of the jobs it
+        # starts) carry its id and server.
+        logs.bind(interaction_id=interaction.id, guild_id=interaction.guild_id)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[VideoBot], error: app_commands.AppCommandError
     ) -> None:

@@ -18,6 +18,8 @@ from bot.core.jobs import store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.submitting import SubmitSteps, missing_for_submit
+from bot.core.observability import logs
+from bot.core.observability.metrics import Metrics
 from providers import (
     Cancelled,
     Downloaded,
@@ -36,6 +38,7 @@ from providers import (
     TransientError,
     wait_for_job,
 )
+from providers.webhooks import Wakeups, watched
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class JobDriver(SubmitSteps):
     owner: str
     clock: Callable[[], float]
     _slot_waiters: dict[str, asyncio.Future[None]]
+    wakeups: Wakeups | None
+    metrics: Metrics | None
 
     def _notify(self) -> None:
         raise NotImplementedError
@@ -76,11 +81,14 @@ class JobDriver(SubmitSteps):
         )
         if moved is not None:
             self._notify()  # a provider slot may have come free: let the dispatcher look now
+            if self.metrics is not None:
+                self.metrics.job_moved(moved, now=now)
         return moved
 
     async def _drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
         retried by the rules of its state, so it never sits on a slot until its lease lapses."""
+        logs.bind(job_id=job_id)  # this task's log lines carry the job id
         crashes = 0
         while True:
             try:
@@ -196,6 +204,7 @@ class JobDriver(SubmitSteps):
                 JobState.UNKNOWN,
                 f"{job.provider} is no longer configured; an admin will check this job",
             )
+        logs.bind(provider=job.provider, provider_job_id=job.provider_job_id, guild_id=job.guild_id)
         current = job
 
         async def on_update(update: JobUpdate) -> None:
@@ -215,15 +224,20 @@ class JobDriver(SubmitSteps):
                     pass
 
         elapsed = self.clock() - (job.submitted_at or job.created_at)
+        watch = watched(
+            self.wakeups, provider.name, job.provider_job_id, default=self.config.cadence
+        )
         try:
-            outcome = await wait_for_job(
-                provider,
-                job.provider_job_id,
-                cadence=self.config.cadence,
-                deadline=self.config.deadline_seconds,
-                on_update=on_update,
-                elapsed_at_start=max(0.0, elapsed),
-            )
+            with watch as (cadence, wake):  # a provider callback, if any, wakes the wait
+                outcome = await wait_for_job(
+                    provider,
+                    job.provider_job_id,
+                    cadence=cadence,
+                    deadline=self.config.deadline_seconds,
+                    on_update=on_update,
+                    elapsed_at_start=max(0.0, elapsed),
+                    wake=wake,
+                )
         except ProviderError as error:
             log.warning("job %s: polling failed: %s", job.id, error.admin_message)
             return await self._fail(job, user_reason(error))

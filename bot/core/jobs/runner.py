@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,10 @@ from bot.core.jobs.contracts import (
 )
 from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.store import QuotaPolicy
+from bot.core.jobs.store import BudgetExhausted, QuotaExceeded, QuotaPolicy, TooManyInFlight
 from bot.core.jobs.submitting import missing_for_submit
 from bot.core.jobs.upkeep import Upkeep
+from bot.core.observability.metrics import Metrics
 from providers import (
     CancelOutcome,
     Downloader,
@@ -46,6 +47,7 @@ from providers import (
     ProviderError,
     ProviderName,
 )
+from providers.webhooks import Wakeups
 
 __all__ = [
     "CancelResult",
@@ -71,6 +73,8 @@ class JobRunner(JobDriver, Upkeep):
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
         temp_dir: Path | None = None,
+        wakeups: Wakeups | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -89,11 +93,15 @@ class JobRunner(JobDriver, Upkeep):
         self._service_tasks: list[asyncio.Task[None]] = []
         self._final_tries: set[str] = set()
         self._wake = asyncio.Event()
+        self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
+        self.metrics = metrics
+        self.leases_renewed_at = time.monotonic()  # for /readyz
 
     # --- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.accepting = True
+        self.leases_renewed_at = time.monotonic()
         loop = asyncio.get_running_loop()
         for name, coro in (
             ("dispatcher", self._dispatch_loop()),
@@ -137,7 +145,17 @@ class JobRunner(JobDriver, Upkeep):
         """Reserve quota and store the job (or, with `hold`, store it for review without
         charging). Raises QuotaExceeded, TooManyInFlight or BudgetExhausted."""
         now = self.clock()
-        accepted = await self.db.run(
+        with _counting_refusals(self.metrics):
+            accepted = await self._accept(job, policy, budget, hold, now)
+        log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
+        if not hold:
+            self._setting_up.add(accepted.id)
+        return accepted
+
+    async def _accept(
+        self, job: Job, policy: QuotaPolicy | None, budget: int | None, hold: bool, now: float
+    ) -> Job:
+        return await self.db.run(
             lambda s: store.accept(
                 session=s,
                 job=job,
@@ -149,10 +167,6 @@ class JobRunner(JobDriver, Upkeep):
                 hold=hold,
             )
         )
-        log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
-        if not hold:
-            self._setting_up.add(accepted.id)
-        return accepted
 
     def setup_over(self, job_id: str) -> None:
         """The caller of `accept` is done with the job: launched, abandoned, or (after an
@@ -417,6 +431,7 @@ class JobRunner(JobDriver, Upkeep):
                         until=self.clock() + self.config.lease_seconds,
                     )
                 )
+                self.leases_renewed_at = time.monotonic()
             except Exception:
                 log.exception("renewing leases failed; trying again on the next pass")
 
@@ -440,6 +455,8 @@ class JobRunner(JobDriver, Upkeep):
                 until=now + self.config.lease_seconds,
             )
         )
+        if claimed and self.metrics is not None:
+            self.metrics.lease_takeovers.inc(len(claimed))
         for job_id in claimed:
             if job_id not in self._drivers:
                 log.info("job %s: resuming after a restart", job_id)
@@ -488,6 +505,24 @@ class JobRunner(JobDriver, Upkeep):
                 path.unlink(missing_ok=True)
 
         await asyncio.to_thread(remove)
+
+
+@contextlib.contextmanager
+def _counting_refusals(metrics: Metrics | None) -> Iterator[None]:
+    try:
+        yield
+    except QuotaExceeded:
+        if metrics is not None:
+            metrics.quota_refusals.labels("quota").inc()
+        raise
+    except TooManyInFlight:
+        if metrics is not None:
+            metrics.quota_refusals.labels("in_flight").inc()
+        raise
+    except BudgetExhausted:
+        if metrics is not None:
+            metrics.quota_refusals.labels("budget").inc()
+        raise
 
 
 def _dispatch(
