@@ -25,6 +25,15 @@ def error_kind(status: int) -> str | None:
     return None
 
 
+def request_kind(method: str, path: str) -> str:
+    """submit, status (status and result checks), cancel, or other (the webhook secret)."""
+    if path.endswith("/cancel"):
+        return "cancel"
+    if "/webhook/" in path:
+        return "other"
+    return "status" if method == "GET" else "submit"
+
+
 class MeteredTransport(httpx.AsyncBaseTransport):
     """Counts every request to a known provider host: submits (POST), status checks (GET), and
     failures by kind (HTTP status class, or `network` when no answer came)."""
@@ -40,9 +49,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         provider = self._hosts.get(request.url.netloc.decode("ascii").lower())
         if provider is None:
             return await self._inner.handle_async_request(request)
-        kind = "status" if request.method == "GET" else "submit"
-        if request.url.path.endswith("/cancel"):
-            kind = "cancel"
+        kind = request_kind(request.method, request.url.path)
         self._metrics.provider_requests.labels(provider, kind).inc()
         try:
             response = await self._inner.handle_async_request(request)
