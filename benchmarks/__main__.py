@@ -27,6 +27,7 @@ from benchmarks import (
     poll_lag,
     quota_contention,
     status_load,
+    webhook_lag,
 )
 from benchmarks._report import Section, merge_report, render_header, render_section
 
@@ -41,6 +42,7 @@ class Benchmark(Protocol):
 # The registry: every benchmark, in report order.
 BENCHMARKS: list[Benchmark] = [
     poll_lag,
+    webhook_lag,
     download_rss,
     bot_load,
     pipeline,
