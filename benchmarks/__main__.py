@@ -28,6 +28,7 @@ from benchmarks import (
     quota_contention,
     reencode,
     status_load,
+    webhook_lag,
 )
 from benchmarks._report import Section, merge_report, render_header, render_section
 
@@ -42,6 +43,7 @@ class Benchmark(Protocol):
 # The registry: every benchmark, in report order.
 BENCHMARKS: list[Benchmark] = [
     poll_lag,
+    webhook_lag,
     download_rss,
     bot_load,
     pipeline,

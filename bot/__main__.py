@@ -17,6 +17,7 @@ import sys
 from rich.console import Console
 
 from bot import cli, cli_db
+from bot.core.observability import logs
 from bot.core.settings import SettingsError, load_settings
 
 
@@ -36,18 +37,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+    # soft_wrap: never break a line (a URL split in two cannot be clicked or pasted).
+    console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
     try:
         settings = load_settings()
     except SettingsError as error:
         console.print(str(error))
         return cli.EXIT_BAD_INPUT
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(level=settings.log_level, fmt=settings.log_format, stream=sys.stderr)
     command = args.command or "run"
+    if command == "generate":
+        # The command shows its own progress: a library line per HTTP request would cut into it.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))
     try:
         if command == "check":
             return cli.check(settings, console)

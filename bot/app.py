@@ -19,6 +19,8 @@ from bot.core.db import Database
 from bot.core.jobs.contracts import RunnerConfig
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
+from bot.core.observability.metrics import Metrics
+from bot.core.observability.provider_http import MeteredTransport, provider_hosts
 from bot.core.quotas import QuotaPolicy
 from bot.core.settings import Settings
 from bot.discord_layer.actions import Actions
@@ -26,10 +28,13 @@ from bot.discord_layer.audit_channel import AuditForwarder
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.client import VideoBot
 from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.rate_limits import rate_limit_trace
 from bot.discord_layer.review import Review
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
+from bot.services import build_wakeups, side_services, webhook_urls
 from providers import Downloader, Provider, ProviderName, build_providers, new_download_client
+from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,16 @@ def provider_limits(settings: Settings) -> httpx.Limits:
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
+def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
+    """The provider client's transport, counting requests and errors per provider."""
+    bases = {name.value: config.base_url for name, config in settings.provider_configs().items()}
+    return MeteredTransport(
+        httpx.AsyncHTTPTransport(limits=provider_limits(settings)),
+        metrics=metrics,
+        hosts=provider_hosts(bases),
+    )
+
+
 def runner_config(settings: Settings) -> RunnerConfig:
     return RunnerConfig(
         quota=QuotaPolicy(
@@ -88,6 +103,8 @@ def assemble(
     providers: dict[ProviderName, Provider],
     downloader: Downloader,
     temp_dir: Path,
+    wakeups: Wakeups | None = None,
+    metrics: Metrics | None = None,
 ) -> VideoBot:
     """Build every collaborator with explicit arguments, then the bot that receives them.
     The channel getter is handed out first and backed by the client once it exists."""
@@ -108,6 +125,8 @@ def assemble(
         config=config,
         presenter=presenter,
         temp_dir=temp_dir,
+        wakeups=wakeups,
+        metrics=metrics,
     )
     status = StatusPoster(channels=channels, presenter=presenter)
     provider_order = [n for n in settings.provider_order() if n in providers]
@@ -137,6 +156,7 @@ def assemble(
             channels=channels,
         ),
         audit=AuditForwarder(db=db, lookups=lookups, channels=channels),
+        http_trace=rate_limit_trace(metrics) if metrics is not None else None,
     )
     channels.attach(bot)  # the collaborators reach Discord through it from now on
     return bot
@@ -148,12 +168,14 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
     temp_dir = settings.work_dir / "tmp"
     await asyncio.to_thread(temp_dir.mkdir, parents=True, exist_ok=True)
     db = await asyncio.to_thread(Database.connect, settings.database_url)
+    metrics = Metrics()
+    wakeups = build_wakeups(settings, metrics)
     try:
         async with (
             httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
                 follow_redirects=False,
-                limits=provider_limits(settings),
+                transport=metered_transport(settings, metrics),
             ) as client,
             new_download_client() as download_client,
         ):
@@ -162,6 +184,7 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 client=client,
                 allow_loopback_urls=settings.allow_loopback_urls,
                 retry=settings.retry_policy(),
+                webhook_urls=webhook_urls(settings),
             )
             downloader = Downloader(
                 client=download_client,
@@ -170,9 +193,18 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 allow_loopback_urls=settings.allow_loopback_urls,
             )
             bot = assemble(
-                settings, db=db, providers=providers, downloader=downloader, temp_dir=temp_dir
+                settings,
+                db=db,
+                providers=providers,
+                downloader=downloader,
+                temp_dir=temp_dir,
+                wakeups=wakeups,
+                metrics=metrics,
             )
-            async with bot:
+            async with (
+                bot,
+                side_services(settings=settings, bot=bot, db=db, metrics=metrics, wakeups=wakeups),
+            ):
                 yield bot
     finally:
         await asyncio.to_thread(db.close)

@@ -17,6 +17,7 @@ charged, so it is reported as unknown, never as failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -77,12 +78,14 @@ async def wait_for_job(
     elapsed_at_start: float = 0.0,
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
+    wake: asyncio.Event | None = None,
 ) -> FinalUpdate | StillRunning:
     """Poll until the job ends or `deadline` seconds after submission pass.
 
     `elapsed_at_start` is the time already spent since submission (when resuming after a
     restart). Retryable errors that outlast the per-call retries are logged and polling goes on;
-    other errors propagate.
+    other errors propagate. Setting `wake` (a verified provider callback) cuts the current wait
+    short: the job is checked at once.
     """
     started = clock() - elapsed_at_start
     last: JobUpdate | None = None
@@ -92,7 +95,7 @@ async def wait_for_job(
         if elapsed >= deadline:
             return StillRunning(last=last, elapsed=elapsed)
         delay = cadence.next_delay(elapsed=elapsed, checks=checks, last=last)
-        await sleep(min(delay, max(0.0, deadline - elapsed)))
+        await _nap(min(delay, max(0.0, deadline - elapsed)), sleep=sleep, wake=wake)
         checks += 1
         try:
             update = await provider.poll(job_id)
@@ -109,3 +112,15 @@ async def wait_for_job(
                 await on_update(update)
         if isinstance(update, Succeeded | Failed | Cancelled):
             return update
+
+
+async def _nap(seconds: float, *, sleep: Sleep, wake: asyncio.Event | None) -> None:
+    """Sleep `seconds`, or until `wake` is set (then cleared for the next wait)."""
+    if wake is None:
+        await sleep(seconds)
+        return
+    if not wake.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+    wake.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -45,8 +45,11 @@ def build_providers(
     client: httpx.AsyncClient,
     allow_loopback_urls: bool,
     retry: RetryPolicy | None = None,
+    webhook_urls: Mapping[ProviderName, str] | None = None,
 ) -> dict[ProviderName, Provider]:
-    """One client per configured provider, in registry order. Providers without a key are absent."""
+    """One client per configured provider, in registry order. Providers without a key are absent.
+    `webhook_urls`: callback URLs for providers that call back (WaveSpeed)."""
+    urls = webhook_urls or {}
     return {
         name: FACTORIES[name](
             client=client,
@@ -54,6 +57,7 @@ def build_providers(
             base_url=configs[name].base_url,
             allow_loopback_urls=allow_loopback_urls,
             retry=retry,
+            **({"webhook_url": urls[name]} if name in urls else {}),
         )
         for name in FACTORIES
         if name in configs

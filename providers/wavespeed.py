@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, field_validator
@@ -171,6 +172,11 @@ class WaveSpeed(HostedProvider):
     capability_table = CAPABILITIES
     classify = staticmethod(classify)
 
+    def __init__(self, *, webhook_url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # With a public callback URL, WaveSpeed POSTs there when a job ends (PROVIDERS.md).
+        self.webhook_url = webhook_url
+
     def resolve(self, request: VideoRequest) -> ResolvedOptions:
         options = super().resolve(request)
         if request.mode is Mode.IMAGE and request.aspect_ratio is None:
@@ -183,7 +189,10 @@ class WaveSpeed(HostedProvider):
     async def submit(self, request: VideoRequest) -> str:
         body = build_body(request, self.resolve(request))
         model = TEXT_MODEL if request.mode is Mode.TEXT else IMAGE_MODEL
-        payload = await self._api.submit(f"/api/v3/{model}", body)
+        path = f"/api/v3/{model}"
+        if self.webhook_url:
+            path += "?webhook=" + quote(self.webhook_url, safe="")
+        payload = await self._api.submit(path, body)
         data = payload.get("data")
         job_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(job_id, str) or not job_id:
@@ -211,6 +220,16 @@ class WaveSpeed(HostedProvider):
         if update is None:
             log.warning("wavespeed job %s: unknown status %r", job_id, data.get("status"))
         return update
+
+    async def webhook_secret(self) -> SecretStr:
+        """The key callbacks are signed with (`GET /api/v3/webhook/secret`, "whsec_..."): kept
+        as a SecretStr, never logged."""
+        payload = await self._api.get("/api/v3/webhook/secret", what="wavespeed webhook secret")
+        data = payload.get("data")
+        secret = data.get("secret") if isinstance(data, dict) else data
+        if not isinstance(secret, str) or not secret:
+            raise UnexpectedResponse("the webhook secret answer has no secret", provider=self.label)
+        return SecretStr(secret)
 
     async def cancel(self, job_id: str) -> CancelOutcome:
         # WaveSpeed documents no cancel endpoint.

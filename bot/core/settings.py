@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -13,6 +13,15 @@ from providers.registry import ProviderSettings
 from providers.settings import real_secret
 
 MiB = 1024 * 1024
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:9108` for IPv6) -> (host, port). Raises ValueError when malformed."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9108")
+    return host, int(port)
 
 
 class SettingsError(Exception):
@@ -77,7 +86,17 @@ class Settings(ProviderSettings):
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
 
+    # WaveSpeed callbacks (off unless WEBHOOK_PUBLIC_URL is set): WaveSpeed POSTs to
+    # WEBHOOK_PUBLIC_URL + /webhooks/wavespeed, which must reach WEBHOOK_LISTEN.
+    webhook_public_url: str | None = None
+    webhook_listen: str = "127.0.0.1:9109"
+    webhook_safety_interval: float = Field(60.0, gt=0)  # polling while callbacks are expected
+
+    # Prometheus /metrics, /livez and /readyz (off unless set), e.g. 127.0.0.1:9108
+    metrics_listen: str | None = None
+
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
@@ -137,6 +156,35 @@ class Settings(ProviderSettings):
                 "must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
         return value.strip()
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @field_validator("webhook_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be the public https:// URL that reaches WEBHOOK_LISTEN")
+        return value
+
+    def webhook_cadence(self) -> PollCadence:
+        """Polling while callbacks are expected: a first quick check (a job refused at once),
+        then a slow safety net that covers a lost callback."""
+        return PollCadence(
+            first_delay=self.poll_first_delay,
+            warmup=0.0,
+            interval=self.webhook_safety_interval,
+            long_job_after=self.job_deadline_seconds,
+            queue_seconds_per_position=0.0,
+            max_interval=max(self.webhook_safety_interval, self.poll_max_interval),
+        )
 
     def cadence(self) -> PollCadence:
         return PollCadence(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -52,6 +53,7 @@ class VideoBot(commands.AutoShardedBot):
         actions: Actions,
         review: Review,
         audit: AuditForwarder,
+        http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -60,6 +62,7 @@ class VideoBot(commands.AutoShardedBot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,  # None: ask Discord (GET /gateway/bot)
+            http_trace=http_trace or aiohttp.TraceConfig(),  # counts Discord's 429s
         )
         self.shard_ids = settings.discord_shard_ids  # None: every shard in this process
         self.settings = settings

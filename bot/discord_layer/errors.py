@@ -23,6 +23,7 @@ from bot.core.errors import (
     TooManyInFlight,
 )
 from bot.core.images import ImageRejected
+from bot.core.observability import logs
 from bot.core.quotas import Usage
 from bot.discord_layer.render import safe_text
 
@@ -148,6 +149,12 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
 
 
 class ReelbotTree(app_commands.CommandTree[discord.Client]):
+    async def interaction_check(self, interaction: discord.Interaction[discord.Client]) -> bool:
+        # Each interaction runs in its own task: its log lines (and those of the jobs it
+        # starts) carry its id and server.
+        logs.bind(interaction_id=interaction.id, guild_id=interaction.guild_id)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[discord.Client], error: app_commands.AppCommandError
     ) -> None:

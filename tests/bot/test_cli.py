@@ -196,3 +196,38 @@ async def test_check_refuses_a_placeholder_key(
     assert run.code == 2
     assert "RUNCOMFY_API_KEY: Value error, looks like a placeholder" in run.stderr
     assert "<your-runcomfy-key>" not in run.stderr
+
+
+async def test_the_no_token_help_never_breaks_the_invite_link(tmp_path: Path) -> None:
+    from bot.app import INVITE_PERMISSIONS
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "COLUMNS")}
+    env.update(RUNCOMFY_API_KEY=KEY, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    run = await reelbot("run", env=env, cwd=tmp_path)  # stderr is a pipe: no terminal width
+
+    assert run.code == 2
+    link = (
+        "https://discord.com/oauth2/authorize?client_id=YOUR_APPLICATION_ID"
+        f"&scope=bot%20applications.commands&permissions={INVITE_PERMISSIONS}"
+    )
+    assert any(line.strip() == link for line in run.stderr.splitlines()), run.stderr
+
+
+async def test_generate_progress_is_not_cut_by_request_logs(
+    sims: dict[str, ProviderSim], tmp_path: Path
+) -> None:
+    env = environment(sims) | {"LOG_LEVEL": "INFO"}
+    run = await reelbot(
+        "generate",
+        "--provider",
+        "wavespeed",
+        "--prompt",
+        "x",
+        "--out",
+        str(tmp_path / "a.mp4"),
+        env=env,
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.stderr
+    assert "HTTP Request" not in run.stderr
+    assert "submitted: job" in run.stderr

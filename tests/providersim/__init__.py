@@ -13,8 +13,13 @@ second, `advance()` to jump ahead), and `Fault`s replace, slow down or drop answ
 
 Result files are served without authentication at `sim.file_url(name)`
 (`/files/{job_id}.mp4` for a job). Everything the server receives is in `sim.requests`.
+
+WaveSpeed jobs submitted with `?webhook=URL` are called back there when they end, signed with
+`sim.webhook_secret` (served at `GET /api/v3/webhook/secret`); `sim.webhooks` lists the
+callbacks and `sim.drop_webhooks(n)` loses the next n.
 """
 
+from ._callbacks import Delivery, signed_headers
 from ._model import Phase, RecordedRequest, RequestKind, SimJob
 from ._runcomfy import ASPECT_RATIOS as RUNCOMFY_ASPECT_RATIOS
 from ._runcomfy import IMAGE_TO_VIDEO as RUNCOMFY_IMAGE_TO_VIDEO
@@ -33,6 +38,7 @@ __all__ = [
     "WAVESPEED_ASPECT_RATIOS",
     "WAVESPEED_IMAGE_TO_VIDEO",
     "WAVESPEED_TEXT_TO_VIDEO",
+    "Delivery",
     "DropMode",
     "Fault",
     "FaultKind",
@@ -43,5 +49,6 @@ __all__ = [
     "RecordedRequest",
     "RequestKind",
     "SimJob",
+    "signed_headers",
     "tiny_mp4",
 ]

@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 from ._script import Fault, JobScript
 
 Flavor = Literal["runcomfy", "wavespeed"]
-RequestKind = Literal["post", "status", "result", "cancel", "file", "other"]
+RequestKind = Literal["post", "status", "result", "cancel", "file", "webhook_secret", "other"]
 Phase = Literal["queued", "running", "completed", "failed", "cancelled"]
 AuthResult = Literal["ok", "missing", "bad", "revoked"]
 
@@ -82,6 +82,8 @@ class SimJob:
     """Simulated clock when a status/result GET first reported the terminal state to a client."""
     polls: int = 0
     """How many status/result GETs were answered for this job."""
+    webhook_url: str | None = None
+    """WaveSpeed: the `?webhook=` URL given at submit, called back when the job ends."""
     input_fetches: list[tuple[str, int]] = field(default_factory=list)
     """The input image URLs the provider fetched at submit, with the HTTP status it got
     (0: no answer)."""
@@ -156,6 +158,7 @@ class Incoming:
     json: Any
     json_ok: bool
     """False when the body is empty or not valid JSON."""
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +201,9 @@ class SimCore(Protocol):
     def create_job(self, job_id: str, model_id: str, body: Any) -> SimJob: ...
 
     def video_url(self, job: SimJob) -> str: ...
+
+    @property
+    def webhook_secret(self) -> str: ...
 
 
 class FlavorHandler(Protocol):

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
@@ -21,6 +22,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from ._callbacks import CallbackSender, Delivery
 from ._model import (
     AuthResult,
     Flavor,
@@ -121,6 +123,14 @@ class ProviderSim:
         self._wall0 = datetime.now(UTC)
         self._submit_limit: tuple[int, float] | None = None
         self._accepted_submits: deque[float] = deque()
+        self.webhook_secret = "whsec_" + secrets.token_hex(24)
+        self._callbacks = CallbackSender(
+            jobs=self.jobs,
+            now=self.now,
+            secret=lambda: self.webhook_secret,
+            body=self._callback_body,
+            is_terminal=lambda job, now: job.is_terminal_at(now),
+        )
 
     # ----- lifecycle
 
@@ -150,12 +160,15 @@ class ProviderSim:
         self._t0 = time.monotonic()
         self._offset = 0.0
         self._wall0 = datetime.now(UTC)
+        if self.flavor == "wavespeed":
+            self._callbacks.start()
         log.debug("%s simulator listening on %s", self.flavor, self._base_url)
 
     async def stop(self) -> None:
         """Close the listener and every connection. Safe to call twice."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            await self._callbacks.stop()
             await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -231,7 +244,16 @@ class ProviderSim:
         )
         return self.file_url(name)
 
+    def drop_webhooks(self, count: int = 1) -> None:
+        """Lose the next `count` callbacks (recorded as dropped, never sent)."""
+        self._callbacks.drop_next += count
+
     # ----- observation
+
+    @property
+    def webhooks(self) -> list[Delivery]:
+        """Every WaveSpeed callback, sent or dropped, in order."""
+        return self._callbacks.deliveries
 
     def submits(self) -> list[RecordedRequest]:
         """Every submit POST received (faulted ones included), in order."""
@@ -285,6 +307,10 @@ class ProviderSim:
         log.debug("%s job %s created for %s", self.flavor, job_id, model_id)
         return job
 
+    def _callback_body(self, job: SimJob) -> dict[str, Any]:
+        assert isinstance(self._handler, WaveSpeedHandler)
+        return self._handler.callback_body(job)
+
     def video_url(self, job: SimJob) -> str:
         return job.script.video_url or self.file_url(job.file_name)
 
@@ -329,6 +355,7 @@ class ProviderSim:
             headers=headers,
             json=parsed,
             json_ok=json_ok,
+            query=dict(request.query.items()),
         )
         if fault is None:
             limited = None

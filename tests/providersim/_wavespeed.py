@@ -19,6 +19,7 @@ PROMPT_MAX = 800  # documented for image-to-video only
 
 _RESULT = re.compile(r"/api/v3/predictions/(?P<arg>[^/]+)/result")
 _CANCEL = re.compile(r"/api/v3/predictions/(?P<arg>[^/]+)/cancel")
+_SECRET_PATH = "/api/v3/webhook/secret"
 _SUBMIT = re.compile(r"/api/v3/(?P<arg>(?!predictions/).+)")
 
 _MODEL_KEYS: dict[str, frozenset[str]] = {
@@ -70,6 +71,8 @@ class WaveSpeedHandler:
         self._core = core
 
     def classify(self, method: str, path: str) -> Route:
+        if method == "GET" and path == _SECRET_PATH:
+            return Route("webhook_secret")
         if method == "GET" and (m := _RESULT.fullmatch(path)):
             return Route("result", m["arg"])
         if method == "POST" and (m := _CANCEL.fullmatch(path)):
@@ -97,6 +100,12 @@ class WaveSpeedHandler:
             return Reply.of_json(401, {"code": 401, "message": "Unauthorized"})
         if route.kind == "post":
             return self._submit(route.arg, incoming)
+        if route.kind == "webhook_secret":
+            # "Verifying webhooks": the secret, with its whsec_ prefix, in the usual envelope.
+            return Reply.of_json(
+                200,
+                {"code": 200, "message": "success", "data": {"secret": self._core.webhook_secret}},
+            )
         if route.kind == "result":
             job = self._core.jobs.get(route.arg)
             if job is None:
@@ -119,9 +128,17 @@ class WaveSpeedHandler:
         problem = validate(model_id, body)
         if problem is not None:
             return _envelope_error(400, 1400, problem)
+        webhook = incoming.query.get("webhook")
+        if webhook is not None and not webhook.startswith(("https://", "http://")):
+            return _envelope_error(400, 1400, "webhook must be a URL")
         job = self._core.create_job(uuid.uuid4().hex, model_id, body)
+        job.webhook_url = webhook
         data = self._data(job, job.submitted_at, phase="queued")
         return Reply.of_json(200, {"code": 200, "message": "success", "data": data})
+
+    def callback_body(self, job: SimJob) -> dict[str, Any]:
+        """What WaveSpeed POSTs to a job's webhook when it ends: the result's fields."""
+        return self._data(job, self._core.now())
 
     def _data(self, job: SimJob, now: float, *, phase: Phase | None = None) -> dict[str, Any]:
         """The `data` object at `now`; `phase` forces a state (a submit always says created)."""

@@ -19,6 +19,7 @@ from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, use
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
 from bot.core.jobs.submitting import SubmitStep, missing_for_submit
+from bot.core.observability import logs
 from providers import (
     Cancelled,
     Downloaded,
@@ -37,6 +38,7 @@ from providers import (
     TransientError,
     wait_for_job,
 )
+from providers.webhooks import Wakeups, watched
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class JobDriver:
         owner: str,
         clock: Callable[[], float],
         wait_for_slot: Callable[[str], Awaitable[None]],
+        wakeups: Wakeups | None = None,
     ) -> None:
         self.db = db
         self.moves = moves
@@ -71,10 +74,12 @@ class JobDriver:
         self.owner = owner
         self.clock = clock
         self.wait_for_slot = wait_for_slot  # returns once the dispatcher gave the job a slot
+        self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
 
     async def drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
         retried by the rules of its state, so it never sits on a slot until its lease lapses."""
+        logs.bind(job_id=job_id)  # this task's log lines carry the job id
         crashes = 0
         while True:
             try:
@@ -189,6 +194,7 @@ class JobDriver:
                 JobState.UNKNOWN,
                 f"{job.provider} is no longer configured; an admin will check this job",
             )
+        logs.bind(provider=job.provider, provider_job_id=job.provider_job_id, guild_id=job.guild_id)
         current = job
 
         async def on_update(update: JobUpdate) -> None:
@@ -208,15 +214,20 @@ class JobDriver:
                     pass
 
         elapsed = self.clock() - (job.submitted_at or job.created_at)
+        watch = watched(
+            self.wakeups, provider.name, job.provider_job_id, default=self.config.cadence
+        )
         try:
-            outcome = await wait_for_job(
-                provider,
-                job.provider_job_id,
-                cadence=self.config.cadence,
-                deadline=self.config.deadline_seconds,
-                on_update=on_update,
-                elapsed_at_start=max(0.0, elapsed),
-            )
+            with watch as (cadence, wake):  # a provider callback, if any, wakes the wait
+                outcome = await wait_for_job(
+                    provider,
+                    job.provider_job_id,
+                    cadence=cadence,
+                    deadline=self.config.deadline_seconds,
+                    on_update=on_update,
+                    elapsed_at_start=max(0.0, elapsed),
+                    wake=wake,
+                )
         except ProviderError as error:
             log.warning("job %s: polling failed: %s", job.id, error.admin_message)
             return await self.moves.fail(job, user_reason(error))

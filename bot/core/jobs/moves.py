@@ -11,6 +11,7 @@ from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.contracts import Presenter
 from bot.core.jobs.models import Job, JobState
+from bot.core.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,14 @@ class JobMoves:
         owner: str,
         clock: Callable[[], float],
         notify: Callable[[], None],
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.presenter = presenter
         self.owner = owner
         self.clock = clock
         self.notify = notify  # a provider slot may have come free
+        self.metrics = metrics
 
     async def set_fields(self, job_id: str, **fields: Any) -> None:
         now = self.clock()
@@ -50,6 +53,8 @@ class JobMoves:
         )
         if moved is not None:
             self.notify()  # a provider slot may have come free: let the dispatcher look now
+            if self.metrics is not None:
+                self.metrics.job_moved(moved, now=now)
         return moved
 
     async def fail(self, job: Job, reason: str) -> Job | None:

@@ -20,12 +20,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.core.db import Database
+from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
 from bot.core.jobs import store
 from bot.core.jobs.contracts import (
     CancelResult,
@@ -37,6 +38,7 @@ from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
 from bot.core.jobs.submitting import SubmitStep, missing_for_submit
 from bot.core.jobs.upkeep import Upkeep
+from bot.core.observability.metrics import Metrics
 from bot.core.quotas import QuotaPolicy
 from providers import (
     CancelOutcome,
@@ -45,6 +47,7 @@ from providers import (
     ProviderError,
     ProviderName,
 )
+from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class JobRunner:
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
         temp_dir: Path | None = None,
+        wakeups: Wakeups | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -77,6 +82,9 @@ class JobRunner:
         self._slot_waiters: dict[str, asyncio.Future[None]] = {}
         self._service_tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
+        self.metrics = metrics
+        self.leases_renewed_at = time.monotonic()  # for /readyz
         self.presenter = presenter  # builds the parts below
 
     @property
@@ -93,6 +101,7 @@ class JobRunner:
             owner=self.owner,
             clock=self.clock,
             notify=self._notify,
+            metrics=self.metrics,
         )
         submitter = SubmitStep(
             db=self.db,
@@ -114,6 +123,7 @@ class JobRunner:
             owner=self.owner,
             clock=self.clock,
             wait_for_slot=self._wait_for_slot,
+            wakeups=self.wakeups,
         )
         self.upkeep = Upkeep(
             db=self.db,
@@ -129,6 +139,7 @@ class JobRunner:
 
     async def start(self) -> None:
         self.accepting = True
+        self.leases_renewed_at = time.monotonic()
         loop = asyncio.get_running_loop()
         for name, coro in (
             ("dispatcher", self._dispatch_loop()),
@@ -172,7 +183,17 @@ class JobRunner:
         """Reserve quota and store the job (or, with `hold`, store it for review without
         charging). Raises QuotaExceeded, TooManyInFlight or BudgetExhausted."""
         now = self.clock()
-        accepted = await self.db.run(
+        with _counting_refusals(self.metrics):
+            accepted = await self._accept(job, policy, budget, hold, now)
+        log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
+        if not hold:
+            self._setting_up.add(accepted.id)
+        return accepted
+
+    async def _accept(
+        self, job: Job, policy: QuotaPolicy | None, budget: int | None, hold: bool, now: float
+    ) -> Job:
+        return await self.db.run(
             lambda s: store.accept(
                 session=s,
                 job=job,
@@ -184,10 +205,6 @@ class JobRunner:
                 hold=hold,
             )
         )
-        log.info("job %s accepted (%s, user %s)", accepted.id, accepted.provider, accepted.user_id)
-        if not hold:
-            self._setting_up.add(accepted.id)
-        return accepted
 
     def setup_over(self, job_id: str) -> None:
         """The caller of `accept` is done with the job: launched, abandoned, or (after an
@@ -472,6 +489,7 @@ class JobRunner:
                         until=self.clock() + self.config.lease_seconds,
                     )
                 )
+                self.leases_renewed_at = time.monotonic()
             except Exception:
                 log.exception("renewing leases failed; trying again on the next pass")
 
@@ -495,6 +513,8 @@ class JobRunner:
                 until=now + self.config.lease_seconds,
             )
         )
+        if claimed and self.metrics is not None:
+            self.metrics.lease_takeovers.inc(len(claimed))
         for job_id in claimed:
             if job_id not in self._drivers:
                 log.info("job %s: resuming after a restart", job_id)
@@ -543,6 +563,24 @@ class JobRunner:
                 path.unlink(missing_ok=True)
 
         await asyncio.to_thread(remove)
+
+
+@contextlib.contextmanager
+def _counting_refusals(metrics: Metrics | None) -> Iterator[None]:
+    try:
+        yield
+    except QuotaExceeded:
+        if metrics is not None:
+            metrics.quota_refusals.labels("quota").inc()
+        raise
+    except TooManyInFlight:
+        if metrics is not None:
+            metrics.quota_refusals.labels("in_flight").inc()
+        raise
+    except BudgetExhausted:
+        if metrics is not None:
+            metrics.quota_refusals.labels("budget").inc()
+        raise
 
 
 def _dispatch(

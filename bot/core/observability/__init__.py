@@ -1,0 +1,1 @@
+"""The bot's health in numbers: Prometheus metrics, health answers, structured logs."""
