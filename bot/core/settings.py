@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import PollCadence, ProviderConfig, ProviderName, RetryPolicy
+from providers.learned_polling import LearnedSchedule
 from providers.runcomfy import DEFAULT_BASE_URL as RUNCOMFY_DEFAULT_URL
 from providers.wavespeed import DEFAULT_BASE_URL as WAVESPEED_DEFAULT_URL
 
@@ -55,6 +56,16 @@ class Settings(BaseSettings):
     poll_backoff_per_second: float = Field(0.02, ge=0)
     poll_queue_seconds_per_position: float = Field(3.0, ge=0)
     poll_max_interval: float = Field(15.0, gt=0)
+    # The learned poller (see README "How jobs are polled")
+    poll_learn: bool = True
+    poll_learn_min_samples: int = Field(10, ge=2)
+    poll_learn_history: int = Field(100, ge=2, le=10_000)
+    poll_learn_low_quantile: float = Field(0.01, gt=0, lt=0.5)
+    poll_learn_high_quantile: float = Field(0.99, gt=0.5, lt=1)
+    poll_dense_interval: float = Field(0.9, gt=0)
+    poll_edge_interval: float = Field(1.5, gt=0)
+    poll_min_interval: float = Field(0.5, gt=0)
+    poll_learn_backoff_per_second: float = Field(0.05, ge=0)
     job_deadline_seconds: float = Field(1800.0, gt=0)
     http_timeout_seconds: float = Field(30.0, gt=0)
     http_max_retries: int = Field(5, ge=1, le=20)
@@ -85,6 +96,14 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _learned_schedule_fits(self) -> Settings:
+        try:
+            self.learned_schedule()
+        except ValueError as error:
+            raise ValueError(f"POLL_* learned poller settings: {error}") from None
+        return self
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
@@ -148,6 +167,22 @@ class Settings(BaseSettings):
             backoff_per_second=self.poll_backoff_per_second,
             queue_seconds_per_position=self.poll_queue_seconds_per_position,
             max_interval=self.poll_max_interval,
+        )
+
+    def learned_schedule(self) -> LearnedSchedule | None:
+        """The learned poller's settings, or None when it is turned off."""
+        if not self.poll_learn:
+            return None
+        return LearnedSchedule(
+            min_samples=self.poll_learn_min_samples,
+            history=self.poll_learn_history,
+            low_quantile=self.poll_learn_low_quantile,
+            high_quantile=self.poll_learn_high_quantile,
+            dense_interval=self.poll_dense_interval,
+            edge_interval=self.poll_edge_interval,
+            min_interval=self.poll_min_interval,
+            max_interval=self.poll_max_interval,
+            backoff_per_second=self.poll_learn_backoff_per_second,
         )
 
     def retry_policy(self) -> RetryPolicy:

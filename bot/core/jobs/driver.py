@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy
-from bot.core.jobs import store
+from bot.core.jobs import learning, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.submitting import SubmitSteps, missing_for_submit
@@ -215,11 +215,18 @@ class JobDriver(SubmitSteps):
                     pass
 
         elapsed = self.clock() - (job.submitted_at or job.created_at)
+        cadence = await learning.cadence_for(
+            db=self.db,
+            job=job,
+            fallback=self.config.cadence,
+            schedule=self.config.learned,
+            elapsed=elapsed,
+        )
         try:
             outcome = await wait_for_job(
                 provider,
                 job.provider_job_id,
-                cadence=self.config.cadence,
+                cadence=cadence,
                 deadline=self.config.deadline_seconds,
                 on_update=on_update,
                 elapsed_at_start=max(0.0, elapsed),
@@ -231,6 +238,9 @@ class JobDriver(SubmitSteps):
         match outcome:
             case Succeeded(video_url=url, nsfw=nsfw):
                 log.info("job %s: finished at %s", job.id, job.provider)
+                await learning.record_finished(
+                    db=self.db, job=job, cadence=cadence, outcome=outcome, now=now
+                )
                 return await self._move(
                     job.id, JobState.DOWNLOADING, now=now, video_url=url, nsfw=nsfw
                 )
