@@ -150,7 +150,7 @@ class LearnedCadence:
                 self.running_since = self._not_running_at
                 self.seen_running_at = elapsed
         elif last is None or isinstance(last, Queued):
-            self.seen_queued |= isinstance(last, Queued)
+            self.seen_queued |= isinstance(last, Queued) and last.position is not None
             self._not_running_at = elapsed
 
     def run_sample(self, finished_at: float) -> float | None:
