@@ -173,14 +173,17 @@ class Settings(BaseSettings):
         """The learned poller's settings, or None when it is turned off."""
         if not self.poll_learn:
             return None
+        # POLL_MAX_INTERVAL bounds every interval: the learned ones give way to it.
+        edge = min(self.poll_edge_interval, self.poll_max_interval)
+        dense = min(self.poll_dense_interval, edge)
         return LearnedSchedule(
             min_samples=self.poll_learn_min_samples,
             history=self.poll_learn_history,
             low_quantile=self.poll_learn_low_quantile,
             high_quantile=self.poll_learn_high_quantile,
-            dense_interval=self.poll_dense_interval,
-            edge_interval=self.poll_edge_interval,
-            min_interval=self.poll_min_interval,
+            dense_interval=dense,
+            edge_interval=edge,
+            min_interval=min(self.poll_min_interval, dense),
             max_interval=self.poll_max_interval,
             backoff_per_second=self.poll_learn_backoff_per_second,
         )
