@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from benchmarks import (
     bot_load,
     download_rss,
+    learned_poll,
     pipeline,
     poll_lag,
     quota_contention,
@@ -43,6 +44,7 @@ class Benchmark(Protocol):
 # The registry: every benchmark, in report order.
 BENCHMARKS: list[Benchmark] = [
     poll_lag,
+    learned_poll,
     webhook_lag,
     download_rss,
     bot_load,

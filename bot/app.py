@@ -92,6 +92,7 @@ def runner_config(settings: Settings) -> RunnerConfig:
         max_concurrent_jobs=settings.max_concurrent_jobs,
         lease_seconds=settings.lease_seconds,
         cadence=settings.cadence(),
+        learned=settings.learned_schedule(),
         deadline_seconds=settings.job_deadline_seconds,
     )
 

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from providers.base import Provider
 from providers.errors import ProviderError
@@ -29,6 +30,13 @@ from providers.models import Cancelled, Failed, FinalUpdate, JobUpdate, Queued, 
 from providers.retry import Sleep
 
 log = logging.getLogger(__name__)
+
+
+class Cadence(Protocol):
+    """When to check next. `PollCadence` is today's fixed rules; a learned cadence
+    (`providers.learned_polling.LearnedCadence`) may replace it for one job."""
+
+    def next_delay(self, *, elapsed: float, checks: int, last: JobUpdate | None) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +80,7 @@ async def wait_for_job(
     provider: Provider,
     job_id: str,
     *,
-    cadence: PollCadence,
+    cadence: Cadence,
     deadline: float,
     on_update: OnUpdate | None = None,
     elapsed_at_start: float = 0.0,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from providers.models import ProviderName
-from providers.polling import PollCadence
+from providers.polling import Cadence, PollCadence
 
 MAX_AGE_SECONDS = 300.0
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
@@ -177,8 +177,8 @@ class Wakeups:
 
 
 def watched(
-    wakeups: Wakeups | None, provider: ProviderName, job_id: str, *, default: PollCadence
-) -> contextlib.AbstractContextManager[tuple[PollCadence, asyncio.Event | None]]:
+    wakeups: Wakeups | None, provider: ProviderName, job_id: str, *, default: Cadence
+) -> contextlib.AbstractContextManager[tuple[Cadence, asyncio.Event | None]]:
     """What the job's poller should use: (cadence, wake event). Without callbacks for this
     provider: the default cadence and no event."""
     if wakeups is None or not wakeups.covers(provider):
@@ -189,6 +189,6 @@ def watched(
 @contextlib.contextmanager
 def _watching(
     wakeups: Wakeups, provider: ProviderName, job_id: str
-) -> Iterator[tuple[PollCadence, asyncio.Event | None]]:
+) -> Iterator[tuple[Cadence, asyncio.Event | None]]:
     with wakeups.watch(provider, job_id) as event:
         yield wakeups.cadence, event

@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from providers import PollCadence, ProviderName, RetryPolicy
+from providers.learned_polling import LearnedSchedule
 from providers.registry import ProviderSettings
 from providers.settings import real_secret
 
@@ -57,6 +65,16 @@ class Settings(ProviderSettings):
     poll_backoff_per_second: float = Field(0.02, ge=0)
     poll_queue_seconds_per_position: float = Field(3.0, ge=0)
     poll_max_interval: float = Field(15.0, gt=0)
+    # The learned poller (see README "How jobs are polled")
+    poll_learn: bool = True
+    poll_learn_min_samples: int = Field(10, ge=2)
+    poll_learn_history: int = Field(100, ge=2, le=10_000)
+    poll_learn_low_quantile: float = Field(0.01, gt=0, lt=0.5)
+    poll_learn_high_quantile: float = Field(0.99, gt=0.5, lt=1)
+    poll_dense_interval: float = Field(0.9, gt=0)
+    poll_edge_interval: float = Field(1.5, gt=0)
+    poll_min_interval: float = Field(0.5, gt=0)
+    poll_learn_backoff_per_second: float = Field(0.05, ge=0)
     job_deadline_seconds: float = Field(1800.0, gt=0)
     http_timeout_seconds: float = Field(30.0, gt=0)
     http_max_retries: int = Field(5, ge=1, le=20)
@@ -97,6 +115,14 @@ class Settings(ProviderSettings):
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @model_validator(mode="after")
+    def _learned_schedule_fits(self) -> Settings:
+        try:
+            self.learned_schedule()
+        except ValueError as error:
+            raise ValueError(f"POLL_* learned poller settings: {error}") from None
+        return self
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
@@ -196,6 +222,25 @@ class Settings(ProviderSettings):
             backoff_per_second=self.poll_backoff_per_second,
             queue_seconds_per_position=self.poll_queue_seconds_per_position,
             max_interval=self.poll_max_interval,
+        )
+
+    def learned_schedule(self) -> LearnedSchedule | None:
+        """The learned poller's settings, or None when it is turned off."""
+        if not self.poll_learn:
+            return None
+        # POLL_MAX_INTERVAL bounds every interval: the learned ones give way to it.
+        edge = min(self.poll_edge_interval, self.poll_max_interval)
+        dense = min(self.poll_dense_interval, edge)
+        return LearnedSchedule(
+            min_samples=self.poll_learn_min_samples,
+            history=self.poll_learn_history,
+            low_quantile=self.poll_learn_low_quantile,
+            high_quantile=self.poll_learn_high_quantile,
+            dense_interval=dense,
+            edge_interval=edge,
+            min_interval=min(self.poll_min_interval, dense),
+            max_interval=self.poll_max_interval,
+            backoff_per_second=self.poll_learn_backoff_per_second,
         )
 
     def retry_policy(self) -> RetryPolicy:

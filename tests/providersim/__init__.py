@@ -11,6 +11,9 @@ second, `advance()` to jump ahead), and `Fault`s replace, slow down or drop answ
         job = next(iter(sim.jobs.values()))
         lag = job.first_seen_terminal_at - job.completed_at
 
+`sim.generation = GenerationTimes(...)` draws each unscripted job's times from seeded log-normal
+distributions per configuration (mode, duration, resolution).
+
 Result files are served without authentication at `sim.file_url(name)`
 (`/files/{job_id}.mp4` for a job). Everything the server receives is in `sim.requests`.
 
@@ -26,6 +29,7 @@ from ._runcomfy import IMAGE_TO_VIDEO as RUNCOMFY_IMAGE_TO_VIDEO
 from ._runcomfy import TEXT_TO_VIDEO as RUNCOMFY_TEXT_TO_VIDEO
 from ._script import DropMode, Fault, FaultKind, JobScript, Outcome, tiny_mp4
 from ._server import CHUNK_SIZE, ProviderSim
+from ._timing import ConfigKey, GenerationTimes, config_of
 from ._wavespeed import ASPECT_RATIOS as WAVESPEED_ASPECT_RATIOS
 from ._wavespeed import IMAGE_TO_VIDEO as WAVESPEED_IMAGE_TO_VIDEO
 from ._wavespeed import TEXT_TO_VIDEO as WAVESPEED_TEXT_TO_VIDEO
@@ -38,10 +42,12 @@ __all__ = [
     "WAVESPEED_ASPECT_RATIOS",
     "WAVESPEED_IMAGE_TO_VIDEO",
     "WAVESPEED_TEXT_TO_VIDEO",
+    "ConfigKey",
     "Delivery",
     "DropMode",
     "Fault",
     "FaultKind",
+    "GenerationTimes",
     "JobScript",
     "Outcome",
     "Phase",
@@ -49,6 +55,7 @@ __all__ = [
     "RecordedRequest",
     "RequestKind",
     "SimJob",
+    "config_of",
     "signed_headers",
     "tiny_mp4",
 ]

@@ -35,6 +35,7 @@ from ._model import (
 )
 from ._runcomfy import RunComfyHandler
 from ._script import Fault, JobScript, mp4_prefix, tiny_mp4
+from ._timing import GenerationTimes
 from ._wavespeed import WaveSpeedHandler
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class ProviderSim:
         self.time_scale = time_scale
         self.revoked_keys = frozenset(revoked_keys)
         self.default_script = JobScript()
+        self.generation: GenerationTimes | None = None
+        """When set, a job with no queued script draws one from these distributions."""
         self.requests: list[RecordedRequest] = []
         self.jobs: dict[str, SimJob] = {}
         self._scripts: deque[JobScript] = deque()
@@ -294,7 +297,12 @@ class ProviderSim:
         return "bad"
 
     def create_job(self, job_id: str, model_id: str, body: Any) -> SimJob:
-        script = self._scripts.popleft() if self._scripts else self.default_script
+        if self._scripts:
+            script = self._scripts.popleft()
+        elif self.generation is not None:
+            script = self.generation.script_for(self.flavor, model_id, body)
+        else:
+            script = self.default_script
         job = SimJob(
             id=job_id,
             flavor=self.flavor,

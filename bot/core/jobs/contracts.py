@@ -17,6 +17,7 @@ from providers import (
     ProviderError,
     TransientError,
 )
+from providers.learned_polling import LearnedSchedule
 
 
 class DeliveryFailed(Exception):
@@ -71,6 +72,7 @@ class RunnerConfig:
     max_concurrent_jobs: int = 2
     lease_seconds: float = 60.0
     cadence: PollCadence = field(default_factory=PollCadence)
+    learned: LearnedSchedule | None = None  # None: today's cadence only, nothing learned
     deadline_seconds: float = 1800.0
     download_attempts: int = 3
     review_expiry_hours: float = 24.0  # for servers that never set their own

@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy
-from bot.core.jobs import store
+from bot.core.jobs import learning, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
@@ -214,9 +214,14 @@ class JobDriver:
                     pass
 
         elapsed = self.clock() - (job.submitted_at or job.created_at)
-        watch = watched(
-            self.wakeups, provider.name, job.provider_job_id, default=self.config.cadence
+        learned = await learning.cadence_for(
+            db=self.db,
+            job=job,
+            fallback=self.config.cadence,
+            schedule=self.config.learned,
+            elapsed=elapsed,
         )
+        watch = watched(self.wakeups, provider.name, job.provider_job_id, default=learned)
         try:
             with watch as (cadence, wake):  # a provider callback, if any, wakes the wait
                 outcome = await wait_for_job(
@@ -235,6 +240,9 @@ class JobDriver:
         match outcome:
             case Succeeded(video_url=url, nsfw=nsfw):
                 log.info("job %s: finished at %s", job.id, job.provider)
+                await learning.record_finished(
+                    db=self.db, job=job, cadence=cadence, outcome=outcome, now=now
+                )
                 return await self.moves.move(
                     job.id, JobState.DOWNLOADING, now=now, video_url=url, nsfw=nsfw
                 )

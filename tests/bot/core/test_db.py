@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
 import bot.core.jobs.models
+import bot.core.jobs.timings
 from bot.core import migrations
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine, normalise_url

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
 import bot.core.jobs.models
+import bot.core.jobs.timings
 from bot.core import migrations, quotas
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine
@@ -81,7 +82,7 @@ def every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_an_empty_database_upgraded_to_head_matches_the_models(tmp_path: Path) -> None:
     database = Database.connect(database_url(tmp_path / "empty.db"))
     try:
-        assert migrations.current(database.engine) == migrations.head() == "0001_baseline"
+        assert migrations.current(database.engine) == migrations.head() == "0002_job_timing"
         assert differences(database) == []
         tables = set(inspect(database.engine).get_table_names())
         assert tables == {*TABLES, "alembic_version"}
