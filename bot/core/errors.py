@@ -5,12 +5,9 @@ nothing was charged. The words a member reads are chosen in one place on the cha
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from bot.core.quota_policy import Usage
 from providers import ProviderName, UnsupportedOption
-
-if TYPE_CHECKING:
-    from bot.core.quotas import Usage
 
 
 class Refused(Exception):

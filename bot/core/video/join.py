@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import av.error
 
-from bot.core.video import audio
+import bot.core.video.audio as audio
 from bot.core.video.audio import ClipAudio
 from bot.core.video.errors import VideoFailed, VideoUnreadable
 from bot.core.video.grid import FrameGrid

@@ -10,7 +10,7 @@ from types import TracebackType
 import av
 import numpy as np
 
-from bot.core.video import audio
+import bot.core.video.audio as audio
 from bot.core.video.audio import Samples
 
 PRESET = "veryfast"
