@@ -82,6 +82,7 @@ class Outcome:
     over_quota: int
     over_cap: int
     latencies: list[float]
+    cpu: float  # this process's CPU seconds over its reservations
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,13 @@ class Run:
     most_units: int  # the highest any member has counted
     most_in_flight: int
     policy: QuotaPolicy
+    client_cpu: float  # CPU seconds per reservation, in the competing processes
+    server_cpu: float  # and in the PostgreSQL server (0 for SQLite, which runs in-process)
+
+    @property
+    def ceiling(self) -> float:
+        """Reservations per second if every core of the machine did nothing else."""
+        return (os.cpu_count() or 1) / (self.client_cpu + self.server_cpu)
 
     @property
     def within_limits(self) -> bool:
@@ -139,6 +147,7 @@ def _worker(
         accepted = over_quota = over_cap = 0
         latencies: list[float] = []
         started = time.monotonic()
+        cpu = time.process_time()
         for _ in range(rounds):
             begun = time.perf_counter()
             with database.session() as session:
@@ -161,9 +170,10 @@ def _worker(
                     over_cap += 1
             latencies.append(time.perf_counter() - begun)
         finished = time.monotonic()
+        cpu = time.process_time() - cpu
     finally:
         database.close()
-    results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies)))
+    results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies, cpu)))
 
 
 def _most(url: str) -> tuple[int, int]:
@@ -187,10 +197,30 @@ def _most(url: str) -> tuple[int, int]:
         database.close()
 
 
-def _contend(url: str, *, shape: Shape, rounds: int) -> Run:
+def _server_cpu(server: PostgresServer | None) -> float:
+    """CPU seconds used so far by the PostgreSQL server's processes: the live ones, and the
+    ended ones the postmaster has reaped (its cutime and cstime: proc(5), /proc/pid/stat)."""
+    if server is None:
+        return 0.0
+    postmaster = (server.data_dir / "postmaster.pid").read_text().split()[0]
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended while we looked
+        # After the name: state, ppid, ...; utime, stime, cutime, cstime are fields 14-17.
+        if stat.parent.name == postmaster:
+            ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        elif fields[1] == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | None = None) -> Run:
     Database.connect(url).close()  # the schema, before the processes race for it
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(PROCESSES)
+    barrier = context.Barrier(PROCESSES + 1)  # and this process, to read the server's CPU
     results: Queue[tuple[int, Outcome]] = context.Queue()
     workers = [
         context.Process(
@@ -204,6 +234,8 @@ def _contend(url: str, *, shape: Shape, rounds: int) -> Run:
         worker.start()
     outcomes: list[Outcome] = []
     try:
+        barrier.wait(timeout=START_TIMEOUT)
+        server_cpu = _server_cpu(server)
         while len(outcomes) < PROCESSES:
             try:
                 outcomes.append(results.get(timeout=5)[1])
@@ -219,6 +251,8 @@ def _contend(url: str, *, shape: Shape, rounds: int) -> Run:
             if worker.is_alive():
                 worker.kill()
                 worker.join()
+    time.sleep(0.5)  # the postmaster reaps the backends of the closed connections
+    server_cpu = _server_cpu(server) - server_cpu
     span = max(o.finished for o in outcomes) - min(o.started for o in outcomes)
     latencies = [latency for o in outcomes for latency in o.latencies]
     most_units, most_in_flight = _most(url)
@@ -232,6 +266,8 @@ def _contend(url: str, *, shape: Shape, rounds: int) -> Run:
         most_units=most_units,
         most_in_flight=most_in_flight,
         policy=shape.policy(rounds),
+        client_cpu=sum(o.cpu for o in outcomes) / len(latencies),
+        server_cpu=server_cpu / len(latencies),
     )
 
 
@@ -263,28 +299,39 @@ def _limits(run: Run) -> str:
     )
 
 
+def _cpu(run: Run) -> str:
+    if run.server_cpu == 0:
+        return f"{_ms(run.client_cpu)} (ceiling {run.ceiling:,.0f}/s)"
+    return f"{_ms(run.client_cpu)} + {_ms(run.server_cpu)} server (ceiling {run.ceiling:,.0f}/s)"
+
+
 def _add_shape(section: Section, shape: Shape, lite: Run, pg: Run | None) -> None:
     name = shape.label
     if pg is None:
-        section.add(f"{name}: reservations per second", f"SQLite {lite.rate:,.0f}/s")
-        section.add(f"{name}: latency p50 / p99", f"SQLite {_ms(lite.p50)} / {_ms(lite.p99)}")
-        section.add(f"{name}: never over a limit", f"SQLite {_limits(lite)}", "yes", None)
+        section.add(f"{name}: reservations per second, SQLite", f"{lite.rate:,.0f}/s")
+        section.add(f"{name}: latency p50 / p99, SQLite", f"{_ms(lite.p50)} / {_ms(lite.p99)}")
+        section.add(f"{name}: CPU per reservation, SQLite", _cpu(lite))
+        section.add(f"{name}: never over a limit, SQLite", _limits(lite), "yes", None)
         return
     section.add(
         f"{name}: reservations per second, SQLite · PostgreSQL",
-        f"{lite.rate:,.0f}/s · {pg.rate:,.0f}/s ({pg.rate / lite.rate:.1f}×)",
+        f"{lite.rate:,.0f}/s · {pg.rate:,.0f}/s (PostgreSQL {pg.rate / lite.rate:.2f}×)",
         f"PostgreSQL ≥ {TARGET_RATE:,.0f}/s",
         pg.rate >= TARGET_RATE,
     )
     section.add(
         f"{name}: latency p50, SQLite · PostgreSQL",
-        f"{_ms(lite.p50)} · {_ms(pg.p50)} ({lite.p50 / pg.p50:.1f}× lower)",
+        f"{_ms(lite.p50)} · {_ms(pg.p50)} (PostgreSQL {pg.p50 / lite.p50:.2f}×)",
     )
     section.add(
         f"{name}: latency p99, SQLite · PostgreSQL",
-        f"{_ms(lite.p99)} · {_ms(pg.p99)} ({lite.p99 / pg.p99:.1f}× lower)",
+        f"{_ms(lite.p99)} · {_ms(pg.p99)} (PostgreSQL {pg.p99 / lite.p99:.2f}×)",
         f"PostgreSQL < {_ms(TARGET_P99)}",
         pg.p99 < TARGET_P99,
+    )
+    section.add(
+        f"{name}: CPU per reservation, SQLite · PostgreSQL",
+        f"{_cpu(lite)} · {_cpu(pg)}",
     )
     section.add(
         f"{name}: never over a limit, SQLite · PostgreSQL",
@@ -297,9 +344,10 @@ def _add_shape(section: Section, shape: Shape, lite: Run, pg: Run | None) -> Non
 def _print_run(database: str, shape: Shape, run: Run) -> None:
     print(
         f"{database:<10} {shape.label}: {run.rate:,.0f}/s, p50 {_ms(run.p50)}, "
-        f"p99 {_ms(run.p99)}; never over a limit: {_limits(run)}",
+        f"p99 {_ms(run.p99)}, CPU per reservation {_cpu(run)}",
         flush=True,
     )
+    print(f"{database:<10} {shape.label}: never over a limit: {_limits(run)}", flush=True)
 
 
 def _measure(quick: bool) -> Section:
@@ -314,7 +362,9 @@ def _measure(quick: bool) -> Section:
             _print_run("SQLite", shape, run)
             if server is not None:
                 url = server.database()
-                runs["pg", shape.same_member] = run = _contend(url, shape=shape, rounds=rounds)
+                runs["pg", shape.same_member] = run = _contend(
+                    url, shape=shape, rounds=rounds, server=server
+                )
                 _print_run("PostgreSQL", shape, run)
     load_after = os.getloadavg()
     for shape in SHAPES:
@@ -339,6 +389,12 @@ def _measure(quick: bool) -> Section:
         "a throwaway server on loopback TCP (`tests/pg.py`: fsync, synchronous_commit and "
         "full_page_writes off), default READ COMMITTED, the member's and the server's rows "
         "locked with FOR UPDATE."
+    )
+    section.note(
+        "CPU per reservation: the competing processes' CPU time over their reservations "
+        "(time.process_time), plus for PostgreSQL its server processes' (/proc, the postmaster "
+        "and its children, reaped ones included), divided by the reservations. Ceiling: the "
+        "machine's cores over that, the rate if the machine did nothing else."
     )
     section.note(
         f"Machine load (1-minute average) {load_before[0]:.1f} before, {load_after[0]:.1f} "
