@@ -98,6 +98,7 @@ class Run:
     policy: QuotaPolicy
     client_cpu: float  # CPU seconds per reservation, in the competing processes
     server_cpu: float  # and in the PostgreSQL server (0 for SQLite, which runs in-process)
+    elsewhere: float  # cores busy with other work on the machine during the run, on average
 
     @property
     def ceiling(self) -> float:
@@ -217,6 +218,13 @@ def _server_cpu(server: PostgresServer | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy since boot (proc(5), /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | None = None) -> Run:
     Database.connect(url).close()  # the schema, before the processes race for it
     context = multiprocessing.get_context("spawn")
@@ -236,6 +244,7 @@ def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | No
     try:
         barrier.wait(timeout=START_TIMEOUT)
         server_cpu = _server_cpu(server)
+        busy = _machine_busy()
         while len(outcomes) < PROCESSES:
             try:
                 outcomes.append(results.get(timeout=5)[1])
@@ -251,10 +260,12 @@ def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | No
             if worker.is_alive():
                 worker.kill()
                 worker.join()
+    busy = _machine_busy() - busy
     time.sleep(0.5)  # the postmaster reaps the backends of the closed connections
     server_cpu = _server_cpu(server) - server_cpu
     span = max(o.finished for o in outcomes) - min(o.started for o in outcomes)
     latencies = [latency for o in outcomes for latency in o.latencies]
+    ours = sum(o.cpu for o in outcomes) + server_cpu
     most_units, most_in_flight = _most(url)
     return Run(
         rate=len(latencies) / span,
@@ -268,6 +279,7 @@ def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | No
         policy=shape.policy(rounds),
         client_cpu=sum(o.cpu for o in outcomes) / len(latencies),
         server_cpu=server_cpu / len(latencies),
+        elsewhere=max(0.0, busy - ours) / span,
     )
 
 
@@ -344,7 +356,8 @@ def _add_shape(section: Section, shape: Shape, lite: Run, pg: Run | None) -> Non
 def _print_run(database: str, shape: Shape, run: Run) -> None:
     print(
         f"{database:<10} {shape.label}: {run.rate:,.0f}/s, p50 {_ms(run.p50)}, "
-        f"p99 {_ms(run.p99)}, CPU per reservation {_cpu(run)}",
+        f"p99 {_ms(run.p99)}, CPU per reservation {_cpu(run)}; other work on the machine "
+        f"{run.elsewhere:.1f} cores",
         flush=True,
     )
     print(f"{database:<10} {shape.label}: never over a limit: {_limits(run)}", flush=True)
@@ -396,9 +409,17 @@ def _measure(quick: bool) -> Section:
         "and its children, reaped ones included), divided by the reservations. Ceiling: the "
         "machine's cores over that, the rate if the machine did nothing else."
     )
+    elsewhere = ", ".join(
+        f"{'SQLite' if db == 'sqlite' else 'PostgreSQL'} {'one member' if same else '8 members'} "
+        f"{run.elsewhere:.1f}"
+        for (db, same), run in runs.items()
+    )
     section.note(
-        f"Machine load (1-minute average) {load_before[0]:.1f} before, {load_after[0]:.1f} "
-        f"after, on {os.cpu_count()} cores shared with other work: figures vary between runs."
+        f"Machine load: {os.cpu_count()} cores shared with other work. Cores busy with work "
+        f"other than this benchmark's processes and server, on average over each run "
+        f"(/proc/stat): {elsewhere}. 1-minute load average {load_before[0]:.1f} before the "
+        f"runs, {load_after[0]:.1f} after (the benchmark's own 8 processes included). Figures "
+        "vary between runs with that load."
     )
     return section
 
