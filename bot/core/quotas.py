@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -67,11 +67,29 @@ def ledger_by_time(
 def usage(
     *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
 ) -> Usage:
-    rows = ledger_by_time(
-        session, guild_id=guild_id, user_id=user_id, since=policy.window_start(now)
+    # Summed by the database: one row back however many entries the window holds (a member's
+    # window can hold thousands, and this runs under the member's lock).
+    per_time = (
+        select(
+            col(LedgerEntry.counted_at).label("at"),
+            func.sum(LedgerEntry.amount).label("amount"),
+        )
+        .where(
+            LedgerEntry.guild_id == guild_id,
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.counted_at > policy.window_start(now),
+        )
+        .group_by(col(LedgerEntry.counted_at))
+        .subquery()
     )
-    used = max(0, sum(amount for _, amount in rows))
-    frees_at = next((policy.counted_until(at) for at, amount in rows if amount > 0), None)
+    total, first = session.execute(
+        select(
+            func.coalesce(func.sum(per_time.c.amount), 0),
+            func.min(case((per_time.c.amount > 0, per_time.c.at))),
+        )
+    ).one()
+    used = max(0, int(total))
+    frees_at = None if first is None else policy.counted_until(float(first))
     in_flight = session.exec(
         select(func.count())
         .select_from(Job)

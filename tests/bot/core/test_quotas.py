@@ -57,6 +57,19 @@ def test_quota_is_a_rolling_window_and_says_when_units_free_up(db: Database) -> 
     accept(db, new_job(duration=10), now=2000.0 + DAY + 1, policy=policy)
 
 
+def test_units_free_up_when_the_oldest_charge_still_counted_leaves(db: Database) -> None:
+    refunded = accept(db, new_job(duration=10), now=1000)
+    move(db, refunded.id, JobState.CANCELLED, now=1500)  # refunded: counts nothing at t=1000
+    accept(db, new_job(), now=2000)
+    accept(db, new_job(), now=3000)
+    with db.session() as session:
+        usage = quotas.usage(session=session, guild_id=10, user_id=1, policy=POLICY, now=3500)
+    assert (usage.used, usage.frees_at) == (2, 2000.0 + DAY)
+    with db.session() as session:
+        later = quotas.usage(session=session, guild_id=10, user_id=1, policy=POLICY, now=DAY + 2500)
+    assert (later.used, later.frees_at) == (1, 3000.0 + DAY)
+
+
 def test_a_member_may_have_only_so_many_jobs_unfinished(db: Database) -> None:
     for at in (1000.0, 1001.0, 1002.0):
         accept(db, new_job(), now=at)
