@@ -64,9 +64,7 @@ class Channels(AdminGroup):
     @app_commands.command(
         name="nsfw-only", description=tr("command", "Only allow videos in age-restricted channels")
     )
-    @app_commands.describe(
-        enabled=tr("command", "On: age-restricted channels only; off: any allowed channel")
-    )
+    @app_commands.describe(enabled=tr("command", "On: age-restricted channels only"))
     async def channels_nsfw_only(
         self, interaction: discord.Interaction[VideoBot], enabled: bool
     ) -> None:

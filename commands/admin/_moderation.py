@@ -116,7 +116,7 @@ class Review(AdminGroup):
         description=tr("command", "Require a moderator's approval before generating"),
     )
     @app_commands.describe(
-        enabled=tr("command", "On: requests wait for approval; off: they start at once"),
+        enabled=tr("command", "On: requests wait for a moderator"),
         channel=tr("command", "Only this channel (leave empty for the whole server)"),
     )
     async def review_approval(

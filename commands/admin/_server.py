@@ -162,9 +162,7 @@ class Reelbot(AdminGroup):
     @app_commands.command(
         name="budget", description=tr("command", "Server-wide job units per UTC day (0 = no limit)")
     )
-    @app_commands.describe(
-        units=tr("command", "Units per UTC day for the whole server (0 = no limit)")
-    )
+    @app_commands.describe(units=tr("command", "Units per UTC day (0 = no limit)"))
     async def budget(
         self, interaction: discord.Interaction[VideoBot], units: app_commands.Range[int, 0, 100_000]
     ) -> None:
@@ -204,9 +202,7 @@ class Reelbot(AdminGroup):
         name="audit-channel",
         description=tr("command", "Post the audit log to a channel (empty = stop)"),
     )
-    @app_commands.describe(
-        channel=tr("command", "The channel for audit entries (leave empty to stop)")
-    )
+    @app_commands.describe(channel=tr("command", "Where audit entries go (empty = stop)"))
     async def audit_channel(
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel | None = None
     ) -> None:
