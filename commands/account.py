@@ -15,6 +15,7 @@ from bot.core.jobs import store
 from bot.core.jobs.models import JobState
 from bot.discord_layer import render
 from bot.discord_layer.actions import requester_of
+from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -24,7 +25,9 @@ class Account(commands.Cog):
     def __init__(self, bot: VideoBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="quota", description="How many videos you can still make")
+    @app_commands.command(
+        name="quota", description=tr("command", "How many videos you can still make")
+    )
     @app_commands.guild_only()
     async def quota(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -66,7 +69,9 @@ class Account(commands.Cog):
             lines.append(note)
         await interaction.edit_original_response(content="\n".join(lines))
 
-    @app_commands.command(name="jobs", description="Your recent videos and their state")
+    @app_commands.command(
+        name="jobs", description=tr("command", "Your recent videos and their state")
+    )
     @app_commands.guild_only()
     async def jobs(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -100,7 +105,8 @@ class Account(commands.Cog):
         await interaction.edit_original_response(embed=embed)
 
     @app_commands.command(
-        name="forget", description="Erase your stored prompts on this server (quota counts stay)"
+        name="forget",
+        description=tr("command", "Erase your stored prompts on this server (quota counts stay)"),
     )
     @app_commands.guild_only()
     async def forget(self, interaction: discord.Interaction[VideoBot]) -> None:

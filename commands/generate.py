@@ -12,14 +12,15 @@ from discord.ext import commands
 from bot.core.images import ImageRejected, check_size
 from bot.core.starting import JobSpec
 from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.translator import tr
 from providers import ASPECT_RATIOS, MAX_PROMPT_CHARS, MAX_SEED, Mode, ProviderName
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
 DURATIONS: list[Choice[int]] = [
-    Choice(name="5 seconds", value=5),
-    Choice(name="10 seconds", value=10),
+    Choice(name=tr("choice", "5 seconds"), value=5),
+    Choice(name=tr("choice", "10 seconds"), value=10),
 ]
 RESOLUTIONS: list[Choice[str]] = [Choice(name=r, value=r) for r in ("720P", "1080P")]
 ASPECTS: list[Choice[str]] = [Choice(name=r, value=r) for r in ASPECT_RATIOS]
@@ -46,15 +47,17 @@ def make_cog(bot: VideoBot) -> commands.Cog:
         def __init__(self, bot: VideoBot) -> None:
             self.bot = bot
 
-        @app_commands.command(name="video", description="Make a short video from a prompt")
+        @app_commands.command(
+            name="video", description=tr("command", "Make a short video from a prompt")
+        )
         @app_commands.guild_only()
         @app_commands.describe(
-            prompt="What should happen in the video (up to 800 characters)",
-            provider="Which service makes it",
-            aspect_ratio="Shape of the video",
-            duration="Length of the clip",
-            resolution="Picture quality",
-            seed="Same seed + same prompt = similar video (-1 for random)",
+            prompt=tr("command", "What should happen in the video (up to 800 characters)"),
+            provider=tr("command", "Which service makes it"),
+            aspect_ratio=tr("command", "Shape of the video"),
+            duration=tr("command", "Length of the clip"),
+            resolution=tr("command", "Picture quality"),
+            seed=tr("command", "Same seed + same prompt = similar video (-1 for random)"),
         )
         @app_commands.choices(provider=providers, aspect_ratio=ASPECTS, resolution=RESOLUTIONS)
         @app_commands.choices(duration=DURATIONS)
@@ -82,15 +85,17 @@ def make_cog(bot: VideoBot) -> commands.Cog:
                 ),
             )
 
-        @app_commands.command(name="animate", description="Bring an image to life as a video")
+        @app_commands.command(
+            name="animate", description=tr("command", "Bring an image to life as a video")
+        )
         @app_commands.guild_only()
         @app_commands.describe(
-            image="A JPEG or PNG, under 4.7 MB, sides 320–4096 px, at most 3:1",
-            prompt="What should happen in the video (up to 800 characters)",
-            provider="Which service makes it",
-            duration="Length of the clip",
-            resolution="Picture quality",
-            seed="Same seed + same prompt = similar video (-1 for random)",
+            image=tr("command", "A JPEG or PNG, under 4.7 MB, sides 320–4096 px, at most 3:1"),
+            prompt=tr("command", "What should happen in the video (up to 800 characters)"),
+            provider=tr("command", "Which service makes it"),
+            duration=tr("command", "Length of the clip"),
+            resolution=tr("command", "Picture quality"),
+            seed=tr("command", "Same seed + same prompt = similar video (-1 for random)"),
         )
         @app_commands.choices(provider=providers, resolution=RESOLUTIONS)
         @app_commands.choices(duration=DURATIONS)

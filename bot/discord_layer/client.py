@@ -20,6 +20,7 @@ from bot.discord_layer.command_sync import sync_commands_once
 from bot.discord_layer.errors import ReelbotTree
 from bot.discord_layer.presenter import DiscordPresenter
 from bot.discord_layer.review import Review
+from bot.discord_layer.translator import CatalogueTranslator
 from bot.discord_layer.views import DYNAMIC_ITEMS
 from providers import Provider, ProviderName
 
@@ -78,6 +79,7 @@ class VideoBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.tree.set_translator(CatalogueTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # Before any work starts: a sync problem is logged per server and never stops start-up.

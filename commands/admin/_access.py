@@ -13,6 +13,7 @@ from bot.core import bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.discord_layer.render import safe_text
+from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -29,11 +30,15 @@ RuleChannel = discord.TextChannel | discord.ForumChannel | discord.VoiceChannel
 
 class Channels(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="channels", description="Where videos may be made")
+        super().__init__(
+            bot, name="channels", description=tr("command", "Where videos may be made")
+        )
 
     @app_commands.command(
-        name="allow", description="Allow videos in a channel (once any is allowed, only those)"
+        name="allow",
+        description=tr("command", "Allow videos in a channel (once any is allowed, only those)"),
     )
+    @app_commands.describe(channel=tr("command", "The channel to allow videos in"))
     async def channels_allow(
         self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
@@ -42,7 +47,10 @@ class Channels(AdminGroup):
             interaction, f"Videos may be made in: {_list(ids, '<#{}>', '', limit=LISTED)}."
         )
 
-    @app_commands.command(name="disallow", description="Remove a channel from the allowed list")
+    @app_commands.command(
+        name="disallow", description=tr("command", "Remove a channel from the allowed list")
+    )
+    @app_commands.describe(channel=tr("command", "The channel to take off the list"))
     async def channels_disallow(
         self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
@@ -53,8 +61,9 @@ class Channels(AdminGroup):
         )
 
     @app_commands.command(
-        name="nsfw-only", description="Only allow videos in age-restricted channels"
+        name="nsfw-only", description=tr("command", "Only allow videos in age-restricted channels")
     )
+    @app_commands.describe(enabled=tr("command", "On: age-restricted channels only"))
     async def channels_nsfw_only(
         self, interaction: discord.Interaction[VideoBot], enabled: bool
     ) -> None:
@@ -66,11 +75,13 @@ class Channels(AdminGroup):
 
 class Roles(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="roles", description="Who may make videos")
+        super().__init__(bot, name="roles", description=tr("command", "Who may make videos"))
 
     @app_commands.command(
-        name="allow", description="Let a role make videos (once any is set, only those)"
+        name="allow",
+        description=tr("command", "Let a role make videos (once any is set, only those)"),
     )
+    @app_commands.describe(role=tr("command", "The role that may make videos"))
     async def roles_allow(
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
@@ -79,7 +90,10 @@ class Roles(AdminGroup):
             interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '', limit=LISTED)}."
         )
 
-    @app_commands.command(name="disallow", description="Remove a role from the allowed list")
+    @app_commands.command(
+        name="disallow", description=tr("command", "Remove a role from the allowed list")
+    )
+    @app_commands.describe(role=tr("command", "The role to take off the list"))
     async def roles_disallow(
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
@@ -92,9 +106,17 @@ class Roles(AdminGroup):
 
 class Members(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="members", description="One member's access and quota")
+        super().__init__(
+            bot, name="members", description=tr("command", "One member's access and quota")
+        )
 
-    @app_commands.command(name="block", description="Stop a member from making videos")
+    @app_commands.command(
+        name="block", description=tr("command", "Stop a member from making videos")
+    )
+    @app_commands.describe(
+        member=tr("command", "The member to block"),
+        reason=tr("command", "Why (kept in the audit log)"),
+    )
     async def members_block(
         self,
         interaction: discord.Interaction[VideoBot],
@@ -113,7 +135,10 @@ class Members(AdminGroup):
             f"They'll see: “{safe_text(reason, 300)}”.",
         )
 
-    @app_commands.command(name="unblock", description="Let a blocked member make videos again")
+    @app_commands.command(
+        name="unblock", description=tr("command", "Let a blocked member make videos again")
+    )
+    @app_commands.describe(member=tr("command", "The member to unblock"))
     async def members_unblock(
         self, interaction: discord.Interaction[VideoBot], member: discord.Member
     ) -> None:
@@ -127,7 +152,11 @@ class Members(AdminGroup):
         )
 
     @app_commands.command(
-        name="grant", description="Give a member extra units for the current window"
+        name="grant", description=tr("command", "Give a member extra units for the current window")
+    )
+    @app_commands.describe(
+        member=tr("command", "The member who gets the units"),
+        units=tr("command", "How many extra units (1-1000)"),
     )
     async def members_grant(
         self,
@@ -143,7 +172,10 @@ class Members(AdminGroup):
         )
         await self._done(interaction, f"Granted {units} extra units to {member.mention}.")
 
-    @app_commands.command(name="reset", description="Clear a member's usage in the current window")
+    @app_commands.command(
+        name="reset", description=tr("command", "Clear a member's usage in the current window")
+    )
+    @app_commands.describe(member=tr("command", "The member whose usage is cleared"))
     async def members_reset(
         self, interaction: discord.Interaction[VideoBot], member: discord.Member
     ) -> None:
@@ -156,7 +188,10 @@ class Members(AdminGroup):
         )
         await self._done(interaction, f"Cleared {cleared} units of {member.mention}'s usage.")
 
-    @app_commands.command(name="ledger", description="Why a member has the quota they have")
+    @app_commands.command(
+        name="ledger", description=tr("command", "Why a member has the quota they have")
+    )
+    @app_commands.describe(member=tr("command", "The member to look up"))
     async def members_ledger(
         self, interaction: discord.Interaction[VideoBot], member: discord.Member
     ) -> None:

@@ -11,6 +11,7 @@ from discord.app_commands import Choice
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, QuotaTier, Window
 from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.translator import tr
 from providers import ProviderName
 
 if TYPE_CHECKING:
@@ -21,22 +22,35 @@ from commands.admin._base import PROVIDERS, AdminGroup
 
 class Tiers(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="tiers", description="Quota tiers per role")
+        super().__init__(bot, name="tiers", description=tr("command", "Quota tiers per role"))
 
     @app_commands.command(
-        name="set", description="Set a role's quota tier (the member gets their best tier)"
+        name="set",
+        description=tr("command", "Set a role's quota tier (the member gets their best tier)"),
     )
-    @app_commands.choices(max_duration=[Choice(name="5 s", value=5), Choice(name="10 s", value=10)])
+    @app_commands.choices(
+        max_duration=[
+            Choice(name=tr("choice", "5 s"), value=5),
+            Choice(name=tr("choice", "10 s"), value=10),
+        ]
+    )
     @app_commands.choices(
         window=[
-            Choice(name="rolling 24 h", value="rolling"),
-            Choice(name="per UTC day", value="daily"),
+            Choice(name=tr("choice", "rolling 24 h"), value="rolling"),
+            Choice(name=tr("choice", "per UTC day"), value="daily"),
         ],
     )
     @app_commands.choices(
         max_resolution=[Choice(name="720P", value="720P"), Choice(name="1080P", value="1080P")]
     )
-    @app_commands.describe(providers="Comma-separated: runcomfy, wavespeed (empty = all enabled)")
+    @app_commands.describe(
+        role=tr("command", "The role the tier is for"),
+        limit=tr("command", "Units per window"),
+        window=tr("command", "How usage is counted"),
+        max_duration=tr("command", "Longest clip allowed"),
+        max_resolution=tr("command", "Best picture quality allowed"),
+        providers=tr("command", "Comma-separated: runcomfy, wavespeed (empty = all enabled)"),
+    )
     async def tiers_set(
         self,
         interaction: discord.Interaction[VideoBot],
@@ -72,7 +86,8 @@ class Tiers(AdminGroup):
             + ". Members get the most generous tier among their roles.",
         )
 
-    @app_commands.command(name="remove", description="Remove a role's quota tier")
+    @app_commands.command(name="remove", description=tr("command", "Remove a role's quota tier"))
+    @app_commands.describe(role=tr("command", "The role whose tier is removed"))
     async def tiers_remove(
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
@@ -87,10 +102,15 @@ class Tiers(AdminGroup):
 
 class Providers(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="providers", description="Which providers this server uses")
+        super().__init__(
+            bot, name="providers", description=tr("command", "Which providers this server uses")
+        )
 
-    @app_commands.command(name="enable", description="Offer a provider on this server")
+    @app_commands.command(
+        name="enable", description=tr("command", "Offer a provider on this server")
+    )
     @app_commands.choices(provider=PROVIDERS)
+    @app_commands.describe(provider=tr("command", "The provider to offer"))
     async def providers_enable(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:
@@ -106,8 +126,11 @@ class Providers(AdminGroup):
         )
         await self._done(interaction, f"{ProviderName(provider).label} is enabled{note}.")
 
-    @app_commands.command(name="disable", description="Stop offering a provider on this server")
+    @app_commands.command(
+        name="disable", description=tr("command", "Stop offering a provider on this server")
+    )
     @app_commands.choices(provider=PROVIDERS)
+    @app_commands.describe(provider=tr("command", "The provider to stop offering"))
     async def providers_disable(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:
@@ -123,8 +146,11 @@ class Providers(AdminGroup):
         await self._edit(interaction, f"disable {provider}", edit)
         await self._done(interaction, f"{ProviderName(provider).label} is disabled on this server.")
 
-    @app_commands.command(name="default", description="The provider used when a member picks none")
+    @app_commands.command(
+        name="default", description=tr("command", "The provider used when a member picks none")
+    )
     @app_commands.choices(provider=PROVIDERS)
+    @app_commands.describe(provider=tr("command", "The provider to use by default"))
     async def providers_default(
         self, interaction: discord.Interaction[VideoBot], provider: str
     ) -> None:

@@ -15,6 +15,7 @@ from bot.core.guild.models import GuildConfig
 from bot.core.moderation import InvalidRule, validate_rule
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.render import safe_text
+from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -24,7 +25,9 @@ from commands.admin._base import AdminGroup
 
 class Filter(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="filter", description="Blocked words and patterns")
+        super().__init__(
+            bot, name="filter", description=tr("command", "Blocked words and patterns")
+        )
 
     async def _add_rule(
         self, interaction: discord.Interaction[VideoBot], kind: str, pattern: str
@@ -46,22 +49,27 @@ class Filter(AdminGroup):
         await self._done(interaction, f"Added {kind} rule #{row.id}: `{safe_text(cleaned, 200)}`.")
 
     @app_commands.command(
-        name="add-word", description="Block a word or phrase (any case or accents)"
+        name="add-word", description=tr("command", "Block a word or phrase (any case or accents)")
     )
+    @app_commands.describe(word=tr("command", "The word or phrase to block"))
     async def filter_add_word(
         self, interaction: discord.Interaction[VideoBot], word: app_commands.Range[str, 1, 100]
     ) -> None:
         await self._add_rule(interaction, "word", word)
 
     @app_commands.command(
-        name="add-regex", description="Block prompts matching a regular expression"
+        name="add-regex", description=tr("command", "Block prompts matching a regular expression")
     )
+    @app_commands.describe(pattern=tr("command", "The regular expression to block"))
     async def filter_add_regex(
         self, interaction: discord.Interaction[VideoBot], pattern: app_commands.Range[str, 1, 200]
     ) -> None:
         await self._add_rule(interaction, "regex", pattern)
 
-    @app_commands.command(name="remove", description="Remove a filter rule by its number")
+    @app_commands.command(
+        name="remove", description=tr("command", "Remove a filter rule by its number")
+    )
+    @app_commands.describe(rule=tr("command", "The rule's number in /reelbot filter list"))
     async def filter_remove(self, interaction: discord.Interaction[VideoBot], rule: int) -> None:
         gid = interaction.guild_id or 0
         removed = await self.bot.db.run(
@@ -73,7 +81,7 @@ class Filter(AdminGroup):
             interaction, f"Removed rule #{rule}." if removed else f"There is no rule #{rule}."
         )
 
-    @app_commands.command(name="list", description="List the filter rules")
+    @app_commands.command(name="list", description=tr("command", "List the filter rules"))
     async def filter_list(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
@@ -84,11 +92,15 @@ class Filter(AdminGroup):
 
 class Review(AdminGroup):
     def __init__(self, bot: VideoBot) -> None:
-        super().__init__(bot, name="review", description="Approval before generation")
+        super().__init__(
+            bot, name="review", description=tr("command", "Approval before generation")
+        )
 
     @app_commands.command(
-        name="channel", description="Where requests and flagged videos wait for moderators"
+        name="channel",
+        description=tr("command", "Where requests and flagged videos wait for moderators"),
     )
+    @app_commands.describe(channel=tr("command", "The channel moderators watch"))
     async def review_channel(
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel
     ) -> None:
@@ -100,9 +112,13 @@ class Review(AdminGroup):
         )
 
     @app_commands.command(
-        name="approval", description="Require a moderator's approval before generating"
+        name="approval",
+        description=tr("command", "Require a moderator's approval before generating"),
     )
-    @app_commands.describe(channel="Only this channel (leave empty for the whole server)")
+    @app_commands.describe(
+        enabled=tr("command", "On: requests wait for a moderator"),
+        channel=tr("command", "Only this channel (leave empty for the whole server)"),
+    )
     async def review_approval(
         self,
         interaction: discord.Interaction[VideoBot],
@@ -127,8 +143,9 @@ class Review(AdminGroup):
         )
 
     @app_commands.command(
-        name="expiry", description="Hours after which a pending request is dropped"
+        name="expiry", description=tr("command", "Hours after which a pending request is dropped")
     )
+    @app_commands.describe(hours=tr("command", "Hours a request may wait (0.05-720)"))
     async def review_expiry(
         self,
         interaction: discord.Interaction[VideoBot],

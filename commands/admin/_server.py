@@ -19,6 +19,7 @@ from bot.core.jobs.models import JobState
 from bot.discord_layer.audit_channel import describe
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.render import safe_text
+from bot.discord_layer.translator import tr
 from providers import ProviderName
 
 if TYPE_CHECKING:
@@ -32,12 +33,14 @@ class Reelbot(AdminGroup):
         super().__init__(
             bot,
             name="reelbot",
-            description="Server settings for Reelbot (Manage Server)",
+            description=tr("command", "Server settings for Reelbot (Manage Server)"),
             default_permissions=MANAGERS,
             guild_only=True,
         )
 
-    @app_commands.command(name="settings", description="Show this server's Reelbot settings")
+    @app_commands.command(
+        name="settings", description=tr("command", "Show this server's Reelbot settings")
+    )
     async def settings(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
         now = time.time()
@@ -131,8 +134,10 @@ class Reelbot(AdminGroup):
         embed.add_field(name="Moderation", value=rest.replace("{approval}", approval), inline=False)
         return embed
 
-    @app_commands.command(name="audit", description="Read the audit log")
-    @app_commands.describe(member="Only this member", hours="Only the last N hours")
+    @app_commands.command(name="audit", description=tr("command", "Read the audit log"))
+    @app_commands.describe(
+        member=tr("command", "Only this member"), hours=tr("command", "Only the last N hours")
+    )
     async def audit(
         self,
         interaction: discord.Interaction[VideoBot],
@@ -155,8 +160,9 @@ class Reelbot(AdminGroup):
         await self._done(interaction, embed=embed)
 
     @app_commands.command(
-        name="budget", description="Server-wide job units per UTC day (0 = no limit)"
+        name="budget", description=tr("command", "Server-wide job units per UTC day (0 = no limit)")
     )
+    @app_commands.describe(units=tr("command", "Units per UTC day (0 = no limit)"))
     async def budget(
         self, interaction: discord.Interaction[VideoBot], units: app_commands.Range[int, 0, 100_000]
     ) -> None:
@@ -166,15 +172,17 @@ class Reelbot(AdminGroup):
         )
 
     @app_commands.command(
-        name="nsfw-policy", description="What happens to videos the provider flags as NSFW"
+        name="nsfw-policy",
+        description=tr("command", "What happens to videos the provider flags as NSFW"),
     )
     @app_commands.choices(
         policy=[
-            Choice(name="hold for review", value="review"),
-            Choice(name="post behind a spoiler", value="spoiler"),
-            Choice(name="discard (quota given back)", value="discard"),
+            Choice(name=tr("choice", "hold for review"), value="review"),
+            Choice(name=tr("choice", "post behind a spoiler"), value="spoiler"),
+            Choice(name=tr("choice", "discard (quota given back)"), value="discard"),
         ]
     )
+    @app_commands.describe(policy=tr("command", "What to do with a flagged video"))
     async def nsfw_policy(self, interaction: discord.Interaction[VideoBot], policy: str) -> None:
         chosen = NsfwPolicy(policy)
 
@@ -191,8 +199,10 @@ class Reelbot(AdminGroup):
         )
 
     @app_commands.command(
-        name="audit-channel", description="Post the audit log to a channel (empty = stop)"
+        name="audit-channel",
+        description=tr("command", "Post the audit log to a channel (empty = stop)"),
     )
+    @app_commands.describe(channel=tr("command", "Where audit entries go (empty = stop)"))
     async def audit_channel(
         self, interaction: discord.Interaction[VideoBot], channel: discord.TextChannel | None = None
     ) -> None:
@@ -207,7 +217,7 @@ class Reelbot(AdminGroup):
         )
 
     @app_commands.command(
-        name="unknown", description="Jobs whose outcome at the provider is unknown"
+        name="unknown", description=tr("command", "Jobs whose outcome at the provider is unknown")
     )
     async def unknown(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
@@ -230,10 +240,12 @@ class Reelbot(AdminGroup):
         listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice))
         await self._done(interaction, listed + advice)
 
-    @app_commands.command(name="resolve", description="Settle a job whose outcome was unknown")
+    @app_commands.command(
+        name="resolve", description=tr("command", "Settle a job whose outcome was unknown")
+    )
     @app_commands.describe(
-        job="The job id from /reelbot unknown",
-        refund="Give the member their units back (you found no charge or no video)",
+        job=tr("command", "The job id from /reelbot unknown"),
+        refund=tr("command", "Give the member their units back (you found no charge or no video)"),
     )
     async def resolve(
         self, interaction: discord.Interaction[VideoBot], job: str, refund: bool

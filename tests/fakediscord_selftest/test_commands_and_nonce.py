@@ -87,6 +87,14 @@ VALID = {
         name_localizations={"de": "video", "fr": "vidéo"},
         description_localizations={"de": "Ein Video machen"},
     ),
+    "localised options and choices": _command(
+        options=[
+            _option(
+                description_localizations={"fr": "Ce qu'il faut montrer", "ja": "表示する内容"},
+                choices=[{"name": "5 seconds", "value": "5", "name_localizations": {"ja": "5秒"}}],
+            )
+        ]
+    ),
     "user command": {"name": "Make Video", "type": 2, "description": ""},
     "group of sub-commands": _command(
         name="reelbot",
@@ -155,6 +163,49 @@ INVALID: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
     "localised option name with a space": (
         [_command(options=[_option(name_localizations={"de": "ein text"})])],
         ["0", "options", "0", "name_localizations", "de"],
+    ),
+    # "Localization": the same limits hold for every locale's text as for the default.
+    "empty localised description": (
+        [_command(description_localizations={"ja": ""})],
+        ["0", "description_localizations", "ja"],
+    ),
+    "localised name of 33": (
+        [_command(name_localizations={"fr": "v" * 33})],
+        ["0", "name_localizations", "fr"],
+    ),
+    "localised option description of 101": (
+        [_command(options=[_option(description_localizations={"ja": "説" * 101})])],
+        ["0", "options", "0", "description_localizations", "ja"],
+    ),
+    "localised option description with an unknown locale": (
+        [_command(options=[_option(description_localizations={"fr-FR": "Quoi"})])],
+        ["0", "options", "0", "description_localizations", "fr-FR"],
+    ),
+    "localised choice name of 101": (
+        [
+            _command(
+                options=[
+                    _option(
+                        choices=[
+                            {"name": "c", "value": "v", "name_localizations": {"fr": "c" * 101}}
+                        ]
+                    )
+                ]
+            )
+        ],
+        ["0", "options", "0", "choices", "0", "name_localizations", "fr"],
+    ),
+    "localised choice name with an unknown locale": (
+        [
+            _command(
+                options=[
+                    _option(
+                        choices=[{"name": "c", "value": "v", "name_localizations": {"jp": "c"}}]
+                    )
+                ]
+            )
+        ],
+        ["0", "options", "0", "choices", "0", "name_localizations", "jp"],
     ),
     "user command with a description": (
         [{"name": "Make Video", "type": 2, "description": "no"}],
