@@ -5,6 +5,7 @@ release 0.1.0 (or older) upgrade in place with every row kept."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy import select as select_columns
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, col, select
 
@@ -31,6 +33,7 @@ from tests.testdb import database_url, on_postgresql
 assert bot.core.guild.models and bot.core.jobs.models  # their tables are on the metadata
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLES = sorted(SQLModel.metadata.tables)
+RELEASE_0_1_TABLES = [t for t in TABLES if t != "job_timing"]  # 0002_job_timing added it
 
 
 def differences(database: Database) -> list[Any]:
@@ -60,21 +63,24 @@ def load_release_0_1(url: str) -> None:
         file.close()
 
 
-def every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
+# Added by 0003_job_context: what only the process that received the interaction knew.
+JOB_CONTEXT = ("interaction_id", "member_locale", "guild_locale", "review_channel_id")
+
+
+def every_row(
+    url: str, *, without: tuple[str, ...] = (), tables: Sequence[str] = TABLES
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of `tables`; `without` names job columns left out."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return {
-                table: [
-                    tuple(row)
-                    for row in connection.execute(
-                        SQLModel.metadata.tables[table]
-                        .select()
-                        .order_by(*SQLModel.metadata.tables[table].primary_key.columns)
-                    )
-                ]
-                for table in TABLES
-            }
+            rows: dict[str, list[tuple[Any, ...]]] = {}
+            for name in tables:
+                table = SQLModel.metadata.tables[name]
+                columns = [c for c in table.columns if name != "job" or c.name not in without]
+                query = select_columns(*columns).order_by(*table.primary_key.columns)
+                rows[name] = [tuple(row) for row in connection.execute(query)]
+            return rows
     finally:
         engine.dispose()
 
@@ -82,7 +88,7 @@ def every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_an_empty_database_upgraded_to_head_matches_the_models(tmp_path: Path) -> None:
     database = Database.connect(database_url(tmp_path / "empty.db"))
     try:
-        assert migrations.current(database.engine) == migrations.head() == "0002_job_timing"
+        assert migrations.current(database.engine) == migrations.head() == "0003_job_context"
         assert differences(database) == []
         tables = set(inspect(database.engine).get_table_names())
         assert tables == {*TABLES, "alembic_version"}
@@ -106,7 +112,7 @@ def test_a_database_made_by_release_0_1_upgrades_in_place_with_every_row_kept(
 ) -> None:
     url = database_url(tmp_path / "v0_1.db")
     load_release_0_1(url)
-    before = every_row(url)
+    before = every_row(url, without=JOB_CONTEXT, tables=RELEASE_0_1_TABLES)
     assert {table: len(rows) for table, rows in before.items()} == {
         "audit_log": 2,
         "blocked_member": 1,
@@ -136,9 +142,19 @@ def test_a_database_made_by_release_0_1_upgrades_in_place_with_every_row_kept(
             assert entry.id == 5
     finally:
         database.close()
-    after = every_row(url)
+    after = every_row(url, without=JOB_CONTEXT, tables=RELEASE_0_1_TABLES)
     after["quota_ledger"] = after["quota_ledger"][:-1]
     assert after == before
+    # Old jobs knew none of it: NULLs, which the unique interaction id allows on every row.
+    job = SQLModel.metadata.tables["job"]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = select_columns(*(job.c[name] for name in JOB_CONTEXT))
+            context = [tuple(row) for row in connection.execute(query)]
+    finally:
+        engine.dispose()
+    assert context == [(None, None, None, None)] * 6
 
 
 def _assert_readable_by_the_stores(session: Session) -> None:
