@@ -6,8 +6,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.core.jobs.models import JobState, LedgerKind
-from tests.e2e.harness import CHANNEL, GUILD, MEMBER, World, world
+from sqlmodel import Session, select
+
+from bot.core.jobs.models import Job, JobState, LedgerKind
+from tests.e2e.harness import (
+    CHANNEL,
+    GUILD,
+    MEMBER,
+    OTHER_CHANNEL,
+    REVIEW_CHANNEL,
+    World,
+    world,
+)
 from tests.fakediscord import FakeInteraction
 from tests.providersim import JobScript, tiny_mp4
 
@@ -104,3 +114,28 @@ async def test_a_process_that_never_saw_the_interaction_posts_with_its_upload_li
         assert job.upload_limit == 30_000
         assert job.video_url is not None and job.video_url in (result.content or "")
         assert "too large to attach" in (result.content or "")
+
+
+async def test_a_review_message_is_settled_where_it_was_posted_after_the_channel_moved(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        await w.admin("review", "channel", channel=REVIEW_CHANNEL)
+        await w.admin("review", "approval", enabled=True, channel=CHANNEL)
+        assert "approval" in await w.reply(await video(w, "held"))
+        await w.fake.wait_for(lambda: len(w.channel_posts(REVIEW_CHANNEL)) == 1)
+        [review] = w.channel_posts(REVIEW_CHANNEL)
+        [job] = w.jobs()
+        assert (job.review_channel_id, job.review_message_id) == (REVIEW_CHANNEL, review.id)
+
+        await w.admin("review", "channel", channel=OTHER_CHANNEL)
+        assert w.bot is not None
+        with Session(w.bot.db.engine) as session:
+            stored = session.exec(select(Job)).one()
+            stored.created_at -= 25 * 3600  # past the review deadline
+            session.add(stored)
+            session.commit()
+        assert await w.bot.runner.expire_reviews() == 1
+        await w.fake.wait_for(lambda: "Expired" in str(review.embeds))
+        assert w.channel_posts(OTHER_CHANNEL) == []
