@@ -108,3 +108,12 @@ class TooManyInFlight(Refused):
     def __init__(self, usage: Usage) -> None:
         self.usage = usage
         super().__init__(f"{usage.in_flight} jobs in flight, cap {usage.max_in_flight}")
+
+
+class AlreadyStarted(Refused):
+    """This interaction already started a job (`job_id`): it was delivered twice. Nothing more
+    is charged."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"this interaction already started job {job_id}")

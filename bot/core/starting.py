@@ -12,10 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from bot.core.audit import AuditAction, audit
 from bot.core.db import Database
 from bot.core.errors import (
+    AlreadyStarted,
     BudgetExhausted,
     ChannelUnusable,
     InvalidRequest,
@@ -66,7 +69,12 @@ class StartRequest:
     channel_id: int  # where the job's messages go (a thread's own id)
     requester: Requester  # who asks, and the channel whose rules apply
     upload_limit: int  # bytes the channel accepts in one message
+    # The interaction that asked (a command, or a Re-roll click): one job per interaction. None
+    # only for a job no interaction started.
+    interaction_id: int | None
     missing_permissions: tuple[str, ...] = ()  # what the bot lacks in the channel
+    member_locale: str | None = None  # Discord locale strings, e.g. "en-US"; None if unknown
+    guild_locale: str | None = None  # None outside a server
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +94,13 @@ async def start_job(
     clock: Callable[[], float] = time.time,
 ) -> Started:
     """Admit, check and accept one job. Raises a `Refused` (nothing charged) or returns the
-    stored job: ACCEPTED with its cost reserved, or PENDING_REVIEW when a moderator decides."""
+    stored job: ACCEPTED with its cost reserved, or PENDING_REVIEW when a moderator decides.
+    The same interaction delivered again raises `AlreadyStarted`, before any check (so no
+    refusal is audited twice) and, when two deliveries race, from the job's unique
+    interaction id: either way one job and one reservation are kept."""
     if not runner.accepting:
         raise NotAccepting
+    await _check_not_started(db, request.interaction_id)
     spec = request.spec
     gid, user_id = request.guild_id or 0, request.requester.user_id
     rules = await db.run(lambda s: load_rules(s, guild_id=gid, user_id=user_id))
@@ -152,11 +164,19 @@ async def start_job(
         upload_limit=request.upload_limit,
         parent_job_id=spec.parent_job_id,
         channel_nsfw=request.requester.channel_nsfw,
+        interaction_id=request.interaction_id,
+        member_locale=request.member_locale,
+        guild_locale=request.guild_locale,
     )
     try:
         job = await runner.accept(
             job, policy=admission.policy, budget=admission.budget, hold=admission.review
         )
+    except IntegrityError:
+        # The other delivery's job was stored between our check and our insert; this
+        # transaction, reservation included, was rolled back.
+        await _check_not_started(db, request.interaction_id)
+        raise
     except BudgetExhausted as error:
         budget = Refusal("budget", f"server budget {error.used}/{error.budget}")
         await _refused(db, request, budget, provider=name, now=clock())
@@ -164,6 +184,19 @@ async def start_job(
     image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None
     review_channel = rules.config.review_channel_id if admission.review else None
     return Started(job=job, review_channel_id=review_channel, image=image)
+
+
+async def _check_not_started(db: Database, interaction_id: int | None) -> None:
+    if interaction_id is None:
+        return
+    existing = await db.run(lambda s: _job_of_interaction(s, interaction_id))
+    if existing is not None:
+        raise AlreadyStarted(existing)
+
+
+def _job_of_interaction(session: Session, interaction_id: int) -> str | None:
+    query = select(Job.id).where(col(Job.interaction_id) == interaction_id)
+    return session.exec(query).first()
 
 
 def resolve_provider(

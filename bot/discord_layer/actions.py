@@ -68,13 +68,17 @@ class Actions:
     async def submit(self, interaction: discord.Interaction[discord.Client], spec: JobSpec) -> Job:
         """Validate, reserve quota, post the public status message and start the job.
         The interaction must already be deferred (ephemerally)."""
+        guild_locale = interaction.guild_locale  # None outside a server
         request = StartRequest(
             spec=spec,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id or 0,
             requester=requester_of(interaction),
             upload_limit=interaction.filesize_limit,
+            interaction_id=interaction.id,
             missing_permissions=missing_permissions(interaction),
+            member_locale=interaction.locale.value,
+            guild_locale=None if guild_locale is None else guild_locale.value,
         )
         try:
             started = await start_job(
@@ -129,7 +133,9 @@ class Actions:
                 "This channel needs a moderator's approval, but I can't post in the review "
                 "channel. Nothing was charged; please tell an admin."
             ) from error
-        await self.runner.set_fields(job.id, review_message_id=message_id)
+        await self.runner.set_fields(
+            job.id, review_message_id=message_id, review_channel_id=channel_id
+        )
         await interaction.edit_original_response(
             content=(
                 "Your request is waiting for a moderator's approval; only the moderators can "

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import (
+    AlreadyStarted,
     BudgetExhausted,
     ChannelUnusable,
     InvalidRequest,
@@ -28,6 +29,10 @@ from bot.core.quotas import Usage
 from bot.discord_layer.render import safe_text
 
 log = logging.getLogger(__name__)
+
+# Discord's JSON error code for a second response to one interaction ("Interaction has
+# already been acknowledged", topics/opcodes-and-status-codes).
+ALREADY_ACKNOWLEDGED = 40060
 
 
 class UserFacingError(Exception):
@@ -86,6 +91,8 @@ def member_text(refusal: Refused) -> str:
             )
         case ImageRejected():
             return refusal.message
+        case AlreadyStarted():
+            return "I already have this request; its video is on its way. Nothing more was charged."
         case _:
             return str(refusal)
 
@@ -135,6 +142,11 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
         return
     if isinstance(original, Refused):
         await tell(interaction, member_text(original))
+        return
+    if isinstance(original, discord.HTTPException) and original.code == ALREADY_ACKNOWLEDGED:
+        # The same interaction was delivered twice and the other delivery answered it first:
+        # the member already has that answer, and Discord takes no second one.
+        log.info("interaction %s was already answered (a second delivery)", interaction.id)
         return
     if isinstance(error, app_commands.CheckFailure):
         await tell(interaction, str(error) or "You can't use this command here.")

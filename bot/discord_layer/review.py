@@ -113,9 +113,11 @@ class Review:
         try:
             if message is None or message.id != job.review_message_id:
                 config = await self.lookups.guild_config(job.guild_id)
-                if config.review_channel_id is None or job.review_message_id is None:
+                # Where it was posted; older rows: the server's review channel now.
+                channel_id = job.review_channel_id or config.review_channel_id
+                if channel_id is None or job.review_message_id is None:
                     raise BadRequest("I can't find this request's image; reject it instead.")
-                channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
+                channel = self.channels.get(channel_id, guild_id=job.guild_id)
                 message = await channel.fetch_message(job.review_message_id)
             attachment = message.attachments[0]
             check_size(attachment.size)

@@ -76,9 +76,11 @@ class ReviewMessages:
 
     async def _edit(self, job: Job, outcome: str, *, flagged: bool) -> None:
         config = await self.lookups.guild_config(job.guild_id)
-        if config.review_channel_id is None or job.review_message_id is None:
+        # Where it was posted; older rows: the server's review channel now.
+        channel_id = job.review_channel_id or config.review_channel_id
+        if channel_id is None or job.review_message_id is None:
             return
-        channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
+        channel = self.channels.get(channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(job.review_message_id).edit(
                 embed=render.review_embed(job, flagged=flagged, outcome=outcome), view=None

@@ -311,8 +311,8 @@ class FakeDiscord(DiscordState):
                 )
             payload.update(
                 guild_id=str(guild_id),
-                guild={"id": str(guild_id), "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={"id": str(guild_id), "locale": guild.locale, "features": []},
+                guild_locale=guild.locale,
                 channel_id=str(channel_id),
                 channel=self.channel_payload(channel_id),
                 member=guild.member_payload(user_id),
@@ -364,6 +364,15 @@ class FakeDiscord(DiscordState):
                 "INTERACTION_CREATE could not be sent: the gateway connection went away"
             )
         return interaction
+
+    async def redeliver(self, interaction: FakeInteraction) -> None:
+        """Test hook: send the same INTERACTION_CREATE (same id, same token) again, as a gateway
+        replay or a second process could receive it. Callbacks stay counted on the one
+        interaction, so the second response Discord would refuse gets 40060 here too."""
+        if not await self.gateway.dispatch("INTERACTION_CREATE", interaction.payload):
+            raise AssertionError(
+                "INTERACTION_CREATE could not be sent: the gateway connection went away"
+            )
 
     def _resolve_options(self, options: list[JSON], resolved: JSON, guild_id: int | None) -> None:
         guild = None if guild_id is None else self.guilds.get(guild_id)

@@ -348,6 +348,8 @@ class FakeGuild:
         self.name = name
         self.owner_id = owner_id
         self.joined_at = now_iso()
+        #: the guild's "preferred_locale", also sent as an interaction's ``guild_locale``
+        self.locale = "en-US"
         self.channels: dict[int, JSON] = {}
         self.roles: dict[int, JSON] = {}
         self.members: dict[int, JSON] = {}
@@ -561,7 +563,7 @@ class FakeGuild:
             "vanity_url_code": None,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.locale,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
         }

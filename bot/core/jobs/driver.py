@@ -348,8 +348,10 @@ class JobDriver:
             message_id = await self.presenter.hold_for_review(held, video)
         except DeliveryFailed as error:
             return await self.moves.fail(held, error.reason)
-        await self.moves.set_fields(job.id, review_message_id=message_id)
-        held.review_message_id = message_id
+        await self.moves.set_fields(
+            job.id, review_message_id=message_id, review_channel_id=config.review_channel_id
+        )
+        held.review_message_id, held.review_channel_id = message_id, config.review_channel_id
         await self.moves.show(held)
         return held
 

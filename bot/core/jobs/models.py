@@ -6,7 +6,7 @@ import time
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -95,6 +95,9 @@ class Job(SQLModel, table=True):
     __table_args__ = (
         Index("ix_job_state_created", "state", "created_at"),
         Index("ix_job_user_state", "guild_id", "user_id", "state"),
+        # One job per interaction: a delivery of the same interaction again (a gateway replay,
+        # a second process) cannot start a second job. NULLs (old rows) never collide.
+        Index("uq_job_interaction_id", "interaction_id", unique=True),
     )
 
     id: str = Field(default_factory=new_job_id, primary_key=True, max_length=32)
@@ -113,6 +116,11 @@ class Job(SQLModel, table=True):
     cost: int
     upload_limit: int  # bytes Discord accepts in this channel, from the interaction
     parent_job_id: str | None = None  # set on re-rolls
+    # What only the process that received the interaction knew, for any process that posts
+    # later. None on rows from before they were stored.
+    interaction_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    member_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    guild_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))
     provider_job_id: str | None = None
@@ -128,6 +136,9 @@ class Job(SQLModel, table=True):
     quota_limit: int | None = None
     quota_daily: bool = False
     review_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
+    # The channel the review message was posted in (the server's review channel may change
+    # before a moderator decides). None on older rows: the server's current one.
+    review_channel_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     moderator_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     result_deleted: bool = False
     # Written and committed just before the paid POST: a SUBMITTING job without it sent nothing.

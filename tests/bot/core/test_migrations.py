@@ -61,6 +61,10 @@ def load_release_0_1(url: str) -> None:
         file.close()
 
 
+# Added by 0003_job_context: what only the process that received the interaction knew.
+JOB_CONTEXT = ("interaction_id", "member_locale", "guild_locale", "review_channel_id")
+
+
 Shape = dict[str, list[str]]
 
 
@@ -112,7 +116,7 @@ def select_columns(table: str, columns: list[str]) -> Any:
 def test_an_empty_database_upgraded_to_head_matches_the_models(tmp_path: Path) -> None:
     database = Database.connect(database_url(tmp_path / "empty.db"))
     try:
-        assert migrations.current(database.engine) == migrations.head() == "0002_job_timing"
+        assert migrations.current(database.engine) == migrations.head() == "0003_job_context"
         assert differences(database) == []
         tables = set(inspect(database.engine).get_table_names())
         assert tables == {*TABLES, "alembic_version"}
@@ -170,6 +174,16 @@ def test_a_database_made_by_release_0_1_upgrades_in_place_with_every_row_kept(
     after = every_row(url, old)
     after["quota_ledger"] = after["quota_ledger"][:-1]
     assert after == before
+    # Old jobs knew none of it: NULLs, which the unique interaction id allows on every row.
+    job = SQLModel.metadata.tables["job"]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = sa.select(*(job.c[name] for name in JOB_CONTEXT))
+            context = [tuple(row) for row in connection.execute(query)]
+    finally:
+        engine.dispose()
+    assert context == [(None, None, None, None)] * 6
 
 
 def _assert_readable_by_the_stores(session: Session) -> None:

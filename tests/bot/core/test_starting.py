@@ -3,6 +3,7 @@ filter, the reservation and the stored job; every refusal leaves nothing charged
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,11 +14,13 @@ import httpx
 import pytest
 from PIL import Image
 from pydantic import SecretStr
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database
 from bot.core.errors import (
+    AlreadyStarted,
     BudgetExhausted,
     ChannelUnusable,
     InvalidRequest,
@@ -92,6 +95,7 @@ class Core:
                 user_id=USER, role_ids=frozenset(), channel_id=CHANNEL, channel_nsfw=False
             ),
             upload_limit=10_000_000,
+            interaction_id=None,
         )
         return await start_job(
             replace(request, **fields),
@@ -293,3 +297,69 @@ async def test_nothing_is_started_while_the_runner_is_not_accepting(core: Core) 
     with pytest.raises(NotAccepting):
         await core.start()
     assert core.jobs() == [] and core.ledger() == [] and core.audit() == []
+
+
+async def test_the_job_keeps_what_only_the_receiving_process_knew(core: Core) -> None:
+    await core.start(
+        interaction_id=1_300_000_000_000_000_001,
+        member_locale="pt-BR",
+        guild_locale="de",
+        upload_limit=26_214_400,
+    )
+    [job] = core.jobs()
+    assert (job.interaction_id, job.member_locale, job.guild_locale, job.upload_limit) == (
+        1_300_000_000_000_000_001,
+        "pt-BR",
+        "de",
+        26_214_400,
+    )
+
+
+async def test_a_second_delivery_of_one_interaction_starts_nothing_and_charges_nothing(
+    core: Core,
+) -> None:
+    first = await core.start(interaction_id=77)
+    with pytest.raises(AlreadyStarted) as caught:
+        await core.start(interaction_id=77)
+    assert caught.value.job_id == first.job.id
+    assert [job.id for job in core.jobs()] == [first.job.id]
+    assert core.ledger() == [(LedgerKind.RESERVE, 1)]
+    assert [e.action for e in core.audit()] == [AuditAction.ACCEPTED]
+
+
+async def test_racing_deliveries_of_one_interaction_keep_one_job_and_one_reservation(
+    core: Core,
+) -> None:
+    """All four pass the first look before any is stored: the unique interaction id decides."""
+    core.runner.config = replace(core.runner.config, quota=replace(POLICY, max_in_flight=9))
+    results = await asyncio.gather(
+        *(core.start(interaction_id=88) for _ in range(4)), return_exceptions=True
+    )
+    started = [r for r in results if isinstance(r, Started)]
+    refused = [r for r in results if isinstance(r, AlreadyStarted)]
+    assert (len(started), len(refused)) == (1, 3), results
+    assert {r.job_id for r in refused} == {started[0].job.id}
+    assert [job.id for job in core.jobs()] == [started[0].job.id]
+    assert core.ledger() == [(LedgerKind.RESERVE, 1)]
+
+
+async def test_the_database_refuses_a_second_job_for_one_interaction_but_not_for_none(
+    core: Core,
+) -> None:
+    core.runner.config = replace(core.runner.config, quota=replace(POLICY, max_in_flight=9))
+    await core.start(interaction_id=99)
+    await core.start()
+    await core.start()
+
+    def duplicate(interaction_id: int | None) -> None:
+        with core.db.session() as session:
+            job = core.jobs()[0]
+            copy = Job.model_validate(job.model_dump(exclude={"id"}))
+            copy.interaction_id = interaction_id
+            session.add(copy)
+            session.commit()
+
+    with pytest.raises(IntegrityError):
+        duplicate(99)
+    duplicate(None)
+    assert sorted(j.interaction_id or 0 for j in core.jobs()) == [0, 0, 0, 99]
