@@ -36,7 +36,8 @@ from bot.core.jobs.contracts import (
 from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
-from bot.core.jobs.submitting import SubmitStep, missing_for_submit
+from bot.core.jobs.slots import claim_slots
+from bot.core.jobs.submitting import SubmitStep
 from bot.core.jobs.upkeep import Upkeep
 from bot.core.observability.metrics import Metrics
 from bot.core.quotas import QuotaPolicy
@@ -459,7 +460,7 @@ class JobRunner:
     async def _dispatch_pass(self, waiting: list[str], last_positions: dict[str, int]) -> None:
         claimed, positions = await self.db.run(
             partial(
-                _dispatch,
+                claim_slots,
                 mine=set(waiting),
                 cap=self.config.max_concurrent_jobs,
                 owner=self.owner,
@@ -581,45 +582,6 @@ def _counting_refusals(metrics: Metrics | None) -> Iterator[None]:
         if metrics is not None:
             metrics.quota_refusals.labels("budget").inc()
         raise
-
-
-def _dispatch(
-    session: Any, *, mine: set[str], cap: int, owner: str, now: float
-) -> tuple[list[Job], list[tuple[Job, int]]]:
-    """One transaction: claim free slots for the oldest waiting jobs, report the others'
-    positions in the global queue."""
-    from sqlmodel import col, func, select
-
-    busy = session.exec(
-        select(func.count())
-        .select_from(Job)
-        .where(col(Job.state).in_((JobState.SUBMITTING, JobState.SUBMITTED, JobState.RUNNING)))
-    ).one()
-    free = max(0, cap - int(busy))
-    queue = session.exec(
-        select(Job).where(Job.state == JobState.ACCEPTED).order_by(col(Job.created_at), col(Job.id))
-    ).all()
-    claimed: list[Job] = []
-    positions: list[tuple[Job, int]] = []
-    for index, job in enumerate(queue):
-        if missing_for_submit(job) is not None:
-            continue  # still being set up, or its process died half-way: never sent
-        if free > 0 and job.id in mine:
-            moved = store.transition(
-                session=session, job_id=job.id, to=JobState.SUBMITTING, now=now, owner=owner
-            )
-            if moved is not None:
-                claimed.append(moved)
-                free -= 1
-                continue
-        if job.id not in mine and job.lease_owner != owner:
-            # FIFO: an older job of another process goes first; it will claim it. One of ours
-            # that is not waiting yet (its status message is still being posted, which can
-            # take seconds in a busy channel) must not keep the slots idle meanwhile.
-            free = 0
-        if job.id in mine:
-            positions.append((job, index + 1 - len(claimed)))
-    return claimed, positions
 
 
 def _expired_reviews(session: Any, *, now: float, default_hours: float) -> list[str]:
