@@ -103,6 +103,7 @@ class JobRunner:
             clock=self.clock,
             notify=self._notify,
             metrics=self.metrics,
+            lease_seconds=self.config.lease_seconds,
         )
         submitter = SubmitStep(
             db=self.db,
@@ -359,7 +360,9 @@ class JobRunner:
     # --- moves, through the shared recorder -------------------------------------------------
 
     async def set_fields(self, job_id: str, **fields: Any) -> None:
-        await self.moves.set_fields(job_id, **fields)
+        """The chat side's writes while setting a job up (its status or review message):
+        made before any driver runs, so not fenced."""
+        await self.moves.set_fields(job_id, fenced=False, **fields)
 
     async def _move(
         self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
