@@ -58,8 +58,12 @@ def approve(
     now: float,
     moderator_id: int,
     budget: int | None = None,
+    owner: str | None = None,
+    lease_seconds: float = 60.0,
 ) -> Job | None:
-    """PENDING_REVIEW -> ACCEPTED, reserving the cost then. None if it was no longer pending."""
+    """PENDING_REVIEW -> ACCEPTED, reserving the cost then. None if it was no longer pending.
+    With `owner`, that process takes the job's lease in the same move (a waiting job whose
+    lease lapsed may be adopted by any process's dispatcher)."""
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.state is not JobState.PENDING_REVIEW:
         return None
@@ -67,6 +71,9 @@ def approve(
     quotas.check_spend(
         session=session, job=job, policy=policy, now=now, budget=budget, in_flight=False
     )
+    lease: dict[str, Any] = {}
+    if owner is not None:
+        lease = {"lease_owner": owner, "lease_expires_at": now + lease_seconds}
     moved = transition(
         session=session,
         job_id=job_id,
@@ -75,6 +82,7 @@ def approve(
         actor_id=moderator_id,
         moderator_id=moderator_id,
         created_at=now,  # its place in the queue starts now
+        **lease,
     )
     if moved is not None:
         quotas.reserve(session=session, job=moved, now=now)
