@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -22,3 +23,14 @@ def insert_if_missing(*, session: Session, row: SQLModel) -> None:
     insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
     values = {column.name: getattr(row, column.name) for column in table.columns}
     session.execute(insert(table).values(values).on_conflict_do_nothing())
+
+
+def serialise(*, session: Session, key: int) -> None:
+    """Let one transaction at a time, across every process, past this point until it ends.
+
+    On PostgreSQL a transaction-level advisory lock (PostgreSQL docs, explicit-locking:
+    advisory locks; functions-admin: `pg_advisory_xact_lock`), released at COMMIT or ROLLBACK.
+    SQLite's write transactions already run one at a time (`BEGIN IMMEDIATE`): nothing to do.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

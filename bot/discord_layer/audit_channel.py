@@ -11,11 +11,15 @@ import discord
 from bot.core import audit as store
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database
+from bot.core.exclusive import one_process_at_a_time
 from bot.core.lookups import Lookups
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.render import NO_PINGS, safe_text
 
 log = logging.getLogger(__name__)
+
+# The key of the advisory lock that lets one process at a time forward (any bigint of ours).
+FORWARD_LOCK_KEY = 0x5EE1_A0D1
 
 _ICONS = {
     AuditAction.ACCEPTED: "🟢",
@@ -93,6 +97,14 @@ class AuditForwarder:
             await asyncio.sleep(self.interval)
 
     async def forward_once(self) -> int:
+        """Post the oldest unforwarded entries. One process at a time forwards, so with
+        several processes on one database each entry is posted once; the others skip."""
+        async with one_process_at_a_time(self.db, key=FORWARD_LOCK_KEY) as mine:
+            if not mine:
+                return 0
+            return await self._forward()
+
+    async def _forward(self) -> int:
         entries = await self.db.run(lambda s: store.unforwarded(session=s, limit=50))
         done: list[int] = []
         for entry in entries:

@@ -17,7 +17,7 @@ from bot.core.guild.models import NsfwPolicy
 from bot.core.jobs import learning, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.models import Job, JobState
-from bot.core.jobs.moves import JobMoves
+from bot.core.jobs.moves import JobMoves, LeaseLost
 from bot.core.jobs.submitting import SubmitStep, missing_for_submit
 from bot.core.observability import logs
 from providers import (
@@ -84,6 +84,9 @@ class JobDriver:
         while True:
             try:
                 await self._steps(job_id, resumed=resumed)
+                return
+            except LeaseLost:
+                log.info("job %s: another process took it over; stopping here", job_id)
                 return
             except Exception:
                 crashes += 1
@@ -303,6 +306,9 @@ class JobDriver:
                 if moved is None:
                     return None
                 job = moved
+            if not await self.moves.still_holds(job.id):
+                log.info("job %s: taken over before its result was posted; not posting", job.id)
+                return None
             try:
                 message_id = await self.presenter.deliver(job, video)
             except DeliveryFailed as error:
@@ -343,6 +349,8 @@ class JobDriver:
             )
         held = await self.moves.move(job.id, JobState.HELD, now=self.clock())
         if held is None:
+            return None
+        if not await self.moves.still_holds(job.id):
             return None
         try:
             message_id = await self.presenter.hold_for_review(held, video)

@@ -16,6 +16,14 @@ from bot.core.observability.metrics import Metrics
 log = logging.getLogger(__name__)
 
 
+class LeaseLost(Exception):
+    """Another process took the job over: this one must stop driving it."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id}: its lease is held by another process now")
+        self.job_id = job_id
+
+
 class JobMoves:
     def __init__(
         self,
@@ -26,6 +34,7 @@ class JobMoves:
         clock: Callable[[], float],
         notify: Callable[[], None],
         metrics: Metrics | None = None,
+        lease_seconds: float = 60.0,
     ) -> None:
         self.db = db
         self.presenter = presenter
@@ -33,11 +42,25 @@ class JobMoves:
         self.clock = clock
         self.notify = notify  # a provider slot may have come free
         self.metrics = metrics
+        self.lease_seconds = lease_seconds
 
-    async def set_fields(self, job_id: str, **fields: Any) -> None:
+    async def set_fields(self, job_id: str, *, fenced: bool = True, **fields: Any) -> None:
+        """Write a job's fields. Fenced (the default): only while this process holds the
+        job's lease, else LeaseLost and nothing is written."""
         now = self.clock()
-        await self.db.run(
-            lambda s: store.update_fields(session=s, job_id=job_id, now=now, **fields)
+        owner = self.owner if fenced else None
+        written = await self.db.run(
+            lambda s: store.update_fields(session=s, job_id=job_id, now=now, owner=owner, **fields)
+        )
+        if fenced and not written:
+            raise LeaseLost(job_id)
+
+    async def still_holds(self, job_id: str) -> bool:
+        """Right before an action that cannot be fenced (posting a result): True if this
+        process still holds the job, its lease then renewed for a full term."""
+        until = self.clock() + self.lease_seconds
+        return await self.db.run(
+            lambda s: store.hold_lease(session=s, job_id=job_id, owner=self.owner, until=until)
         )
 
     async def move(
@@ -73,4 +96,5 @@ class JobMoves:
             log.exception("job %s: could not update the status message", job.id)
             return
         if shown and job.state.is_final:
-            await self.set_fields(job.id, final_shown=True)
+            # Any process may show a job's end (a cancel from elsewhere): not fenced.
+            await self.set_fields(job.id, fenced=False, final_shown=True)

@@ -36,7 +36,8 @@ from bot.core.jobs.contracts import (
 from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
-from bot.core.jobs.submitting import SubmitStep, missing_for_submit
+from bot.core.jobs.slots import claim_slots, waiting_lease
+from bot.core.jobs.submitting import SubmitStep
 from bot.core.jobs.upkeep import Upkeep
 from bot.core.observability.metrics import Metrics
 from bot.core.quotas import QuotaPolicy
@@ -102,6 +103,7 @@ class JobRunner:
             clock=self.clock,
             notify=self._notify,
             metrics=self.metrics,
+            lease_seconds=self.config.lease_seconds,
         )
         submitter = SubmitStep(
             db=self.db,
@@ -250,10 +252,11 @@ class JobRunner:
                 now=now,
                 moderator_id=moderator_id,
                 budget=budget,
+                owner=self.owner,
+                lease_seconds=self.config.lease_seconds,
             )
         )
         if moved is not None:
-            await self._take(job_id)
             await self._show(moved)
             self.launch(job_id)
         return moved
@@ -312,18 +315,6 @@ class JobRunner:
             await self._show(moved)
         return moved
 
-    async def _take(self, job_id: str) -> None:
-        now = self.clock()
-        await self.db.run(
-            lambda s: store.update_fields(
-                session=s,
-                job_id=job_id,
-                now=now,
-                lease_owner=self.owner,
-                lease_expires_at=now + self.config.lease_seconds,
-            )
-        )
-
     def launch(self, job_id: str, *, resumed: bool = False) -> None:
         """Drive a job in a supervised task (one per job)."""
         self.setup_over(job_id)
@@ -358,7 +349,9 @@ class JobRunner:
     # --- moves, through the shared recorder -------------------------------------------------
 
     async def set_fields(self, job_id: str, **fields: Any) -> None:
-        await self.moves.set_fields(job_id, **fields)
+        """The chat side's writes while setting a job up (its status or review message):
+        made before any driver runs, so not fenced."""
+        await self.moves.set_fields(job_id, fenced=False, **fields)
 
     async def _move(
         self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
@@ -457,15 +450,27 @@ class JobRunner:
                 self._notify()
 
     async def _dispatch_pass(self, waiting: list[str], last_positions: dict[str, int]) -> None:
-        claimed, positions = await self.db.run(
+        result = await self.db.run(
             partial(
-                _dispatch,
+                claim_slots,
                 mine=set(waiting),
                 cap=self.config.max_concurrent_jobs,
                 owner=self.owner,
                 now=self.clock(),
+                lease_seconds=self.config.lease_seconds,
             )
         )
+        claimed, positions = result.claimed, result.positions
+        for job_id in result.lost:  # taken over while waiting (this process stalled)
+            log.warning("job %s: taken over by another process while waiting", job_id)
+            task = self._drivers.get(job_id)
+            if task is not None:
+                task.cancel()
+        for job_id in result.adopted:  # its process died while it waited for a slot
+            log.info("job %s: taking over a waiting job of a process that stopped", job_id)
+            if self.metrics is not None:
+                self.metrics.lease_takeovers.inc()
+            self.launch(job_id, resumed=True)
         for job in claimed:
             future = self._slot_waiters.pop(job.id, None)
             if future is not None and not future.done():
@@ -478,15 +483,24 @@ class JobRunner:
             del last_positions[gone]
 
     async def _lease_loop(self) -> None:
+        """Renew this process's leases: a full term for jobs being set up or driven, a short
+        one for jobs waiting for a slot (`slots.waiting_lease`), so that if this process dies
+        its waiting jobs are adopted within seconds instead of holding the line."""
+        waiting_term = waiting_lease(self.config.lease_seconds)
         while True:
-            await asyncio.sleep(self.config.lease_seconds / 3)
+            await asyncio.sleep(waiting_term / 3)
             try:
+                now = self.clock()
+                waiting = {j for j, f in self._slot_waiters.items() if not f.done()}
+                driving = [j for j in self._drivers if j not in waiting]
                 await self.db.run(
                     partial(
                         _renew,
                         owner=self.owner,
-                        job_ids=[*self._drivers, *self._setting_up],
-                        until=self.clock() + self.config.lease_seconds,
+                        job_ids=[*driving, *self._setting_up],
+                        until=now + self.config.lease_seconds,
+                        waiting=sorted(waiting),
+                        waiting_until=now + waiting_term,
                     )
                 )
                 self.leases_renewed_at = time.monotonic()
@@ -583,51 +597,21 @@ def _counting_refusals(metrics: Metrics | None) -> Iterator[None]:
         raise
 
 
-def _dispatch(
-    session: Any, *, mine: set[str], cap: int, owner: str, now: float
-) -> tuple[list[Job], list[tuple[Job, int]]]:
-    """One transaction: claim free slots for the oldest waiting jobs, report the others'
-    positions in the global queue."""
-    from sqlmodel import col, func, select
-
-    busy = session.exec(
-        select(func.count())
-        .select_from(Job)
-        .where(col(Job.state).in_((JobState.SUBMITTING, JobState.SUBMITTED, JobState.RUNNING)))
-    ).one()
-    free = max(0, cap - int(busy))
-    queue = session.exec(
-        select(Job).where(Job.state == JobState.ACCEPTED).order_by(col(Job.created_at), col(Job.id))
-    ).all()
-    claimed: list[Job] = []
-    positions: list[tuple[Job, int]] = []
-    for index, job in enumerate(queue):
-        if missing_for_submit(job) is not None:
-            continue  # still being set up, or its process died half-way: never sent
-        if free > 0 and job.id in mine:
-            moved = store.transition(
-                session=session, job_id=job.id, to=JobState.SUBMITTING, now=now, owner=owner
-            )
-            if moved is not None:
-                claimed.append(moved)
-                free -= 1
-                continue
-        if job.id not in mine and job.lease_owner != owner:
-            # FIFO: an older job of another process goes first; it will claim it. One of ours
-            # that is not waiting yet (its status message is still being posted, which can
-            # take seconds in a busy channel) must not keep the slots idle meanwhile.
-            free = 0
-        if job.id in mine:
-            positions.append((job, index + 1 - len(claimed)))
-    return claimed, positions
-
-
 def _expired_reviews(session: Any, *, now: float, default_hours: float) -> list[str]:
     return store.expired_reviews(session=session, now=now, default_hours=default_hours)
 
 
-def _renew(session: Any, *, owner: str, job_ids: list[str], until: float) -> None:
+def _renew(
+    session: Any,
+    *,
+    owner: str,
+    job_ids: list[str],
+    until: float,
+    waiting: list[str],
+    waiting_until: float,
+) -> None:
     store.renew_leases(session=session, owner=owner, job_ids=job_ids, until=until)
+    store.renew_leases(session=session, owner=owner, job_ids=waiting, until=waiting_until)
 
 
 def _claim_orphans(session: Any, *, owner: str, now: float, until: float) -> list[str]:

@@ -58,8 +58,12 @@ def approve(
     now: float,
     moderator_id: int,
     budget: int | None = None,
+    owner: str | None = None,
+    lease_seconds: float = 60.0,
 ) -> Job | None:
-    """PENDING_REVIEW -> ACCEPTED, reserving the cost then. None if it was no longer pending."""
+    """PENDING_REVIEW -> ACCEPTED, reserving the cost then. None if it was no longer pending.
+    With `owner`, that process takes the job's lease in the same move (a waiting job whose
+    lease lapsed may be adopted by any process's dispatcher)."""
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.state is not JobState.PENDING_REVIEW:
         return None
@@ -67,6 +71,9 @@ def approve(
     quotas.check_spend(
         session=session, job=job, policy=policy, now=now, budget=budget, in_flight=False
     )
+    lease: dict[str, Any] = {}
+    if owner is not None:
+        lease = {"lease_owner": owner, "lease_expires_at": now + lease_seconds}
     moved = transition(
         session=session,
         job_id=job_id,
@@ -75,6 +82,7 @@ def approve(
         actor_id=moderator_id,
         moderator_id=moderator_id,
         created_at=now,  # its place in the queue starts now
+        **lease,
     )
     if moved is not None:
         quotas.reserve(session=session, job=moved, now=now)
@@ -137,8 +145,34 @@ def get(*, session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id, populate_existing=True)
 
 
-def update_fields(*, session: Session, job_id: str, now: float, **fields: Any) -> None:
-    session.execute(update(Job).where(col(Job.id) == job_id).values(updated_at=now, **fields))
+def update_fields(
+    *, session: Session, job_id: str, now: float, owner: str | None = None, **fields: Any
+) -> bool:
+    """Write a job's fields; with `owner`, only while that process holds its lease (a fenced
+    write: a process paused past its lease cannot overwrite its successor's progress).
+    False if nothing was written."""
+    conditions = [col(Job.id) == job_id]
+    if owner is not None:
+        conditions.append(col(Job.lease_owner) == owner)
+    result: Any = session.execute(update(Job).where(*conditions).values(updated_at=now, **fields))
+    return bool(result.rowcount == 1)
+
+
+def hold_lease(*, session: Session, job_id: str, owner: str, until: float) -> bool:
+    """Extend `owner`'s lease on an unfinished job, if it still holds it: False once another
+    process took the job over. Whether the lease had lapsed does not matter: a takeover moves
+    the owner in the same compare-and-set (`claim_orphans`), so while the owner is unchanged
+    nobody else has acted on the job, and after this nobody can until `until`."""
+    result: Any = session.execute(
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.lease_owner) == owner,
+            col(Job.state).in_(ACTIVE_STATES),
+        )
+        .values(lease_expires_at=until)
+    )
+    return bool(result.rowcount == 1)
 
 
 def waiting_position(*, session: Session, job: Job) -> int:
