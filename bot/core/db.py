@@ -173,34 +173,55 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
-    async def run(self, work: Callable[[Session], _T]) -> _T:
+    async def run(
+        self,
+        work: Callable[[Session], _T],
+        *,
+        landed: Callable[[Session], _T | None] | None = None,
+        idempotent: bool = False,
+    ) -> _T:
         """Run `work(session)` in one transaction, committed when it returns.
 
         On PostgreSQL, a transaction that lost its connection before COMMIT (the server
         restarted, the network blipped) was rolled back by the server, so it is run again on a
-        new connection, for up to `RECONNECT_SECONDS`. One that lost it during COMMIT may have
-        been committed: that error is raised, never retried.
+        new connection, for up to `RECONNECT_SECONDS`. One that lost it during COMMIT may or
+        may not have been committed. Without `landed` that error is raised, never retried.
+        With it, `landed(session)` reads on a new connection whether the commit took effect:
+        its answer (not None) is returned as the result; None means it did not, and the
+        transaction is run again. `idempotent` work (running it twice leaves what running it
+        once does) is simply run again.
         """
 
         def call() -> _T:
             deadline = time.monotonic() + RECONNECT_SECONDS
             delay = 0.05
+            unsure = False  # the last COMMIT's outcome is unknown
             while True:
                 committing = False
                 try:
                     with self.session() as session:
+                        if unsure and landed is not None:
+                            found = landed(session)
+                            if found is not None:
+                                log.info("the interrupted commit had taken effect")
+                                return found
+                            unsure = False
                         result = work(session)
                         committing = True
                         session.commit()
                         return result
                 except DBAPIError as error:
-                    if committing or self.is_sqlite or not _is_disconnect(error):
+                    if self.is_sqlite or not _is_disconnect(error):
+                        raise
+                    if committing and landed is None and not idempotent:
                         raise
                     if time.monotonic() + delay > deadline:
                         raise
+                    unsure = unsure or committing
                     log.warning(
-                        "database connection lost (%s); running the transaction again",
+                        "database connection lost (%s)%s; running the transaction again",
                         type(error.orig).__name__,
+                        " during COMMIT" if committing else "",
                     )
                 time.sleep(delay)  # a worker thread, never the event loop
                 delay = min(delay * 2, 1.0)

@@ -318,8 +318,11 @@ async def test_flagged_video_held_for_review_then_released_or_discarded(tmp_path
         assert result.files[0].filename.startswith("SPOILER_")
         discard = await w.fake.click(second, button(second, "reelbot:discard:"), user_id=MODERATOR)
         assert "Discarded" in await w.reply(discard)
-        states = sorted(j.state.value for j in w.jobs())
-        assert states == ["delivered", "failed"]
+        # The result is posted first, then the job is recorded as delivered.
+        await w.fake.wait_for(
+            lambda: sorted(j.state.value for j in w.jobs()) == ["delivered", "failed"],
+            timeout=15,
+        )
         assert w.charged() == 1
 
 

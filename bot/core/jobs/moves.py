@@ -50,7 +50,8 @@ class JobMoves:
         now = self.clock()
         owner = self.owner if fenced else None
         written = await self.db.run(
-            lambda s: store.update_fields(session=s, job_id=job_id, now=now, owner=owner, **fields)
+            lambda s: store.update_fields(session=s, job_id=job_id, now=now, owner=owner, **fields),
+            idempotent=True,
         )
         if fenced and not written:
             raise LeaseLost(job_id)
@@ -60,7 +61,8 @@ class JobMoves:
         process still holds the job, its lease then renewed for a full term."""
         until = self.clock() + self.lease_seconds
         return await self.db.run(
-            lambda s: store.hold_lease(session=s, job_id=job_id, owner=self.owner, until=until)
+            lambda s: store.hold_lease(session=s, job_id=job_id, owner=self.owner, until=until),
+            idempotent=True,
         )
 
     async def move(
@@ -72,7 +74,10 @@ class JobMoves:
         moved = await self.db.run(
             lambda s: store.transition(
                 session=s, job_id=job_id, to=to, now=now, owner=owner, **fields
-            )
+            ),
+            # A COMMIT cut off by a lost connection: the move took effect if the job now shows
+            # it (its state, and the time it was made); else it is made again.
+            landed=lambda s: store.moved_at(session=s, job_id=job_id, to=to, now=now, owner=owner),
         )
         if moved is not None:
             self.notify()  # a provider slot may have come free: let the dispatcher look now

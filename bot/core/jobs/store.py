@@ -131,6 +131,19 @@ def transition(
     return job
 
 
+def moved_at(
+    *, session: Session, job_id: str, to: JobState, now: float, owner: str | None
+) -> Job | None:
+    """The job, if it shows the move `transition(to=to, now=now)` made (after a COMMIT whose
+    outcome was lost with the connection); else None."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.state is not to or job.updated_at != now:
+        return None
+    if owner is not None and job.lease_owner != owner:
+        return None
+    return job
+
+
 _AUDITED = {
     JobState.ACCEPTED: AuditAction.APPROVED,  # the only move into ACCEPTED is an approval
     JobState.REJECTED: AuditAction.REJECTED,

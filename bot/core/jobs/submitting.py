@@ -133,7 +133,8 @@ class SubmitStep:
                     job, "this request can no longer be built, so nothing was sent"
                 )
             marked = await self.db.run(
-                partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock())
+                partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock()),
+                idempotent=True,  # nothing is on the wire yet: writing it twice is harmless
             )
             if not marked:
                 return None  # cancelled or taken over: re-read
@@ -185,7 +186,8 @@ class SubmitStep:
         cleared = await self.db.run(
             lambda s: store.clear_submit_attempt(
                 session=s, job_id=job.id, owner=self.owner, now=now, retry_at=now + delay
-            )
+            ),
+            idempotent=True,
         )
         if not cleared:
             return None

@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
@@ -155,6 +157,80 @@ async def test_a_transaction_cut_by_a_server_restart_is_retried_once_it_is_back(
         assert await database.run(work) == 1
         assert len(attempts) == 2
         assert await database.run(lambda s: s.execute(text("SELECT 1")).scalar_one()) == 1
+    finally:
+        database.close()
+
+
+class _AnswerLostAfterCommit:
+    """The server commits, then the connection drops before its answer arrives: the one
+    moment where the client cannot know whether its transaction took effect."""
+
+    def __init__(self, database: Database) -> None:
+        self.dialect = database.engine.dialect
+        self.real = self.dialect.do_commit
+        self.left = 1
+
+    def __call__(self, dbapi_connection: Any) -> None:
+        self.real(dbapi_connection)
+        if self.left:
+            self.left -= 1
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+def _probe_rows(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM probe")).scalar_one())
+
+
+@postgresql_only
+async def test_a_commit_whose_answer_was_lost_is_checked_not_repeated_or_guessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    await database.run(lambda s: s.execute(text("CREATE TABLE probe (n INTEGER)")))
+
+    def insert(session: Session) -> int:
+        session.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        return _probe_rows(session)
+
+    def landed(session: Session) -> int | None:
+        rows = _probe_rows(session)
+        return rows if rows else None
+
+    try:
+        lost = _AnswerLostAfterCommit(database)
+        monkeypatch.setattr(lost.dialect, "do_commit", lost)
+        # Without a way to check, the outcome is unknown: the error reaches the caller.
+        with pytest.raises(DBAPIError):
+            await database.run(insert)
+        assert await database.run(_probe_rows) == 1  # it had in fact been committed
+        # With a check, the caller gets the committed result, and nothing is written twice.
+        lost.left = 1
+        assert await database.run(insert, landed=landed) == 2
+        assert await database.run(_probe_rows) == 2
+    finally:
+        database.close()
+
+
+@postgresql_only
+async def test_an_idempotent_write_whose_commit_answer_was_lost_is_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    await database.run(lambda s: s.execute(text("CREATE TABLE probe (n INTEGER PRIMARY KEY)")))
+    await database.run(lambda s: s.execute(text("INSERT INTO probe (n) VALUES (1)")))
+    writes: list[int] = []
+
+    def renew(session: Session) -> int:
+        writes.append(1)
+        result: Any = session.execute(text("UPDATE probe SET n = 2"))
+        return int(result.rowcount)
+
+    try:
+        lost = _AnswerLostAfterCommit(database)
+        monkeypatch.setattr(lost.dialect, "do_commit", lost)
+        assert await database.run(renew, idempotent=True) == 1
+        assert len(writes) == 2
+        assert await database.run(lambda s: s.execute(text("SELECT n FROM probe")).all()) == [(2,)]
     finally:
         database.close()
 
