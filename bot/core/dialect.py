@@ -25,6 +25,20 @@ def insert_if_missing(*, session: Session, row: SQLModel) -> None:
     session.execute(insert(table).values(values).on_conflict_do_nothing())
 
 
+def upsert(*, session: Session, row: SQLModel) -> None:
+    """Store `row`, replacing the other columns of a row with its primary key: one statement,
+    so two writers of the same key at once both succeed and the later one's values stay
+    (`ON CONFLICT ... DO UPDATE`, spelt the same by both: SQLite docs, lang_upsert;
+    PostgreSQL docs, sql-insert)."""
+    table: Any = type(row).__table__  # type: ignore[attr-defined]
+    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    values = {column.name: getattr(row, column.name) for column in table.columns}
+    keys = [column.name for column in table.primary_key.columns]
+    statement = insert(table).values(values)
+    others = {name: statement.excluded[name] for name in values if name not in keys}
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=others))
+
+
 def serialise(*, session: Session, key: int) -> None:
     """Let one transaction at a time, across every process, past this point until it ends.
 

@@ -77,11 +77,8 @@ def tiers(*, session: Session, guild_id: int) -> Sequence[QuotaTier]:
 
 
 def set_tier(*, session: Session, tier: QuotaTier) -> None:
-    existing = session.get(QuotaTier, (tier.guild_id, tier.role_id))
-    if existing is not None:
-        session.delete(existing)
-        session.flush()
-    session.add(tier)
+    """Set a role's tier, replacing the one it had (two admins at once: the later one's)."""
+    dialect.upsert(session=session, row=tier)
 
 
 def remove_tier(*, session: Session, guild_id: int, role_id: int) -> bool:
@@ -99,19 +96,10 @@ def blocked(*, session: Session, guild_id: int, user_id: int) -> BlockedMember |
 def block(
     *, session: Session, guild_id: int, user_id: int, reason: str, actor_id: int, now: float
 ) -> None:
-    existing = session.get(BlockedMember, (guild_id, user_id))
-    if existing is None:
-        session.add(
-            BlockedMember(
-                guild_id=guild_id,
-                user_id=user_id,
-                reason=reason,
-                blocked_by=actor_id,
-                blocked_at=now,
-            )
-        )
-    else:
-        existing.reason, existing.blocked_by, existing.blocked_at = reason, actor_id, now
+    row = BlockedMember(
+        guild_id=guild_id, user_id=user_id, reason=reason, blocked_by=actor_id, blocked_at=now
+    )
+    dialect.upsert(session=session, row=row)  # blocked again: the newest reason stays
     audit(
         session=session,
         guild_id=guild_id,
@@ -142,6 +130,10 @@ def rules(*, session: Session, guild_id: int) -> Sequence[FilterRuleRow]:
 def add_rule(
     *, session: Session, guild_id: int, kind: str, pattern: str, actor_id: int, now: float
 ) -> FilterRuleRow:
+    # The count and the insert must not interleave with another admin's: hold the server's
+    # settings row (stored first if missing, see `bot.core.dialect`) until commit.
+    dialect.insert_if_missing(session=session, row=GuildConfig(guild_id=guild_id))
+    session.get(GuildConfig, guild_id, with_for_update=True)
     if len(rules(session=session, guild_id=guild_id)) >= MAX_RULES:
         raise ValueError(f"a server may have at most {MAX_RULES} filter rules")
     row = FilterRuleRow(
