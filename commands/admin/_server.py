@@ -15,7 +15,6 @@ from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
 from bot.core.jobs import store
-from bot.core.jobs.models import JobState
 from bot.discord_layer.audit_channel import describe
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.render import safe_text
@@ -222,7 +221,7 @@ class Reelbot(AdminGroup):
     async def unknown(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
         jobs = await self.bot.db.run(
-            lambda s: store.jobs_in_state(session=s, guild_id=gid, state=JobState.UNKNOWN)
+            lambda s: store.unsettled_unknown(session=s, guild_id=gid)
         )
         if not jobs:
             await self._done(interaction, "No job has an unknown outcome.")

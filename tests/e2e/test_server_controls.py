@@ -411,6 +411,8 @@ async def test_unknown_jobs_are_listed_and_settled_once(tmp_path: Path) -> None:
         assert "no unsettled job" in await w.admin("resolve", job=first.id, refund=True)
         assert "no unsettled job" in await w.admin("resolve", job="0" * 32, refund=True)
         assert w.charged() == 1
+        # Settled jobs leave the list.
+        assert "No job has an unknown outcome." in await w.admin("unknown")
         assert "settles" not in await w.admin("resolve", job=second.id, refund=True, user=MEMBER)
         assert w.charged() == 1
         settled = [e for e in audit(w) if e.action is AuditAction.QUOTA]

@@ -355,10 +355,15 @@ def expired_reviews(*, session: Session, now: float, default_hours: float) -> li
     ]
 
 
-def jobs_in_state(*, session: Session, guild_id: int, state: JobState) -> Sequence[Job]:
+def unsettled_unknown(*, session: Session, guild_id: int) -> Sequence[Job]:
+    """The server's jobs whose outcome is unknown and that no admin has settled yet."""
     return session.exec(
         select(Job)
-        .where(Job.guild_id == guild_id, Job.state == state)
+        .where(
+            Job.guild_id == guild_id,
+            Job.state == JobState.UNKNOWN,
+            col(Job.moderator_id).is_(None),
+        )
         .order_by(col(Job.created_at).desc())
     ).all()
 
@@ -379,17 +384,28 @@ def resolve_unknown(
 ) -> Job | None:
     """An admin settles a job whose outcome at the provider was unknown, after checking the
     provider's dashboard: give the member their units back, or keep the charge. Once."""
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None or job.guild_id != guild_id or job.state is not JobState.UNKNOWN:
-        return None
-    if job.moderator_id is not None:  # already settled
-        return None
     verdict = "refunded" if refund else "kept charged"
+    # Compare-and-set: of two admins settling it at once, one does (and refunds at most once).
+    result: Any = session.execute(
+        update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.guild_id) == guild_id,
+            col(Job.state) == JobState.UNKNOWN,
+            col(Job.moderator_id).is_(None),
+        )
+        .values(
+            moderator_id=actor_id,
+            error=func.coalesce(col(Job.error), "outcome unknown")
+            + f"; checked by an admin and {verdict}",
+        )
+    )
+    if result.rowcount != 1:
+        return None  # no such job here, not unknown, or already settled
+    job = session.get(Job, job_id, populate_existing=True)
+    assert job is not None  # noqa: S101 - just updated
     if refund:
         quotas.refund(session=session, job=job, now=now, note="unknown job refunded by an admin")
-    job.moderator_id = actor_id
-    job.error = f"{job.error or 'outcome unknown'}; checked by an admin and {verdict}"
-    session.add(job)
     audit(
         session=session,
         guild_id=guild_id,
