@@ -23,7 +23,7 @@ from bot.core.errors import (
     Refused,
     TooManyInFlight,
 )
-from bot.core.i18n import Wording, ngettext, number, translate
+from bot.core.i18n import Wording, ngettext, number, sentences, translate
 from bot.core.images import ImageRejected
 from bot.core.observability import logs
 from bot.core.quotas import Usage
@@ -281,7 +281,7 @@ def quota_message(
             limit=limit,
         )
     if available_at is not None:
-        text += " " + translate(
+        later_on = translate(
             locale,
             "You can make it {relative} (at {time}).",
             context="reply",
@@ -289,10 +289,12 @@ def quota_message(
             time=stamp(available_at, "t"),
         )
     elif need > usage.limit:
-        text += " " + translate(
+        later_on = translate(
             locale, "That is more than your whole quota; try a 5-second clip.", context="reply"
         )
-    return text
+    else:
+        later_on = ""
+    return sentences(locale, text, later_on)
 
 
 async def tell(interaction: discord.Interaction[Any], message: str) -> None:

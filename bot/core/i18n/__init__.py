@@ -11,7 +11,7 @@ from bot.core.i18n.catalogues import SOURCE, TRANSLATED, catalogues
 from bot.core.i18n.formatting import duration, moment, number
 from bot.core.i18n.locales import babel_locale, language_of
 from bot.core.i18n.messages import Messages
-from bot.core.i18n.replies import PRIVATE_LIMITS
+from bot.core.i18n.replies import PRIVATE_LIMITS, sentences
 from bot.core.i18n.wording import Wording, later
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "moment",
     "ngettext",
     "number",
+    "sentences",
     "translate",
 ]
 
