@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.core.jobs.models import JobState
-from tests.e2e.harness import CHANNEL, GUILD, MEMBER, OTHER_CHANNEL, World, png, world
+from tests.e2e.harness import ADMIN, CHANNEL, GUILD, MEMBER, OTHER_CHANNEL, World, png, world
 from tests.fakediscord import FakeInteraction
 
 NBSP = "\u00a0"  # French puts a no-break space before ; : ! ? and inside « »
@@ -168,3 +168,100 @@ async def test_a_member_reads_refusals_quota_and_jobs_in_their_language(
 
         forget = await w.reply(await command(w, "forget", expected.locale))
         assert forget.startswith(expected.forget)
+
+
+@dataclass(frozen=True)
+class AdminExpected:
+    locale: str
+    not_a_manager: str
+    review_channel_first: str
+    budget_set: str
+    settings_title: str
+    budget_line: str
+
+
+ADMIN_ANSWERS = [
+    AdminExpected(
+        locale="fr",
+        not_a_manager=(
+            "Seuls les membres ayant la permission Gérer le serveur peuvent modifier les "
+            "réglages de Reelbot."
+        ),
+        review_channel_first=(
+            f"Définissez d'abord un salon de modération{NBSP}: /reelbot review channel."
+        ),
+        budget_set=f"Budget quotidien{NBSP}: 40 unités.",
+        settings_title="Réglages de Reelbot",
+        budget_line=f"Budget du serveur{NBSP}: 0/40 unités aujourd'hui",
+    ),
+    AdminExpected(
+        locale="ja",
+        not_a_manager="Reelbot の設定を変更できるのは「サーバー管理」権限を持つメンバーだけです。",
+        review_channel_first="先に審査チャンネルを設定してください：/reelbot review channel",
+        budget_set="1 日の予算：40 ユニット。",
+        settings_title="Reelbot の設定",
+        budget_line="サーバーの予算：本日 0/40 ユニット",
+    ),
+    AdminExpected(
+        locale="es-ES",
+        not_a_manager=(
+            "Only members with the Manage Server permission can change Reelbot's settings."
+        ),
+        review_channel_first="Set a review channel first: /reelbot review channel.",
+        budget_set="Daily budget: 40 units.",
+        settings_title="Reelbot settings",
+        budget_line="Server budget: 0/40 units today",
+    ),
+]
+
+
+async def reelbot(
+    w: World, locale: str, *path: str, user: int = ADMIN, **options: Any
+) -> FakeInteraction:
+    types = {"units": 4, "policy": 3}
+    opts = [{"name": k, "type": types[k], "value": v} for k, v in options.items()]
+    interaction = await w.fake.invoke(
+        "reelbot",
+        opts,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        user_id=user,
+        subcommand=list(path),
+        locale=locale,
+    )
+    await w.fake.wait_for(
+        lambda: (
+            interaction.original is not None
+            and not interaction.original.loading
+            and bool(interaction.original.content or interaction.original.embeds)
+        )
+    )
+    assert interaction.original is not None and interaction.original.ephemeral
+    return interaction
+
+
+@pytest.mark.parametrize("expected", ADMIN_ANSWERS, ids=lambda e: e.locale)
+async def test_reelbot_answers_speak_the_admins_language(
+    tmp_path: Path, expected: AdminExpected
+) -> None:
+    async with world(tmp_path) as w:
+        await w.start_bot()
+
+        def content(interaction: FakeInteraction) -> str:
+            assert interaction.original is not None
+            return interaction.original.content or ""
+
+        refused = await reelbot(w, expected.locale, "settings", user=MEMBER)
+        assert content(refused) == expected.not_a_manager
+        misconfigured = await reelbot(w, expected.locale, "nsfw-policy", policy="review")
+        assert content(misconfigured) == expected.review_channel_first
+        budget = await reelbot(w, expected.locale, "budget", units=40)
+        assert content(budget) == expected.budget_set
+
+        settings = await reelbot(w, expected.locale, "settings")
+        assert settings.original is not None
+        [embed] = settings.original.embeds
+        assert embed["title"] == expected.settings_title
+        assert expected.budget_line in [
+            line for field in embed["fields"] for line in field["value"].split("\n")
+        ]
