@@ -36,7 +36,7 @@ class Filter(AdminGroup):
         try:
             cleaned = validate_rule(kind, pattern)
         except InvalidRule as error:
-            problem = str(error)
+            problem = error.wording.text  # in the admin's language when shown
             raise BadRequest(
                 later("reply", "That word can't be used: {problem}.", problem=problem)
                 if kind == "word"
