@@ -1,4 +1,5 @@
-"""/quota and /jobs: a member's own numbers, shown to them alone."""
+"""/quota, /jobs and /forget: a member's own numbers, shown to them alone, in their own
+language (their Discord client's locale)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from discord.ext import commands
 
 from bot.core.errors import Refusal
 from bot.core.guild.policy import admit
+from bot.core.i18n import ngettext, number, translate
 from bot.core.jobs import store
-from bot.core.jobs.models import JobState
-from bot.discord_layer import render
+from bot.discord_layer import account_text, render
 from bot.discord_layer.actions import requester_of
+from bot.discord_layer.errors import locale_of
 from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Account(commands.Cog):
     @app_commands.guild_only()
     async def quota(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = locale_of(interaction)
         policy = self.bot.runner.config.quota
         note = ""
         rules = await self.bot.lookups.guild_rules(interaction.guild_id, interaction.user.id)
@@ -45,26 +48,26 @@ class Account(commands.Cog):
             )
             policy = admission.policy
             if admission.tier_name:
-                note = (
-                    f"Your tier ({admission.tier_name}): clips up to {admission.max_duration} s "
-                    f"at up to {admission.max_resolution}."
+                note = translate(
+                    locale,
+                    "Your tier ({tier}): clips up to {seconds} s at up to {resolution}.",
+                    context="reply",
+                    tier=admission.tier_name,
+                    seconds=number(locale, admission.max_duration),
+                    resolution=admission.max_resolution,
                 )
         except Refusal as refusal:
-            note = refusal.render(render.safe_text)
+            note = refusal.render(render.safe_text, locale)
         usage = await self.bot.lookups.usage(
             guild_id=interaction.guild_id, user_id=interaction.user.id, policy=policy
         )
-        window = (
-            "today (UTC)" if policy.daily else f"in the last {policy.window_seconds / 3600:g} h"
-        )
         lines = [
-            f"**Used:** {usage.used} of {usage.limit} units {window} (**{usage.remaining} left**).",
-            f"A 5-second clip costs {policy.cost_5s}, a 10-second clip {policy.cost_10s}.",
-            f"**In progress:** {usage.in_flight} of at most {usage.max_in_flight} at a time.",
+            account_text.used(locale, usage, policy),
+            account_text.costs(locale, policy),
+            account_text.in_progress(locale, usage),
         ]
         if usage.frees_at is not None:
-            when = int(usage.frees_at)
-            lines.append(f"Your oldest unit frees up <t:{when}:R> (<t:{when}:f>).")
+            lines.append(account_text.frees_up(locale, usage.frees_at))
         if note:
             lines.append(note)
         await interaction.edit_original_response(content="\n".join(lines))
@@ -75,31 +78,25 @@ class Account(commands.Cog):
     @app_commands.guild_only()
     async def jobs(self, interaction: discord.Interaction[VideoBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = locale_of(interaction)
         guild_id, user_id = interaction.guild_id, interaction.user.id
         jobs = await self.bot.db.run(
             lambda s: store.recent_jobs(session=s, guild_id=guild_id, user_id=user_id, limit=10)
         )
         if not jobs:
-            await interaction.edit_original_response(content="You haven't made any videos yet.")
+            await interaction.edit_original_response(
+                content=translate(locale, "You haven't made any videos yet.", context="reply")
+            )
             return
-        embed = discord.Embed(title="Your recent videos", colour=discord.Colour.blurple())
+        embed = discord.Embed(
+            title=translate(locale, "Your recent videos", context="reply_title"),
+            colour=discord.Colour.blurple(),
+        )
         now = time.time()
         for job in jobs:
-            message_id = job.result_message_id or job.status_message_id
-            link = (
-                f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{message_id}"
-                if message_id
-                else "no message"
-            )
-            state = _STATE_WORDS[job.state]
-            when = int(job.created_at) if job.created_at <= now else int(now)
-            prompt = render.safe_text(job.prompt or "(prompt erased)", 80)
             embed.add_field(
-                name=state,
-                value=(
-                    f"{prompt}\n<t:{when}:R> · {render.provider_label(job)} · "
-                    f"{job.duration} s · [open]({link})"
-                ),
+                name=account_text.state_word(locale, job.state),
+                value=account_text.summary(locale, job, now=now),
                 inline=False,
             )
         await interaction.edit_original_response(embed=embed)
@@ -115,34 +112,31 @@ class Account(commands.Cog):
         erased, kept = await self.bot.db.run(
             lambda s: store.erase_prompts(session=s, guild_id=guild_id, user_id=user_id)
         )
-        text = (
-            f"Erased the prompts of your {erased} finished video request(s) from my records, "
-            "audit log included. Your quota counts are kept. Videos already posted stay in "
-            "their channels; use their Delete button to remove them."
+        locale = locale_of(interaction)
+        text = ngettext(
+            locale,
+            "Erased the prompts of your {count} finished video request from my records, audit "
+            "log included. Your quota counts are kept. Videos already posted stay in their "
+            "channels; use their Delete button to remove them.",
+            "Erased the prompts of your {count} finished video requests from my records, audit "
+            "log included. Your quota counts are kept. Videos already posted stay in their "
+            "channels; use their Delete button to remove them.",
+            erased,
+            context="reply",
+            count=number(locale, erased),
         )
         if kept:
-            text += (
-                f"\nYour {kept} unfinished request(s) still need their prompts; run /forget "
-                "again when they are done, or cancel them first."
+            text += "\n" + ngettext(
+                locale,
+                "Your {count} unfinished request still needs its prompt; run /forget again "
+                "when it is done, or cancel it first.",
+                "Your {count} unfinished requests still need their prompts; run /forget again "
+                "when they are done, or cancel them first.",
+                kept,
+                context="reply",
+                count=number(locale, kept),
             )
         await interaction.edit_original_response(content=text)
-
-
-_STATE_WORDS = {
-    JobState.PENDING_REVIEW: "🛡️ awaiting review",
-    JobState.HELD: "🛡️ held for review",
-    JobState.REJECTED: "🚫 not approved",
-    JobState.ACCEPTED: "⏳ waiting",
-    JobState.SUBMITTING: "📨 sending",
-    JobState.SUBMITTED: "🕒 queued",
-    JobState.RUNNING: "🎬 generating",
-    JobState.DOWNLOADING: "📦 finishing",
-    JobState.DELIVERING: "📦 posting",
-    JobState.DELIVERED: "✅ delivered",
-    JobState.FAILED: "❌ failed (refunded)",
-    JobState.CANCELLED: "🚫 cancelled (refunded)",
-    JobState.UNKNOWN: "❔ unknown (held for an admin)",
-}
 
 
 async def setup(bot: VideoBot) -> None:

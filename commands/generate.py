@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
+from bot.core.i18n import later
 from bot.core.images import ImageRejected, check_size
 from bot.core.starting import JobSpec
 from bot.discord_layer.errors import BadRequest
@@ -36,7 +37,13 @@ def _provider(value: str | None) -> ProviderName | None:
         return ProviderName(value)
     except ValueError:
         choices = ", ".join(p.value for p in ProviderName)
-        raise BadRequest(f"There is no provider called that; choose one of {choices}.") from None
+        raise BadRequest(
+            later(
+                "reply",
+                "There is no provider called that; choose one of {choices}.",
+                choices=choices,
+            )
+        ) from None
 
 
 def make_cog(bot: VideoBot) -> commands.Cog:
@@ -113,12 +120,15 @@ def make_cog(bot: VideoBot) -> commands.Cog:
             try:
                 check_size(image.size)
             except ImageRejected as error:
-                raise BadRequest(error.message) from error
+                raise BadRequest(error.wording) from error
             try:
                 data = await image.read()
             except discord.HTTPException as error:
                 raise BadRequest(
-                    "I couldn't download your image from Discord; please attach it again."
+                    later(
+                        "reply",
+                        "I couldn't download your image from Discord; please attach it again.",
+                    )
                 ) from error
             await self.bot.actions.submit(
                 interaction,

@@ -1,13 +1,15 @@
 """The core's refusals: why a member's request was turned down, as data. Every one means that
 nothing was charged. The words a member reads are chosen in one place on the chat side
-(`bot.discord_layer.errors.member_text`)."""
+(`bot.discord_layer.errors.member_text`), in the member's language; a server rule's refusal
+names its message where the rule is (`Refusal.wording`, translated when shown)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.core.i18n import Wording
 from bot.core.quota_policy import Usage
-from providers import ProviderName, UnsupportedOption
+from providers import Mode, ProviderName, UnsupportedOption
 
 
 class Refused(Exception):
@@ -22,28 +24,29 @@ class NotAccepting(Refused):
 
 
 class Refusal(Refused):
-    """A server rule said no. `message` is for the member; `rule` names the rule for the audit
-    log."""
+    """A server rule said no. `wording` is for the member (`later(...)`); `rule` names the rule
+    for the audit log."""
 
     def __init__(
         self,
         rule: str,
-        message: str,
+        wording: Wording,
         *,
         quoted: str | None = None,
         quoted_limit: int | None = None,
     ) -> None:
         self.rule = rule
-        self.message = message  # with "{quoted}" where someone's own words go
+        self.wording = wording  # with "{quoted}" where someone's own words go
         self.quoted = quoted  # someone's own words (an admin's reason, a prompt), shown as-is
         self.quoted_limit = quoted_limit  # at most this many characters of it, once escaped
-        super().__init__(message)
+        super().__init__(wording.english(quoted=quoted or ""))
 
-    def render(self, escape: Callable[[str], str]) -> str:
-        """The message, with the quoted text passed through the chat's own escaping."""
+    def render(self, escape: Callable[[str], str], locale: str | None = None) -> str:
+        """The message in a Discord locale's language (English by default), with the quoted
+        text passed through the chat's own escaping."""
         if self.quoted is None:
-            return self.message
-        return self.message.replace("{quoted}", escape(self.quoted))
+            return self.wording.text(locale)
+        return self.wording.text(locale, quoted=escape(self.quoted))
 
 
 class NoProviders(Refused):
@@ -70,11 +73,18 @@ class InvalidRequest(Refused):
 
 
 class OptionUnsupported(Refused):
-    """The chosen provider cannot do what was asked; `alternatives` could."""
+    """The chosen provider cannot do what was asked (in `mode`); `alternatives` could."""
 
-    def __init__(self, error: UnsupportedOption, alternatives: tuple[ProviderName, ...]) -> None:
+    def __init__(
+        self,
+        error: UnsupportedOption,
+        alternatives: tuple[ProviderName, ...],
+        *,
+        mode: Mode = Mode.TEXT,
+    ) -> None:
         self.error = error
         self.alternatives = alternatives
+        self.mode = mode
         super().__init__(error.detail)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from bot.core.errors import Refused
+from bot.core.i18n import Wording, later, number
 
 MAX_BYTES = 4_700_000  # "less than 4.7 MB"
 MAX_SIDE = 4096
@@ -25,11 +26,11 @@ _SIGNATURES = {
 
 
 class ImageRejected(Refused):
-    """`message` tells the member what to change."""
+    """`wording` tells the member what to change (translated when shown)."""
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    def __init__(self, wording: Wording) -> None:
+        self.wording = wording
+        super().__init__(wording.english())
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,15 @@ class CheckedImage:
 
 def check_size(size: int) -> None:
     if size >= MAX_BYTES:
+        megabytes = round(size / 1_000_000, 1)
         raise ImageRejected(
-            f"The image is {size / 1_000_000:.1f} MB; it must be under 4.7 MB. "
-            "Try a smaller or more compressed copy."
+            later(
+                "reply",
+                "The image is {megabytes} MB; it must be under {limit} MB. "
+                "Try a smaller or more compressed copy.",
+                megabytes=lambda locale: number(locale, megabytes),
+                limit=lambda locale: number(locale, MAX_BYTES / 1_000_000),
+            )
         )
 
 
@@ -55,8 +62,11 @@ def inspect_image(data: bytes) -> CheckedImage:
     kind = next((v for sig, v in _SIGNATURES.items() if data.startswith(sig)), None)
     if kind is None:
         raise ImageRejected(
-            "That file is not a JPEG or PNG image (judged from its contents, not its name). "
-            "Please attach a .jpg or .png."
+            later(
+                "reply",
+                "That file is not a JPEG or PNG image (judged from its contents, not its "
+                "name). Please attach a .jpg or .png.",
+            )
         )
     name, content_type, extension = kind
     try:
@@ -71,28 +81,53 @@ def inspect_image(data: bytes) -> CheckedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRejected(
-            "That image declares far more pixels than allowed; "
-            f"each side must be at most {MAX_SIDE} px."
+            later(
+                "reply",
+                "That image declares far more pixels than allowed; "
+                "each side must be at most {most} px.",
+                most=MAX_SIDE,
+            )
         ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageRejected(
-            f"That {name} file is damaged or incomplete; please re-export it."
+            later(
+                "reply",
+                "That {kind} file is damaged or incomplete; please re-export it.",
+                kind=name,
+            )
         ) from error
     if width > MAX_SIDE or height > MAX_SIDE:
         raise ImageRejected(_too_big(width, height))
     if min(width, height) < MIN_SIDE:
         raise ImageRejected(
-            f"The image is {width}×{height} px; its shortest side must be at least {MIN_SIDE} px."
+            later(
+                "reply",
+                "The image is {width}×{height} px; its shortest side must be at least {least} px.",
+                width=width,
+                height=height,
+                least=MIN_SIDE,
+            )
         )
     if max(width, height) / min(width, height) > MAX_RATIO:
         raise ImageRejected(
-            f"The image is {width}×{height} px, more than 3 times as long as it is wide; "
-            "crop it to at most 3:1."
+            later(
+                "reply",
+                "The image is {width}×{height} px, more than 3 times as long as it is wide; "
+                "crop it to at most 3:1.",
+                width=width,
+                height=height,
+            )
         )
     return CheckedImage(
         kind=name, content_type=content_type, extension=extension, width=width, height=height
     )
 
 
-def _too_big(width: int, height: int) -> str:
-    return f"The image is {width}×{height} px; each side must be at most {MAX_SIDE} px."
+def _too_big(width: int, height: int) -> Wording:
+    return later(
+        "reply",
+        "The image is {width}×{height} px; each side must be at most {most} px.",
+        width=width,
+        height=height,
+        most=MAX_SIDE,
+    )

@@ -29,6 +29,7 @@ from bot.core.errors import (
     Refusal,
 )
 from bot.core.guild.policy import Requester, admit, check_options, load_rules
+from bot.core.i18n import Wording, later
 from bot.core.images import inspect_image
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
@@ -124,7 +125,8 @@ async def start_job(
     try:
         options = provider.resolve(wanted)
     except UnsupportedOption as error:
-        raise OptionUnsupported(error, _alternatives(error, spec.mode, name, providers)) from error
+        alternatives = _alternatives(error, spec.mode, name, providers)
+        raise OptionUnsupported(error, alternatives, mode=spec.mode) from error
     except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
         raise InvalidRequest(error.detail) from error
     try:
@@ -135,8 +137,11 @@ async def start_job(
         if match is not None:
             raise Refusal(
                 "prompt",
-                "Your prompt contains something this server doesn't allow "
-                "(“{quoted}”). Please rephrase it.",
+                later(
+                    "reply",
+                    "Your prompt contains something this server doesn't allow "
+                    "(“{quoted}”). Please rephrase it.",
+                ),
                 quoted=match.excerpt,
                 quoted_limit=40,
             )
@@ -178,7 +183,10 @@ async def start_job(
         await _check_not_started(db, request.interaction_id)
         raise
     except BudgetExhausted as error:
-        budget = Refusal("budget", f"server budget {error.used}/{error.budget}")
+        # For the audit log only: the member reads BudgetExhausted's own wording.
+        budget = Refusal(
+            "budget", Wording(msgid=f"server budget {error.used}/{error.budget}", context="reply")
+        )
         await _refused(db, request, budget, provider=name, now=clock())
         raise
     image = (spec.image, f"input.{checked.extension}") if spec.image and checked else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, assert_never
 
 import discord
 
@@ -14,6 +14,7 @@ from bot.core.audit import AuditAction, audit
 from bot.core.db import Database
 from bot.core.errors import ChannelUnusable, Refused
 from bot.core.guild.policy import Requester
+from bot.core.i18n import later, number, translate
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs import store
 from bot.core.jobs.contracts import CancelResult
@@ -23,7 +24,13 @@ from bot.core.lookups import Lookups
 from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
-from bot.discord_layer.errors import BadRequest, ChannelError, UserFacingError, member_text
+from bot.discord_layer.errors import (
+    BadRequest,
+    ChannelError,
+    UserFacingError,
+    locale_of,
+    member_text,
+)
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
 from providers import Mode, Provider, ProviderName
@@ -39,6 +46,8 @@ NEEDED_PERMISSIONS = (
     "attach_files",
     "read_message_history",
 )
+
+GONE = later("reply", "The original image is gone, so this video can't be re-rolled.")
 
 
 class Actions:
@@ -89,13 +98,14 @@ class Actions:
                 order=self.provider_order,
             )
         except Refused as refusal:
-            raise UserFacingError(member_text(refusal)) from refusal
+            raise UserFacingError(member_text(refusal, locale_of(interaction))) from refusal
         job, image = started.job, started.image
         if started.review_channel_id is not None:
             # Nothing public before a moderator has seen it: the request, with its image, goes
             # to the review channel only; the status message is posted on approval.
             await self._send_to_review(interaction, job, started.review_channel_id, image)
             return job
+        locale = locale_of(interaction)
         try:
             status = await self._post_status(job, image)
             image_url = (
@@ -109,9 +119,15 @@ class Actions:
 
         usage = await self.lookups.usage(guild_id=job.guild_id, user_id=job.user_id)
         await interaction.edit_original_response(
-            content=(
-                f"Your video is on its way: {status.jump_url}\n"
-                f"It uses {job.cost} of your quota; {usage.remaining} of {usage.limit} left."
+            content=translate(
+                locale,
+                "Your video is on its way: {link}\n"
+                "It uses {cost} of your quota; {remaining} of {limit} left.",
+                context="reply",
+                link=status.jump_url,
+                cost=number(locale, job.cost),
+                remaining=number(locale, usage.remaining),
+                limit=number(locale, usage.limit),
             )
         )
         return job
@@ -130,17 +146,22 @@ class Actions:
                 job.id, moderator_id=None, reason="the review channel is not available"
             )
             raise ChannelError(
-                "This channel needs a moderator's approval, but I can't post in the review "
-                "channel. Nothing was charged; please tell an admin."
+                later(
+                    "reply",
+                    "This channel needs a moderator's approval, but I can't post in the review "
+                    "channel. Nothing was charged; please tell an admin.",
+                )
             ) from error
         await self.runner.set_fields(
             job.id, review_message_id=message_id, review_channel_id=channel_id
         )
         await interaction.edit_original_response(
-            content=(
+            content=translate(
+                locale_of(interaction),
                 "Your request is waiting for a moderator's approval; only the moderators can "
                 "see it. Nothing is charged until it is approved. When it is, I'll post it in "
-                "this channel and mention you; if it isn't, I'll tell you."
+                "this channel and mention you; if it isn't, I'll tell you.",
+                context="reply",
             )
         )
 
@@ -150,33 +171,40 @@ class Actions:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
-            raise BadRequest("I can't find that video here.")
+            raise BadRequest(later("reply", "I can't find that video here."))
         if job.user_id != interaction.user.id and not interaction.permissions.manage_messages:
             raise BadRequest(
-                "Only the member who asked for this video, or a moderator, can delete it."
+                later(
+                    "reply",
+                    "Only the member who asked for this video, or a moderator, can delete it.",
+                )
             )
         if job.result_message_id is None or (
             interaction.message is not None and interaction.message.id != job.result_message_id
         ):
             # The button must sit on the job's own result: a forged custom_id on someone
             # else's message deletes nothing.
-            raise BadRequest("That button doesn't belong to this message.")
+            raise BadRequest(later("reply", "That button doesn't belong to this message."))
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(job.result_message_id).delete()
         except discord.NotFound:
             pass
         except discord.HTTPException as error:
-            raise UserFacingError("Discord wouldn't let me delete that message.") from error
+            raise UserFacingError(
+                later("reply", "Discord wouldn't let me delete that message.")
+            ) from error
         now = time.time()
         actor = interaction.user.id
         await self.db.run(lambda s: _mark_deleted(s, job=job, actor_id=actor, now=now))
-        await interaction.edit_original_response(content="Deleted.")
+        await interaction.edit_original_response(
+            content=translate(locale_of(interaction), "Deleted.", context="reply")
+        )
 
     def _check_channel(self, interaction: discord.Interaction[discord.Client]) -> None:
         missing = missing_permissions(interaction)
         if missing:
-            raise UserFacingError(member_text(ChannelUnusable(missing)))
+            raise UserFacingError(member_text(ChannelUnusable(missing), locale_of(interaction)))
 
     async def _post_status(self, job: Job, image: tuple[bytes, str] | None) -> discord.Message:
         try:
@@ -184,14 +212,21 @@ class Actions:
         except discord.Forbidden as error:
             await self.runner.abandon(job.id, "the bot may not post in this channel")
             raise ChannelError(
-                "I can't post in this channel: I need the View Channel, Send Messages, Embed "
-                "Links and Attach Files permissions here. Nothing was charged."
+                later(
+                    "reply",
+                    "I can't post in this channel: I need the View Channel, Send Messages, "
+                    "Embed Links and Attach Files permissions here. Nothing was charged.",
+                )
             ) from error
         except discord.HTTPException as error:
             await self.runner.abandon(job.id, "Discord refused the status message")
             raise UserFacingError(
-                f"Discord refused my status message ({error.status}); nothing was charged. "
-                "Please try again."
+                later(
+                    "reply",
+                    "Discord refused my status message ({status}); nothing was charged. "
+                    "Please try again.",
+                    status=error.status,
+                )
             ) from error
 
     # --- cancel ---------------------------------------------------------------------------
@@ -200,30 +235,10 @@ class Actions:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
-            raise BadRequest("I can't find that job here.")
+            raise BadRequest(later("reply", "I can't find that job here."))
         moderator = interaction.permissions.manage_messages
         result = await self.runner.cancel(job_id, actor_id=interaction.user.id, moderator=moderator)
-        label = render.provider_label(job)
-        message = {
-            CancelResult.CANCELLED: "Cancelled. The quota was given back.",
-            CancelResult.NOT_ALLOWED: (
-                "Only the member who asked for this video, or a moderator, can cancel it."
-            ),
-            CancelResult.FINISHED: "This job has already finished.",
-            CancelResult.NOT_CANCELLABLE: (
-                f"{label} is already generating this video and can't stop it now; "
-                "it will be posted when it's done."
-            ),
-            CancelResult.UNSUPPORTED: (
-                f"{label} can't cancel a job once it has been sent; "
-                "the video will be posted when it's done."
-            ),
-            CancelResult.TOO_LATE: "The video is already finished and being posted.",
-            CancelResult.BUSY: (
-                "The job is being sent to the provider right now; try again in a few seconds."
-            ),
-            CancelResult.NOT_FOUND: "I can't find that job here.",
-        }[result]
+        message = cancel_text(result, render.provider_label(job), locale_of(interaction))
         await interaction.followup.send(message, ephemeral=True)
 
     # --- re-roll --------------------------------------------------------------------------
@@ -232,9 +247,11 @@ class Actions:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
-            raise BadRequest("I can't find that job here.")
+            raise BadRequest(later("reply", "I can't find that job here."))
         if job.prompt is None:
-            raise BadRequest("This video's prompt was erased, so it can't be re-rolled.")
+            raise BadRequest(
+                later("reply", "This video's prompt was erased, so it can't be re-rolled.")
+            )
         spec = JobSpec(
             mode=Mode(job.mode),
             prompt=job.prompt,
@@ -252,7 +269,7 @@ class Actions:
 
     async def _original_image(self, job: Job) -> bytes:
         if job.status_message_id is None:
-            raise BadRequest("The original image is gone, so this video can't be re-rolled.")
+            raise BadRequest(GONE)
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             message = await channel.fetch_message(job.status_message_id)
@@ -260,11 +277,54 @@ class Actions:
             check_size(attachment.size)
             return await attachment.read()
         except (discord.HTTPException, IndexError) as error:
-            raise BadRequest(
-                "The original image is gone, so this video can't be re-rolled."
-            ) from error
+            raise BadRequest(GONE) from error
         except ImageRejected as error:
-            raise BadRequest(error.message) from error
+            raise BadRequest(error.wording) from error
+
+
+def cancel_text(result: CancelResult, label: str, locale: str | None) -> str:
+    """The answer to a Cancel button, in the member's language."""
+    match result:
+        case CancelResult.CANCELLED:
+            return translate(locale, "Cancelled. The quota was given back.", context="reply")
+        case CancelResult.NOT_ALLOWED:
+            return translate(
+                locale,
+                "Only the member who asked for this video, or a moderator, can cancel it.",
+                context="reply",
+            )
+        case CancelResult.FINISHED:
+            return translate(locale, "This job has already finished.", context="reply")
+        case CancelResult.NOT_CANCELLABLE:
+            return translate(
+                locale,
+                "{provider} is already generating this video and can't stop it now; "
+                "it will be posted when it's done.",
+                context="reply",
+                provider=label,
+            )
+        case CancelResult.UNSUPPORTED:
+            return translate(
+                locale,
+                "{provider} can't cancel a job once it has been sent; "
+                "the video will be posted when it's done.",
+                context="reply",
+                provider=label,
+            )
+        case CancelResult.TOO_LATE:
+            return translate(
+                locale, "The video is already finished and being posted.", context="reply"
+            )
+        case CancelResult.BUSY:
+            return translate(
+                locale,
+                "The job is being sent to the provider right now; try again in a few seconds.",
+                context="reply",
+            )
+        case CancelResult.NOT_FOUND:
+            return translate(locale, "I can't find that job here.", context="reply")
+        case _:
+            assert_never(result)
 
 
 def missing_permissions(interaction: discord.Interaction[discord.Client]) -> tuple[str, ...]:

@@ -12,13 +12,15 @@ from discord import app_commands
 from bot.core import bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
+from bot.core.i18n import ngettext, number, translate
+from bot.discord_layer.errors import locale_of, stamp
 from bot.discord_layer.render import safe_text
 from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
-from commands.admin._base import AdminGroup, _list
+from commands.admin._base import AdminGroup, _list, _user
 
 #: room for a list in a one-line answer (message content holds 2000 characters)
 LISTED = bounded.CONTENT - 100
@@ -44,7 +46,13 @@ class Channels(AdminGroup):
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=True)
         await self._done(
-            interaction, f"Videos may be made in: {_list(ids, '<#{}>', '', limit=LISTED)}."
+            interaction,
+            translate(
+                locale_of(interaction),
+                "Videos may be made in: {channels}.",
+                context="reply",
+                channels=_list(ids, "<#{}>", "", limit=LISTED),
+            ),
         )
 
     @app_commands.command(
@@ -55,9 +63,16 @@ class Channels(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], channel: RuleChannel
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_channel_ids", channel.id, add=False)
+        locale = locale_of(interaction)
+        anywhere = translate(locale, "anywhere I can post", context="reply")
         await self._done(
             interaction,
-            f"Allowed channels: {_list(ids, '<#{}>', 'anywhere I can post', limit=LISTED)}.",
+            translate(
+                locale,
+                "Allowed channels: {channels}.",
+                context="reply",
+                channels=_list(ids, "<#{}>", anywhere, limit=LISTED),
+            ),
         )
 
     @app_commands.command(
@@ -68,8 +83,12 @@ class Channels(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], enabled: bool
     ) -> None:
         await self._update(interaction, f"nsfw channels only {enabled}", nsfw_channels_only=enabled)
+        locale = locale_of(interaction)
         await self._done(
-            interaction, "Only age-restricted channels." if enabled else "Any allowed channel."
+            interaction,
+            translate(locale, "Only age-restricted channels.", context="reply")
+            if enabled
+            else translate(locale, "Any allowed channel.", context="reply"),
         )
 
 
@@ -87,7 +106,13 @@ class Roles(AdminGroup):
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=True)
         await self._done(
-            interaction, f"Roles that may make videos: {_list(ids, '<@&{}>', '', limit=LISTED)}."
+            interaction,
+            translate(
+                locale_of(interaction),
+                "Roles that may make videos: {roles}.",
+                context="reply",
+                roles=_list(ids, "<@&{}>", "", limit=LISTED),
+            ),
         )
 
     @app_commands.command(
@@ -98,9 +123,16 @@ class Roles(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], role: discord.Role
     ) -> None:
         ids = await self._edit_ids(interaction, "allowed_role_ids", role.id, add=False)
+        locale = locale_of(interaction)
+        everyone = translate(locale, "everyone", context="reply")
         await self._done(
             interaction,
-            f"Roles that may make videos: {_list(ids, '<@&{}>', 'everyone', limit=LISTED)}.",
+            translate(
+                locale,
+                "Roles that may make videos: {roles}.",
+                context="reply",
+                roles=_list(ids, "<@&{}>", everyone, limit=LISTED),
+            ),
         )
 
 
@@ -131,8 +163,13 @@ class Members(AdminGroup):
         )
         await self._done(
             interaction,
-            f"{member.mention} can no longer make videos here. "
-            f"They'll see: “{safe_text(reason, 300)}”.",
+            translate(
+                locale_of(interaction),
+                "{member} can no longer make videos here. They'll see: “{reason}”.",
+                context="reply",
+                member=member.mention,
+                reason=safe_text(reason, 300),
+            ),
         )
 
     @app_commands.command(
@@ -146,9 +183,14 @@ class Members(AdminGroup):
         removed = await self.bot.db.run(
             lambda s: guild_store.unblock(session=s, guild_id=gid, user_id=member.id)
         )
+        locale = locale_of(interaction)
         await self._done(
             interaction,
-            f"{member.mention} is unblocked." if removed else f"{member.mention} wasn't blocked.",
+            translate(locale, "{member} is unblocked.", context="reply", member=member.mention)
+            if removed
+            else translate(
+                locale, "{member} wasn't blocked.", context="reply", member=member.mention
+            ),
         )
 
     @app_commands.command(
@@ -170,7 +212,19 @@ class Members(AdminGroup):
                 session=s, guild_id=gid, user_id=member.id, units=units, actor_id=actor, now=now
             )
         )
-        await self._done(interaction, f"Granted {units} extra units to {member.mention}.")
+        locale = locale_of(interaction)
+        await self._done(
+            interaction,
+            ngettext(
+                locale,
+                "Granted {count} extra unit to {member}.",
+                "Granted {count} extra units to {member}.",
+                units,
+                context="reply",
+                count=number(locale, units),
+                member=member.mention,
+            ),
+        )
 
     @app_commands.command(
         name="reset", description=tr("command", "Clear a member's usage in the current window")
@@ -186,7 +240,19 @@ class Members(AdminGroup):
                 session=s, guild_id=gid, user_id=member.id, policy=policy, actor_id=actor, now=now
             )
         )
-        await self._done(interaction, f"Cleared {cleared} units of {member.mention}'s usage.")
+        locale = locale_of(interaction)
+        await self._done(
+            interaction,
+            ngettext(
+                locale,
+                "Cleared {count} unit of {member}'s usage.",
+                "Cleared {count} units of {member}'s usage.",
+                cleared,
+                context="reply",
+                count=number(locale, cleared),
+                member=member.mention,
+            ),
+        )
 
     @app_commands.command(
         name="ledger", description=tr("command", "Why a member has the quota they have")
@@ -200,18 +266,36 @@ class Members(AdminGroup):
             lambda s: quotas.ledger(session=s, guild_id=gid, user_id=member.id, limit=25)
         )
         usage = await self.bot.lookups.usage(guild_id=gid, user_id=member.id)
+        locale = locale_of(interaction)
+        job_word = translate(locale, "job", context="reply")
         lines = [
-            f"<t:{int(e.created_at)}:f> **{e.kind.value}** {e.amount:+d}"
-            + (f" · job `{e.job_id[:8]}`" if e.job_id else "")
+            f"{stamp(e.created_at, 'f')} **{e.kind.value}** {e.amount:+d}"
+            + (f" · {job_word} `{e.job_id[:8]}`" if e.job_id else "")
             + (f" · {e.note}" if e.note else "")
-            + (f" · by <@{e.actor_id}>" if e.actor_id else "")
+            + (
+                " · " + translate(locale, "by {actor}", context="reply", actor=_user(e.actor_id))
+                if e.actor_id
+                else ""
+            )
             for e in entries
         ]
-        header = (
-            f"{member.mention}: {usage.used}/{usage.limit} used, {usage.in_flight} in progress."
+        header = translate(
+            locale,
+            "{member}: {used}/{limit} used, {in_flight} in progress.",
+            context="reply",
+            member=member.mention,
+            used=number(locale, usage.used),
+            limit=number(locale, usage.limit),
+            in_flight=number(locale, usage.in_flight),
         )
         listed = bounded_join(
-            lines, sep="\n", limit=bounded.DESCRIPTION - len(header) - 2, empty="No entries."
+            lines,
+            sep="\n",
+            limit=bounded.DESCRIPTION - len(header) - 2,
+            empty=translate(locale, "No entries.", context="reply"),
         )
-        embed = discord.Embed(title="Quota ledger", description=f"{header}\n\n{listed}")
+        embed = discord.Embed(
+            title=translate(locale, "Quota ledger", context="reply_title"),
+            description=f"{header}\n\n{listed}",
+        )
         await self._done(interaction, embed=embed)

@@ -14,6 +14,8 @@ from discord.app_commands import Choice
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, Window
+from bot.core.i18n import later, translate
+from bot.discord_layer.errors import locale_of
 from providers import ProviderName
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 MANAGERS = discord.Permissions(manage_guild=True)
 PROVIDERS = [Choice(name=p.label, value=p.value) for p in ProviderName]
+REVIEW_CHANNEL_FIRST = later("reply", "Set a review channel first: /reelbot review channel.")
 
 
 class AdminGroup(app_commands.Group):
@@ -41,7 +44,11 @@ class AdminGroup(app_commands.Group):
             permissions.manage_guild or permissions.administrator
         ):
             raise app_commands.CheckFailure(
-                "Only members with the Manage Server permission can change Reelbot's settings."
+                translate(
+                    locale_of(interaction),
+                    "Only members with the Manage Server permission can change Reelbot's settings.",
+                    context="reply",
+                )
             )
         if not interaction.response.is_done():  # a sub-group's check runs after its parent's
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -100,14 +107,25 @@ class AdminGroup(app_commands.Group):
             await interaction.edit_original_response(content=text, embed=embed)
 
 
-def _window(window: Window) -> str:
-    return "UTC day" if window is Window.DAILY else "24 h"
+def _window(window: Window, locale: str | None) -> str:
+    """A tier's window after "units per": "UTC day" or "24 h"."""
+    if window is Window.DAILY:
+        return translate(locale, "UTC day", context="reply")
+    return translate(locale, "24 h", context="reply")
 
 
-def _channel(channel_id: int | None) -> str:
-    return f"<#{channel_id}>" if channel_id else "none"
+def _channel(channel_id: int | None, locale: str | None) -> str:
+    return f"<#{channel_id}>" if channel_id else translate(locale, "none", context="reply")
 
 
 def _list(ids: list[int], mention: str, empty: str, *, limit: int = 1000) -> str:
     """Mentions of the ids, at most `limit` characters ("… and 9 more")."""
     return bounded_join([mention.format(i) for i in ids], limit=limit, empty=empty)
+
+
+def _user(user_id: int) -> str:
+    return f"<@{user_id}>"
+
+
+def _role(role_id: int) -> str:
+    return f"<@&{role_id}>"

@@ -10,14 +10,15 @@ from discord.app_commands import Choice
 
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig, QuotaTier, Window
-from bot.discord_layer.errors import BadRequest
+from bot.core.i18n import later, ngettext, number, translate
+from bot.discord_layer.errors import BadRequest, locale_of
 from bot.discord_layer.translator import tr
 from providers import ProviderName
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
-from commands.admin._base import PROVIDERS, AdminGroup
+from commands.admin._base import PROVIDERS, AdminGroup, _window
 
 
 class Tiers(AdminGroup):
@@ -65,7 +66,11 @@ class Tiers(AdminGroup):
         unknown = [n for n in names if n not in {p.value for p in ProviderName}]
         if unknown:
             raise BadRequest(
-                f"Unknown provider(s): {', '.join(unknown)}. Use runcomfy or wavespeed."
+                later(
+                    "reply",
+                    "Unknown provider name: {names}. Use runcomfy or wavespeed.",
+                    names=", ".join(unknown),
+                )
             )
         tier = QuotaTier(
             guild_id=interaction.guild_id or 0,
@@ -78,13 +83,40 @@ class Tiers(AdminGroup):
         )
         await self.bot.db.run(lambda s: guild_store.set_tier(session=s, tier=tier))
         await self._update(interaction, f"tier {role.id}: {limit}/{window}")
-        await self._done(
-            interaction,
-            f"{role.mention}: {limit} units per {'UTC day' if window == 'daily' else '24 h'}, "
-            f"clips up to {max_duration} s at up to {max_resolution}"
-            + (f", providers {', '.join(names)}" if names else "")
-            + ". Members get the most generous tier among their roles.",
-        )
+        locale = locale_of(interaction)
+        values = {
+            "role": role.mention,
+            "count": number(locale, limit),
+            "window": _window(Window(window), locale),
+            "seconds": number(locale, max_duration),
+            "resolution": max_resolution,
+        }
+        if names:
+            text = ngettext(
+                locale,
+                "{role}: {count} unit per {window}, clips up to {seconds} s at up to "
+                "{resolution}, providers {providers}. Members get the most generous tier among "
+                "their roles.",
+                "{role}: {count} units per {window}, clips up to {seconds} s at up to "
+                "{resolution}, providers {providers}. Members get the most generous tier among "
+                "their roles.",
+                limit,
+                context="reply",
+                providers=", ".join(names),
+                **values,
+            )
+        else:
+            text = ngettext(
+                locale,
+                "{role}: {count} unit per {window}, clips up to {seconds} s at up to "
+                "{resolution}. Members get the most generous tier among their roles.",
+                "{role}: {count} units per {window}, clips up to {seconds} s at up to "
+                "{resolution}. Members get the most generous tier among their roles.",
+                limit,
+                context="reply",
+                **values,
+            )
+        await self._done(interaction, text)
 
     @app_commands.command(name="remove", description=tr("command", "Remove a role's quota tier"))
     @app_commands.describe(role=tr("command", "The role whose tier is removed"))
@@ -95,8 +127,12 @@ class Tiers(AdminGroup):
         removed = await self.bot.db.run(
             lambda s: guild_store.remove_tier(session=s, guild_id=gid, role_id=role.id)
         )
+        locale = locale_of(interaction)
         await self._done(
-            interaction, f"Removed {role.mention}'s tier." if removed else "That role has no tier."
+            interaction,
+            translate(locale, "Removed {role}'s tier.", context="reply", role=role.mention)
+            if removed
+            else translate(locale, "That role has no tier.", context="reply"),
         )
 
 
@@ -119,12 +155,18 @@ class Providers(AdminGroup):
             f"enable {provider}",
             lambda c: {"disabled_providers": [p for p in c.disabled_providers if p != provider]},
         )
-        note = (
-            ""
+        locale, label = locale_of(interaction), ProviderName(provider).label
+        await self._done(
+            interaction,
+            translate(locale, "{provider} is enabled.", context="reply", provider=label)
             if ProviderName(provider) in self.bot.providers
-            else " (it has no API key on this bot yet)"
+            else translate(
+                locale,
+                "{provider} is enabled (it has no API key on this bot yet).",
+                context="reply",
+                provider=label,
+            ),
         )
-        await self._done(interaction, f"{ProviderName(provider).label} is enabled{note}.")
 
     @app_commands.command(
         name="disable", description=tr("command", "Stop offering a provider on this server")
@@ -144,7 +186,15 @@ class Providers(AdminGroup):
             return changes
 
         await self._edit(interaction, f"disable {provider}", edit)
-        await self._done(interaction, f"{ProviderName(provider).label} is disabled on this server.")
+        await self._done(
+            interaction,
+            translate(
+                locale_of(interaction),
+                "{provider} is disabled on this server.",
+                context="reply",
+                provider=ProviderName(provider).label,
+            ),
+        )
 
     @app_commands.command(
         name="default", description=tr("command", "The provider used when a member picks none")
@@ -158,9 +208,21 @@ class Providers(AdminGroup):
         def edit(config: GuildConfig) -> dict[str, Any]:
             if provider in config.disabled_providers:
                 raise BadRequest(
-                    f"{ProviderName(provider).label} is disabled here; enable it first."
+                    later(
+                        "reply",
+                        "{provider} is disabled here; enable it first.",
+                        provider=ProviderName(provider).label,
+                    )
                 )
             return {"default_provider": provider}
 
         await self._edit(interaction, f"default {provider}", edit)
-        await self._done(interaction, f"{ProviderName(provider).label} is now the default.")
+        await self._done(
+            interaction,
+            translate(
+                locale_of(interaction),
+                "{provider} is now the default.",
+                context="reply",
+                provider=ProviderName(provider).label,
+            ),
+        )

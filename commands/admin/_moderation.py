@@ -12,15 +12,16 @@ from bot.core import bounded
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import GuildConfig
+from bot.core.i18n import later, number, translate
 from bot.core.moderation import InvalidRule, validate_rule
-from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.errors import BadRequest, locale_of
 from bot.discord_layer.render import safe_text
 from bot.discord_layer.translator import tr
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
-from commands.admin._base import AdminGroup
+from commands.admin._base import REVIEW_CHANNEL_FIRST, AdminGroup
 
 
 class Filter(AdminGroup):
@@ -35,7 +36,12 @@ class Filter(AdminGroup):
         try:
             cleaned = validate_rule(kind, pattern)
         except InvalidRule as error:
-            raise BadRequest(f"That {kind} can't be used: {error}.") from error
+            problem = error.wording.text  # in the admin's language when shown
+            raise BadRequest(
+                later("reply", "That word can't be used: {problem}.", problem=problem)
+                if kind == "word"
+                else later("reply", "That regex can't be used: {problem}.", problem=problem)
+            ) from error
         gid, actor, now = interaction.guild_id or 0, interaction.user.id, time.time()
         try:
             row = await self.bot.db.run(
@@ -46,7 +52,25 @@ class Filter(AdminGroup):
         except ValueError as error:
             raise BadRequest(str(error)) from error
         await self._update(interaction, f"filter +{kind} #{row.id}")
-        await self._done(interaction, f"Added {kind} rule #{row.id}: `{safe_text(cleaned, 200)}`.")
+        locale, shown = locale_of(interaction), safe_text(cleaned, 200)
+        await self._done(
+            interaction,
+            translate(
+                locale,
+                "Added word rule #{number}: `{pattern}`.",
+                context="reply",
+                number=row.id,
+                pattern=shown,
+            )
+            if kind == "word"
+            else translate(
+                locale,
+                "Added regex rule #{number}: `{pattern}`.",
+                context="reply",
+                number=row.id,
+                pattern=shown,
+            ),
+        )
 
     @app_commands.command(
         name="add-word", description=tr("command", "Block a word or phrase (any case or accents)")
@@ -77,8 +101,12 @@ class Filter(AdminGroup):
         )
         if removed:
             await self._update(interaction, f"filter -#{rule}")
+        locale = locale_of(interaction)
         await self._done(
-            interaction, f"Removed rule #{rule}." if removed else f"There is no rule #{rule}."
+            interaction,
+            translate(locale, "Removed rule #{number}.", context="reply", number=rule)
+            if removed
+            else translate(locale, "There is no rule #{number}.", context="reply", number=rule),
         )
 
     @app_commands.command(name="list", description=tr("command", "List the filter rules"))
@@ -86,7 +114,8 @@ class Filter(AdminGroup):
         gid = interaction.guild_id or 0
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
         lines = [f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows]
-        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty="No filter rules.")
+        empty = translate(locale_of(interaction), "No filter rules.", context="reply")
+        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty=empty)
         await self._done(interaction, text)
 
 
@@ -108,7 +137,13 @@ class Review(AdminGroup):
             interaction, f"review channel {channel.id}", review_channel_id=channel.id
         )
         await self._done(
-            interaction, f"Reviews go to {channel.mention}. Moderators there need Manage Messages."
+            interaction,
+            translate(
+                locale_of(interaction),
+                "Reviews go to {channel}. Moderators there need Manage Messages.",
+                context="reply",
+                channel=channel.mention,
+            ),
         )
 
     @app_commands.command(
@@ -128,7 +163,7 @@ class Review(AdminGroup):
 
         def edit(config: GuildConfig) -> dict[str, Any]:
             if enabled and config.review_channel_id is None:
-                raise BadRequest("Set a review channel first: /reelbot review channel.")
+                raise BadRequest(REVIEW_CHANNEL_FIRST)
             if channel is None:
                 return {"approval_everywhere": enabled}
             ids = set(config.approval_channel_ids)
@@ -137,10 +172,7 @@ class Review(AdminGroup):
 
         target = "everywhere" if channel is None else str(channel.id)
         await self._edit(interaction, f"approval {target} {enabled}", edit)
-        where = "everywhere on this server" if channel is None else f"in {channel.mention}"
-        await self._done(
-            interaction, f"Approval is {'required' if enabled else 'not required'} {where}."
-        )
+        await self._done(interaction, _approval_text(locale_of(interaction), enabled, channel))
 
     @app_commands.command(
         name="expiry", description=tr("command", "Hours after which a pending request is dropped")
@@ -152,4 +184,33 @@ class Review(AdminGroup):
         hours: app_commands.Range[float, 0.05, 720.0],
     ) -> None:
         await self._update(interaction, f"review expiry {hours}", review_expiry_hours=hours)
-        await self._done(interaction, f"Pending requests expire after {hours:g} h.")
+        locale = locale_of(interaction)
+        await self._done(
+            interaction,
+            translate(
+                locale,
+                "Pending requests expire after {hours} h.",
+                context="reply",
+                hours=number(locale, hours),
+            ),
+        )
+
+
+def _approval_text(
+    locale: str | None, enabled: bool, channel: discord.abc.GuildChannel | None
+) -> str:
+    if channel is None:
+        if enabled:
+            return translate(
+                locale, "Approval is required everywhere on this server.", context="reply"
+            )
+        return translate(
+            locale, "Approval is not required everywhere on this server.", context="reply"
+        )
+    if enabled:
+        return translate(
+            locale, "Approval is required in {channel}.", context="reply", channel=channel.mention
+        )
+    return translate(
+        locale, "Approval is not required in {channel}.", context="reply", channel=channel.mention
+    )

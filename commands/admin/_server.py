@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 import discord
 from discord import app_commands
@@ -13,18 +12,19 @@ from discord.app_commands import Choice
 from bot.core import audit, bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
-from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
+from bot.core.guild.models import GuildConfig, NsfwPolicy
+from bot.core.i18n import later, ngettext, number, translate
 from bot.core.jobs import store
 from bot.discord_layer.audit_channel import describe
-from bot.discord_layer.errors import BadRequest
+from bot.discord_layer.errors import BadRequest, locale_of, stamp
 from bot.discord_layer.render import safe_text
 from bot.discord_layer.translator import tr
-from providers import ProviderName
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
 
-from commands.admin._base import MANAGERS, AdminGroup, _channel, _list, _window
+from commands.admin._base import MANAGERS, REVIEW_CHANNEL_FIRST, AdminGroup, _user
+from commands.admin._settings_embed import settings_embed
 
 
 class Reelbot(AdminGroup):
@@ -53,85 +53,16 @@ class Reelbot(AdminGroup):
             )
 
         config, tiers, rules, spent = await self.bot.db.run(read)
-        embed = self._settings_embed(config, tiers, len(rules), spent)
+        embed = settings_embed(
+            locale_of(interaction),
+            config=config,
+            tiers=tiers,
+            rules=len(rules),
+            spent=spent,
+            base=self.bot.runner.config.quota,
+            order=self.bot.provider_order,
+        )
         await self._done(interaction, embed=embed)
-
-    def _settings_embed(
-        self, config: GuildConfig, tiers: Sequence[QuotaTier], rules: int, spent: int
-    ) -> discord.Embed:
-        """Six fields, each list bounded to its field (1024), so the embed stays well under
-        Discord's 6000 characters however many channels, roles and tiers a server has."""
-        base = self.bot.runner.config.quota
-        embed = discord.Embed(title="Reelbot settings", colour=discord.Colour.blurple())
-        nsfw_only = (
-            f"\nAge-restricted channels only: {'yes' if config.nsfw_channels_only else 'no'}"
-        )
-        channels = _list(
-            config.allowed_channel_ids,
-            "<#{}>",
-            "anywhere I can post",
-            limit=bounded.FIELD - len("Channels: ") - len(nsfw_only),
-        )
-        embed.add_field(name="Where", value=f"Channels: {channels}{nsfw_only}", inline=False)
-        roles = _list(
-            config.allowed_role_ids, "<@&{}>", "everyone", limit=bounded.FIELD - len("Roles: ")
-        )
-        embed.add_field(name="Who", value=f"Roles: {roles}", inline=False)
-        budget = (
-            f"{spent}/{config.daily_budget} units today"
-            if config.daily_budget is not None
-            else "none"
-        )
-        embed.add_field(
-            name="How much",
-            value=(
-                f"Default: {base.limit} units per {base.window_seconds / 3600:g} h "
-                f"(5 s = {base.cost_5s}, 10 s = {base.cost_10s})\nServer budget: {budget}"
-            ),
-            inline=False,
-        )
-        tier_lines = [
-            f"<@&{t.role_id}>: {t.limit} units per {_window(t.window)}, "
-            f"≤ {t.max_duration} s, ≤ {t.max_resolution}"
-            + (f", {', '.join(t.providers)}" if t.providers else "")
-            for t in tiers
-        ]
-        embed.add_field(
-            name="Tiers",
-            value=bounded_join(tier_lines, sep="\n", limit=bounded.FIELD, empty="No tiers."),
-            inline=False,
-        )
-        enabled = [
-            p.label for p in self.bot.provider_order if p.value not in config.disabled_providers
-        ]
-        default = (
-            ProviderName(config.default_provider).label if config.default_provider else "the first"
-        )
-        embed.add_field(
-            name="Providers",
-            value=(f"Enabled: {', '.join(enabled) or 'none'}; default: {default}"),
-            inline=False,
-        )
-        rest = (
-            f"Prompt filter: {rules} rule(s)\n"
-            f"Flagged videos: {config.nsfw_policy.value}\n"
-            "Approval: {approval}; review channel: "
-            f"{_channel(config.review_channel_id)}; "
-            f"requests expire after {config.review_expiry_hours:g} h\n"
-            f"Audit channel: {_channel(config.audit_channel_id)}"
-        )
-        approval = (
-            "everywhere"
-            if config.approval_everywhere
-            else _list(
-                config.approval_channel_ids,
-                "<#{}>",
-                "off",
-                limit=bounded.FIELD - len(rest) + len("{approval}"),
-            )
-        )
-        embed.add_field(name="Moderation", value=rest.replace("{approval}", approval), inline=False)
-        return embed
 
     @app_commands.command(name="audit", description=tr("command", "Read the audit log"))
     @app_commands.describe(
@@ -151,11 +82,17 @@ class Reelbot(AdminGroup):
                 session=s, guild_id=gid, user_id=user_id, since=since, limit=15
             )
         )
+        locale = locale_of(interaction)
         if not entries:
-            await self._done(interaction, "No audit entries match.")
+            await self._done(
+                interaction, translate(locale, "No audit entries match.", context="reply")
+            )
             return
         text = bounded_join([describe(e) for e in entries], sep="\n\n", limit=bounded.DESCRIPTION)
-        embed = discord.Embed(title="Audit log (newest first)", description=text)
+        embed = discord.Embed(
+            title=translate(locale, "Audit log (newest first)", context="reply_title"),
+            description=text,
+        )
         await self._done(interaction, embed=embed)
 
     @app_commands.command(
@@ -166,8 +103,19 @@ class Reelbot(AdminGroup):
         self, interaction: discord.Interaction[VideoBot], units: app_commands.Range[int, 0, 100_000]
     ) -> None:
         await self._update(interaction, f"budget {units or 'off'}", daily_budget=units or None)
+        locale = locale_of(interaction)
         await self._done(
-            interaction, f"Daily budget: {units} units." if units else "Daily budget removed."
+            interaction,
+            ngettext(
+                locale,
+                "Daily budget: {count} unit.",
+                "Daily budget: {count} units.",
+                units,
+                context="reply",
+                count=number(locale, units),
+            )
+            if units
+            else translate(locale, "Daily budget removed.", context="reply"),
         )
 
     @app_commands.command(
@@ -187,15 +135,11 @@ class Reelbot(AdminGroup):
 
         def edit(config: GuildConfig) -> dict[str, Any]:
             if chosen is NsfwPolicy.REVIEW and config.review_channel_id is None:
-                raise BadRequest("Set a review channel first: /reelbot review channel.")
+                raise BadRequest(REVIEW_CHANNEL_FIRST)
             return {"nsfw_policy": chosen}
 
         await self._edit(interaction, f"nsfw policy {chosen.value}", edit)
-        await self._done(
-            interaction,
-            f"Flagged videos will be handled with: {chosen.value}. In age-restricted channels they "
-            "are posted as usual.",
-        )
+        await self._done(interaction, _nsfw_policy_text(locale_of(interaction), chosen))
 
     @app_commands.command(
         name="audit-channel",
@@ -210,9 +154,14 @@ class Reelbot(AdminGroup):
             f"audit channel {channel.id if channel else 'off'}",
             audit_channel_id=channel.id if channel else None,
         )
+        locale = locale_of(interaction)
         await self._done(
             interaction,
-            f"Audit entries go to {channel.mention}." if channel else "Audit channel off.",
+            translate(
+                locale, "Audit entries go to {channel}.", context="reply", channel=channel.mention
+            )
+            if channel
+            else translate(locale, "Audit channel off.", context="reply"),
         )
 
     @app_commands.command(
@@ -223,18 +172,32 @@ class Reelbot(AdminGroup):
         jobs = await self.bot.db.run(
             lambda s: store.unsettled_unknown(session=s, guild_id=gid)
         )
+        locale = locale_of(interaction)
         if not jobs:
-            await self._done(interaction, "No job has an unknown outcome.")
+            await self._done(
+                interaction, translate(locale, "No job has an unknown outcome.", context="reply")
+            )
             return
+        unconfirmed = translate(locale, "not confirmed", context="reply")
         lines = [
-            f"`{j.id}` <@{j.user_id}> · {j.provider} job "
-            f"`{j.provider_job_id or 'not confirmed'}` · "
-            f"<t:{int(j.created_at)}:R> · {safe_text(j.error or '', 120)}"
+            translate(
+                locale,
+                "`{job}` {member} · {provider} job `{provider_job}` · {when} · {error}",
+                context="reply",
+                job=j.id,
+                member=_user(j.user_id),
+                provider=j.provider,
+                provider_job=j.provider_job_id or unconfirmed,
+                when=stamp(j.created_at, "R"),
+                error=safe_text(j.error or "", 120),
+            )
             for j in jobs
         ]
-        advice = (
-            "\nCheck them on the provider's dashboard, then settle each with "
-            "/reelbot resolve (refund, or keep the charge)."
+        advice = "\n" + translate(
+            locale,
+            "Check them on the provider's dashboard, then settle each with /reelbot resolve "
+            "(refund, or keep the charge).",
+            context="reply",
         )
         listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice))
         await self._done(interaction, listed + advice)
@@ -258,10 +221,52 @@ class Reelbot(AdminGroup):
         )
         if settled is None:
             raise BadRequest(
-                "There is no unsettled job with an unknown outcome by that id on this server."
+                later(
+                    "reply",
+                    "There is no unsettled job with an unknown outcome by that id on this server.",
+                )
             )
+        values = {"job": settled.id, "member": f"<@{settled.user_id}>"}
         await self._done(
             interaction,
-            f"Job `{settled.id}` of <@{settled.user_id}>: "
-            + ("their units were given back." if refund else "the charge stands."),
+            translate(
+                locale_of(interaction),
+                "Job `{job}` of {member}: their units were given back.",
+                context="reply",
+                **values,
+            )
+            if refund
+            else translate(
+                locale_of(interaction),
+                "Job `{job}` of {member}: the charge stands.",
+                context="reply",
+                **values,
+            ),
         )
+
+
+def _nsfw_policy_text(locale: str | None, policy: NsfwPolicy) -> str:
+    match policy:
+        case NsfwPolicy.REVIEW:
+            return translate(
+                locale,
+                "Flagged videos will be held for review. In age-restricted channels they are "
+                "posted as usual.",
+                context="reply",
+            )
+        case NsfwPolicy.SPOILER:
+            return translate(
+                locale,
+                "Flagged videos will be posted behind a spoiler. In age-restricted channels they "
+                "are posted as usual.",
+                context="reply",
+            )
+        case NsfwPolicy.DISCARD:
+            return translate(
+                locale,
+                "Flagged videos will be discarded (the quota is given back). In age-restricted "
+                "channels they are posted as usual.",
+                context="reply",
+            )
+        case _:
+            assert_never(policy)

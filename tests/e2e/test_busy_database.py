@@ -168,4 +168,4 @@ async def test_member_commands_answer_in_time_while_the_database_is_busy(tmp_pat
             assert interaction.response_type == 5 and interaction.ephemeral
         assert "Used:" in replies[0]
         assert replies[1] == "You haven't made any videos yet."
-        assert replies[2].startswith("Erased the prompts of your 0 finished video request(s)")
+        assert replies[2].startswith("Erased the prompts of your 0 finished video requests")

@@ -11,6 +11,7 @@ from bot.core.bounded import bounded_join
 from bot.core.errors import Refusal
 from bot.core.guild import store
 from bot.core.guild.models import BlockedMember, GuildConfig, QuotaTier, Window
+from bot.core.i18n import later, number
 from bot.core.moderation import FilterRule, PromptFilter
 from bot.core.quotas import QuotaPolicy
 from providers import ProviderName
@@ -101,25 +102,35 @@ def admit(
 ) -> Admission:
     """Raise Refusal, or say under which terms this member may generate in this channel."""
     if block is not None:
-        raise Refusal(
-            "blocked",
-            "You can't make videos on this server: {quoted}.",
-            quoted=block.reason or "no reason given",
-        )
+        if block.reason:
+            raise Refusal(
+                "blocked",
+                later("reply", "You can't make videos on this server: {quoted}."),
+                quoted=block.reason,
+            )
+        raise Refusal("blocked", later("reply", "You can't make videos on this server."))
     if config.allowed_channel_ids and who.channel_id not in config.allowed_channel_ids:
         raise Refusal(
             "channel",
-            f"Videos can't be made in this channel. Use {_channels(config.allowed_channel_ids)}.",
+            later(
+                "reply",
+                "Videos can't be made in this channel. Use {channels}.",
+                channels=_channels(config.allowed_channel_ids),
+            ),
         )
     if config.nsfw_channels_only and not who.channel_nsfw:
         raise Refusal(
             "nsfw_channel",
-            "On this server videos can only be made in age-restricted channels.",
+            later("reply", "On this server videos can only be made in age-restricted channels."),
         )
     if config.allowed_role_ids and not (who.role_ids & set(config.allowed_role_ids)):
         raise Refusal(
             "role",
-            f"You need one of these roles to make videos: {_roles(config.allowed_role_ids)}.",
+            later(
+                "reply",
+                "You need one of these roles to make videos: {roles}.",
+                roles=_roles(config.allowed_role_ids),
+            ),
         )
     tier = best_tier(tiers, who.role_ids, config.guild_id)
     enabled = [p for p in configured if p.value not in config.disabled_providers]
@@ -129,13 +140,18 @@ def admit(
         default = ProviderName(config.default_provider)
         enabled = [default, *[p for p in enabled if p is not default]]
     if not enabled:
-        raise Refusal("provider", "No video provider is available to you on this server.")
+        raise Refusal(
+            "provider", later("reply", "No video provider is available to you on this server.")
+        )
     review = config.approval_everywhere or who.channel_id in config.approval_channel_ids
     if review and config.review_channel_id is None:
         raise Refusal(
             "misconfigured",
-            "This channel needs a moderator's approval, but no review channel is set. "
-            "Ask an admin to set one with /reelbot review channel.",
+            later(
+                "reply",
+                "This channel needs a moderator's approval, but no review channel is set. "
+                "Ask an admin to set one with /reelbot review channel.",
+            ),
         )
     policy = base
     if tier is not None:
@@ -164,16 +180,30 @@ def check_options(
     if provider not in admission.providers:
         allowed = " or ".join(p.label for p in admission.providers)
         raise Refusal(
-            "provider", f"{provider.label} isn't available to you here; choose {allowed}."
+            "provider",
+            later(
+                "reply",
+                "{provider} isn't available to you here; choose {allowed}.",
+                provider=provider.label,
+                allowed=allowed,
+            ),
         )
     if duration > admission.max_duration:
+        seconds = admission.max_duration
         raise Refusal(
             "tier_duration",
-            f"Your tier allows clips of up to {admission.max_duration} s; "
-            "choose a shorter duration.",
+            later(
+                "reply",
+                "Your tier allows clips of up to {seconds} s; choose a shorter duration.",
+                seconds=lambda locale: number(locale, seconds),
+            ),
         )
     if RESOLUTION_RANK.get(resolution, 0) > RESOLUTION_RANK.get(admission.max_resolution, 1):
         raise Refusal(
             "tier_resolution",
-            f"Your tier allows up to {admission.max_resolution}; choose a lower resolution.",
+            later(
+                "reply",
+                "Your tier allows up to {resolution}; choose a lower resolution.",
+                resolution=admission.max_resolution,
+            ),
         )

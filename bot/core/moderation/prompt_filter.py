@@ -27,6 +27,8 @@ from typing import Final, Literal, Protocol
 
 import regex  # type: ignore[import-untyped, unused-ignore]
 
+from bot.core.i18n import Wording, later
+
 log = logging.getLogger(__name__)
 
 MAX_WORD_CHARS: Final = 100
@@ -59,7 +61,12 @@ class FilterMatch:
 
 
 class InvalidRule(ValueError):
-    """A rule an admin may not add; the message says what is wrong, for that admin."""
+    """A rule an admin may not add; `wording` says what is wrong, for that admin (translated
+    when shown; the exception's own text is the English)."""
+
+    def __init__(self, wording: Wording) -> None:
+        self.wording = wording
+        super().__init__(wording.english())
 
 
 # --- normalization ---------------------------------------------------------------------------
@@ -209,7 +216,7 @@ def _fold_pattern(pattern: str) -> str:
 def _word_pattern(word: str) -> str:
     words = normalize(word).split()
     if not words:
-        raise InvalidRule("a word may not be empty")
+        raise InvalidRule(later("reply", "a word may not be empty"))
     # Lookarounds rather than \b so that words starting or ending in punctuation ("c++") work.
     return r"(?<!\w)" + r"\s+".join(regex.escape(w) for w in words) + r"(?!\w)"
 
@@ -219,25 +226,44 @@ def _compile_regex(source: str) -> _Pattern:
         _compile(source, _REGEX_FLAGS)
         compiled = _compile(_fold_pattern(source), _REGEX_FLAGS)
     except regex.error as exc:
-        position = "" if exc.pos is None else f" at position {exc.pos}"
-        raise InvalidRule(f"regular expression error{position}: {exc.msg}") from None
+        if exc.pos is None:
+            raise InvalidRule(
+                later("reply", "regular expression error: {error}", error=exc.msg)
+            ) from None
+        raise InvalidRule(
+            later(
+                "reply",
+                "regular expression error at position {position}: {error}",
+                position=exc.pos,
+                error=exc.msg,
+            )
+        ) from None
     except (ValueError, OverflowError, RecursionError, MemoryError) as exc:
-        raise InvalidRule(f"regular expression error: {exc}") from None
+        raise InvalidRule(
+            later("reply", "regular expression error: {error}", error=str(exc))
+        ) from None
     try:
         for probe in _EMPTY_PROBES:
             match = compiled.search(probe, timeout=_PROBE_TIMEOUT)
             if match is not None and match.span()[0] == match.span()[1]:
                 raise InvalidRule(
-                    "this regular expression can match empty text, so it would block every prompt"
+                    later(
+                        "reply",
+                        "this regular expression can match empty text, so it would block every "
+                        "prompt",
+                    )
                 )
         if all(
             compiled.search(probe, timeout=_PROBE_TIMEOUT) is not None for probe in _ANY_CHAR_PROBES
         ):
             raise InvalidRule(
-                "this regular expression matches any character, so it would block every prompt"
+                later(
+                    "reply",
+                    "this regular expression matches any character, so it would block every prompt",
+                )
             )
     except TimeoutError:
-        raise InvalidRule("this regular expression is too slow") from None
+        raise InvalidRule(later("reply", "this regular expression is too slow")) from None
     return compiled
 
 
@@ -246,17 +272,23 @@ def _clean(kind: str, pattern: str) -> tuple[str, _Pattern]:
     cleaned = pattern.strip()
     if kind == "word":
         if not cleaned:
-            raise InvalidRule("a word may not be empty")
+            raise InvalidRule(later("reply", "a word may not be empty"))
         if len(cleaned) > MAX_WORD_CHARS:
-            raise InvalidRule(f"words are limited to {MAX_WORD_CHARS} characters")
+            raise InvalidRule(
+                later("reply", "words are limited to {most} characters", most=MAX_WORD_CHARS)
+            )
         return cleaned, _compile(_word_pattern(cleaned))
     if kind == "regex":
         if not cleaned:
-            raise InvalidRule("a regular expression may not be empty")
+            raise InvalidRule(later("reply", "a regular expression may not be empty"))
         if len(cleaned) > MAX_REGEX_CHARS:
-            raise InvalidRule(f"patterns are limited to {MAX_REGEX_CHARS} characters")
+            raise InvalidRule(
+                later("reply", "patterns are limited to {most} characters", most=MAX_REGEX_CHARS)
+            )
         return cleaned, _compile_regex(cleaned)
-    raise InvalidRule(f"unknown rule kind {kind!r}: use 'word' or 'regex'")
+    raise InvalidRule(
+        later("reply", "unknown rule kind {kind}: use 'word' or 'regex'", kind=repr(kind))
+    )
 
 
 def validate_rule(kind: str, pattern: str) -> str:
