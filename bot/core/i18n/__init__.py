@@ -11,6 +11,7 @@ from bot.core.i18n.catalogues import SOURCE, TRANSLATED, catalogues
 from bot.core.i18n.formatting import duration, moment, number
 from bot.core.i18n.locales import babel_locale, language_of
 from bot.core.i18n.messages import Messages
+from bot.core.i18n.places import PUBLIC_LIMITS
 
 __all__ = [
     "KEYWORDS",
@@ -34,11 +35,15 @@ __all__ = [
 #: "command": command, sub-command and option descriptions ("Application Command Object":
 #: 1-100); "choice": choice names (1-100).
 LIMITS: dict[str, int] = {"command": 100, "choice": 100}
+#: The places of public posts (content, embed parts, buttons, modals): `places.PUBLIC_LIMITS`.
+LIMITS.update(PUBLIC_LIMITS)
 
 #: The functions `pybabel extract` and the catalogue check find messages in, as Babel
 #: keyword specs (README, "Adding a language"): argument numbers of the msgid, the plural
 #: and ("c") the context.
-KEYWORDS = ("tr:1c,2", "translate:2", "ngettext:2,3")
+#: A message's context is passed by name right after its text(s) (``translate(locale,
+#: "Text", context="reply", ...)``): the extractor reads arguments by position.
+KEYWORDS = ("tr:1c,2", "translate:2,3c", "ngettext:2,3,5c")
 
 
 def _package() -> Messages:
