@@ -161,22 +161,21 @@ class ApproveButton(JobButton, prefix=APPROVE_PREFIX, style=discord.ButtonStyle.
 class RejectModal(discord.ui.Modal, title="Reject this request"):
     """Worded in the language of the moderator who opens it."""
 
-    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Reason (shown to the member)",
-        custom_id="reelbot-reject-reason",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=300,
-    )
-
     def __init__(self, job_id: str, locale: str | None = None) -> None:
         super().__init__(
             title=translate(locale, "Reject this request", context="modal_title"), timeout=900
         )
-        self.reason.label = translate(locale, "Reason (shown to the member)", context="input_label")
-        self.reason.placeholder = translate(
-            locale, "Optional: why it is not approved", context="input_placeholder"
+        self.reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=translate(locale, "Reason (shown to the member)", context="input_label"),
+            placeholder=translate(
+                locale, "Optional: why it is not approved", context="input_placeholder"
+            ),
+            custom_id="reelbot-reject-reason",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=300,
         )
+        self.add_item(self.reason)
         self.job_id = job_id
 
     async def on_submit(self, interaction: Interaction) -> None:
