@@ -75,7 +75,7 @@ class StartRequest:
     interaction_id: int | None
     missing_permissions: tuple[str, ...] = ()  # what the bot lacks in the channel
     member_locale: str | None = None  # Discord locale strings, e.g. "en-US"; None if unknown
-    guild_locale: str | None = None  # None outside a server
+    guild_locale: str | None = None  # the server's preferred locale; None outside a server
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +171,8 @@ async def start_job(
         channel_nsfw=request.requester.channel_nsfw,
         interaction_id=request.interaction_id,
         member_locale=request.member_locale,
-        guild_locale=request.guild_locale,
+        # Its public posts speak the language the server chose, else the server's own.
+        guild_locale=rules.config.locale or request.guild_locale,
     )
     try:
         job = await runner.accept(

@@ -1,5 +1,7 @@
 """Forwarding the audit log to each server's audit channel, from the database, so nothing is
-lost across restarts: entries are marked forwarded once posted (or when no channel is set)."""
+lost across restarts: entries are marked forwarded once posted (or when no channel is set).
+The posts speak the server's language: the one chosen with /reelbot language, else the
+server's preferred locale."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from bot.core import audit as store
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database
 from bot.core.exclusive import one_process_at_a_time
+from bot.core.i18n import ngettext, translate
 from bot.core.lookups import Lookups
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.render import NO_PINGS, safe_text
 
 log = logging.getLogger(__name__)
@@ -37,26 +41,62 @@ _ICONS = {
 }
 
 
-def describe(entry: AuditEntry) -> str:
-    """One line per entry, for the audit channel and /reelbot audit."""
-    parts = [f"{_ICONS.get(entry.action, '•')} **{entry.action.value}** <t:{int(entry.at)}:f>"]
+def action_name(locale: str | None, action: AuditAction) -> str:
+    match action:
+        case AuditAction.ACCEPTED:
+            return translate(locale, "accepted", context="content")
+        case AuditAction.REFUSED:
+            return translate(locale, "refused", context="content")
+        case AuditAction.HELD:
+            return translate(locale, "held", context="content")
+        case AuditAction.APPROVED:
+            return translate(locale, "approved", context="content")
+        case AuditAction.REJECTED:
+            return translate(locale, "rejected", context="content")
+        case AuditAction.CANCELLED:
+            return translate(locale, "cancelled", context="content")
+        case AuditAction.DELIVERED:
+            return translate(locale, "delivered", context="content")
+        case AuditAction.FAILED:
+            return translate(locale, "failed", context="content")
+        case AuditAction.UNKNOWN:
+            return translate(locale, "unknown", context="content")
+        case AuditAction.DELETED:
+            return translate(locale, "deleted", context="content")
+        case AuditAction.SETTINGS:
+            return translate(locale, "settings", context="content")
+        case AuditAction.QUOTA:
+            return translate(locale, "quota", context="content")
+
+
+def describe(entry: AuditEntry, locale: str | None = None) -> str:
+    """One line per entry, for the audit channel and /reelbot audit, in `locale`'s language
+    (what members wrote, and settings notes, as they are)."""
+    icon, action = _ICONS.get(entry.action, "•"), action_name(locale, entry.action)
+    parts = [f"{icon} **{action}** <t:{int(entry.at)}:f>"]
     if entry.user_id:
-        parts.append(f"member <@{entry.user_id}>")
+        parts.append(
+            translate(locale, "member {mention}", context="content", mention=f"<@{entry.user_id}>")
+        )
     if entry.moderator_id:
-        parts.append(f"by <@{entry.moderator_id}>")
+        parts.append(
+            translate(locale, "by {mention}", context="content", mention=f"<@{entry.moderator_id}>")
+        )
     if entry.provider:
         parts.append(entry.provider)
     if entry.cost is not None:
-        parts.append(f"{entry.cost} unit{'s' if entry.cost != 1 else ''}")
+        parts.append(ngettext(locale, "{n} unit", "{n} units", entry.cost, context="content"))
     line = " · ".join(parts)
     if entry.options:
         line += f"\n{_one_line(entry.options, 120)}"
     if entry.prompt:
         line += f"\n> {_one_line(entry.prompt, 200)}"
     if entry.reason:
-        line += f"\nreason: {_one_line(entry.reason, 300)}"
+        reason = _one_line(reason_shown(locale, entry.reason), 300)
+        line += "\n" + translate(locale, "reason: {reason}", context="content", reason=reason)
     if entry.job_id:
-        line += f"\n`job {entry.job_id}`"
+        line += "\n`" + translate(locale, "job {job_id}", context="content", job_id=entry.job_id)
+        line += "`"
     return line
 
 
@@ -111,8 +151,9 @@ class AuditForwarder:
             config = await self.lookups.guild_config(entry.guild_id)
             if config.audit_channel_id is not None:
                 channel = self.channels.get(config.audit_channel_id, guild_id=entry.guild_id)
+                locale = config.locale or self.channels.preferred_locale(entry.guild_id)
                 try:
-                    await channel.send(describe(entry)[:2000], allowed_mentions=NO_PINGS)
+                    await channel.send(describe(entry, locale)[:2000], allowed_mentions=NO_PINGS)
                 except discord.Forbidden:
                     log.warning("audit channel %s refuses posts", config.audit_channel_id)
                 except discord.HTTPException as error:

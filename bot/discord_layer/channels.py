@@ -23,3 +23,8 @@ class ChannelGetter:
 
     def get(self, channel_id: int, *, guild_id: int | None) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+
+    def preferred_locale(self, guild_id: int | None) -> str | None:
+        """The server's preferred locale as the gateway last told it; None if unknown."""
+        guild = None if guild_id is None else self.client.get_guild(guild_id)
+        return None if guild is None else guild.preferred_locale.value

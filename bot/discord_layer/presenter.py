@@ -25,11 +25,11 @@ from providers import Downloaded
 
 log = logging.getLogger(__name__)
 
+# Stored as the job's reason in English; shown in the server's language (`reasons`).
 MISSING_PERMISSIONS = (
     "I can't post in this channel: I need the View Channel, Send Messages, Embed Links, "
     "Attach Files and Read Message History permissions here. Ask an admin to grant them"
 )
-TOO_LARGE_NOTE = "The file is too large to attach here, so here is a link (it may expire):"
 DELIVERY_RETRIES = (5.0, 15.0, 45.0)
 
 
@@ -78,7 +78,7 @@ class DiscordPresenter:
         assert job.status_message_id is not None  # noqa: S101
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         message = channel.get_partial_message(job.status_message_id)
-        view = None if job.state.is_final else status_view(job.id)
+        view = None if job.state.is_final else status_view(job.id, job.guild_locale)
         try:
             await message.edit(
                 embed=render.status_embed(job, waiting_position=waiting_position),
@@ -126,7 +126,7 @@ class DiscordPresenter:
     async def _post(self, job: Job, video: Downloaded | None) -> int:
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         embed = render.result_embed(job)
-        view = result_view(job.id)
+        view = result_view(job.id, job.guild_locale)
         mentions = render.requester_only(job.user_id)
         # discord.py sends every nonce with enforce_nonce; ours is the same on every attempt.
         nonce = render.result_nonce(job)
@@ -153,7 +153,7 @@ class DiscordPresenter:
         assert job.video_url is not None  # noqa: S101
         link = f"||{job.video_url}||" if _hide(job) else job.video_url
         message = await channel.send(
-            render.result_content(job, link=link, note=TOO_LARGE_NOTE),
+            render.result_content(job, link=link),
             embed=embed,
             view=view,
             allowed_mentions=mentions,
@@ -174,7 +174,7 @@ class DiscordPresenter:
                     message = await channel.send(
                         embed=embed,
                         file=file,
-                        view=held_view(job.id),
+                        view=held_view(job.id, job.guild_locale),
                         allowed_mentions=render.NO_PINGS,
                     )
                 finally:
@@ -183,7 +183,7 @@ class DiscordPresenter:
                 message = await channel.send(
                     f"||{job.video_url}||",
                     embed=embed,
-                    view=held_view(job.id),
+                    view=held_view(job.id, job.guild_locale),
                     allowed_mentions=render.NO_PINGS,
                 )
         except discord.HTTPException as error:

@@ -1,11 +1,17 @@
-"""What members see: status and result messages, built from a job row. No I/O here."""
+"""What members see: status and result messages, built from a job row. No I/O here.
+
+Everything here is public, so it speaks the job's public language (`Job.guild_locale`: the
+language the server chose with /reelbot language when the job started, else the server's
+preferred locale). Prompts are shown as written."""
 
 from __future__ import annotations
 
 import discord
 
 from bot.core import bounded
+from bot.core.i18n import duration, ngettext, translate
 from bot.core.jobs.models import Job, JobState
+from bot.discord_layer.reasons import reason_shown
 from providers import Mode, ProviderName
 
 MAX_PROMPT_SHOWN = 1000
@@ -50,65 +56,134 @@ def provider_label(job: Job) -> str:
         return job.provider
 
 
+def aspect_shown(job: Job) -> str:
+    return job.aspect_ratio or translate(job.guild_locale, "from image", context="field_value")
+
+
+def seconds_shown(job: Job, seconds: float) -> str:
+    """A length of time in the job's public language ("5 sec", "5 s", "5 秒")."""
+    return duration(job.guild_locale, seconds, width="short")
+
+
 def _options_line(job: Job) -> str:
-    aspect = job.aspect_ratio or "from image"
-    return (
-        f"{provider_label(job)} · {job.duration} s · {job.resolution} · {aspect} · seed {job.seed}"
+    return translate(
+        job.guild_locale,
+        "{provider} · {duration} · {resolution} · {aspect} · seed {seed}",
+        context="field_value",
+        provider=provider_label(job),
+        duration=seconds_shown(job, job.duration),
+        resolution=job.resolution,
+        aspect=aspect_shown(job),
+        seed=job.seed,
     )
 
 
+def _reason(job: Job, otherwise: str, limit: int) -> str:
+    """The job's stored reason (ours translated, a provider's as it said it), escaped."""
+    shown = reason_shown(job.guild_locale, job.error) if job.error else otherwise
+    return safe_text(shown, limit)
+
+
 def status_text(job: Job, *, waiting_position: int | None = None) -> str:
-    label = provider_label(job)
+    locale, label = job.guild_locale, provider_label(job)
     match job.state:
         case JobState.PENDING_REVIEW:
-            return "🛡️ Awaiting review by a moderator. Nothing is charged until it is approved."
+            return translate(
+                locale,
+                "🛡️ Awaiting review by a moderator. Nothing is charged until it is approved.",
+                context="field_value",
+            )
         case JobState.HELD:
-            return (
+            return translate(
+                locale,
                 "🛡️ The provider flagged the finished video; a moderator will review it "
-                "before it is posted."
+                "before it is posted.",
+                context="field_value",
             )
         case JobState.REJECTED:
-            reason = safe_text(job.error or "no reason given", 300)
-            return f"🚫 Not approved: {reason}. Nothing was charged."
+            reason = _reason(job, translate(locale, "no reason given", context="field_value"), 300)
+            return translate(
+                locale,
+                "🚫 Not approved: {reason}. Nothing was charged.",
+                context="field_value",
+                reason=reason,
+            )
         case JobState.ACCEPTED:
             if waiting_position:
-                return f"⏳ Waiting for a free slot: position {waiting_position} in line."
-            return "⏳ Waiting for a free slot."
+                return translate(
+                    locale,
+                    "⏳ Waiting for a free slot: position {position} in line.",
+                    context="field_value",
+                    position=waiting_position,
+                )
+            return translate(locale, "⏳ Waiting for a free slot.", context="field_value")
         case JobState.SUBMITTING:
             if job.submit_retry_at is not None:
-                return (
-                    f"⏳ Waiting for {label}'s rate limit; "
-                    f"trying again <t:{int(job.submit_retry_at) + 1}:R>."
+                return translate(
+                    locale,
+                    "⏳ Waiting for {provider}'s rate limit; trying again {when}.",
+                    context="field_value",
+                    provider=label,
+                    when=f"<t:{int(job.submit_retry_at) + 1}:R>",
                 )
-            return f"📨 Sending to {label}…"
+            return translate(
+                locale, "📨 Sending to {provider}…", context="field_value", provider=label
+            )
         case JobState.SUBMITTED:
             if job.queue_position:
-                return f"🕒 Queued at {label}: position {job.queue_position}."
-            return f"🕒 Queued at {label}."
+                return translate(
+                    locale,
+                    "🕒 Queued at {provider}: position {position}.",
+                    context="field_value",
+                    provider=label,
+                    position=job.queue_position,
+                )
+            return translate(
+                locale, "🕒 Queued at {provider}.", context="field_value", provider=label
+            )
         case JobState.RUNNING:
             started = int(job.started_at or job.updated_at)
-            return f"🎬 Generating at {label}, started <t:{started}:R>."
+            return translate(
+                locale,
+                "🎬 Generating at {provider}, started {when}.",
+                context="field_value",
+                provider=label,
+                when=f"<t:{started}:R>",
+            )
         case JobState.DOWNLOADING | JobState.DELIVERING:
-            return "📦 Finished, posting the video…"
+            return translate(locale, "📦 Finished, posting the video…", context="field_value")
         case JobState.DELIVERED:
-            return "✅ Done: the video is posted below."
+            return translate(locale, "✅ Done: the video is posted below.", context="field_value")
         case JobState.FAILED:
-            reason = safe_text(job.error or "unknown error", 500)
-            return f"❌ Failed: {reason}. Your quota was given back."
+            reason = _reason(job, translate(locale, "unknown error", context="field_value"), 500)
+            return translate(
+                locale,
+                "❌ Failed: {reason}. Your quota was given back.",
+                context="field_value",
+                reason=reason,
+            )
         case JobState.CANCELLED:
-            reason = safe_text(job.error or "cancelled", 200)
-            return f"🚫 Cancelled ({reason}). Your quota was given back."
+            reason = _reason(job, translate(locale, "cancelled", context="field_value"), 200)
+            return translate(
+                locale,
+                "🚫 Cancelled ({reason}). Your quota was given back.",
+                context="field_value",
+                reason=reason,
+            )
         case JobState.UNKNOWN:
-            return (
-                f"❔ Outcome unknown: {safe_text(job.error or '', 300)}. "
-                "Your quota is held until an admin checks it."
+            return translate(
+                locale,
+                "❔ Outcome unknown: {reason}. Your quota is held until an admin checks it.",
+                context="field_value",
+                reason=_reason(job, "", 300),
             )
 
 
 def prompt_shown(job: Job) -> str:
     """The whole prompt, escaped, for an embed description (4096). A prompt is at most 800
     characters and escapes to at most twice that, so it is never cut in practice."""
-    return safe_text(job.prompt or "(prompt erased)", bounded.DESCRIPTION)
+    erased = translate(job.guild_locale, "(prompt erased)", context="embed_description")
+    return safe_text(job.prompt or erased, bounded.DESCRIPTION)
 
 
 def _fit(embed: discord.Embed) -> discord.Embed:
@@ -120,71 +195,125 @@ def _fit(embed: discord.Embed) -> discord.Embed:
     return embed
 
 
+def _footer(job: Job) -> str:
+    return translate(job.guild_locale, "job {job_id}", context="footer", job_id=job.id)
+
+
 def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Embed:
-    title = "Image to video" if job.mode == Mode.IMAGE else "Text to video"
+    locale = job.guild_locale
+    if job.mode == Mode.IMAGE:
+        title = translate(locale, "Image to video", context="embed_title")
+    else:
+        title = translate(locale, "Text to video", context="embed_title")
     embed = discord.Embed(
         title=title,
         description=prompt_shown(job),
         colour=_COLOURS.get(job.state, discord.Colour.blurple()),
     )
-    embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
-    embed.add_field(name="Options", value=_options_line(job), inline=True)
+    requested_by = translate(locale, "Requested by", context="field_name")
+    embed.add_field(name=requested_by, value=f"<@{job.user_id}>", inline=True)
     embed.add_field(
-        name="Status", value=status_text(job, waiting_position=waiting_position), inline=False
+        name=translate(locale, "Options", context="field_name"),
+        value=_options_line(job),
+        inline=True,
+    )
+    embed.add_field(
+        name=translate(locale, "Status", context="field_name"),
+        value=status_text(job, waiting_position=waiting_position),
+        inline=False,
     )
     if job.mode == Mode.IMAGE and job.image_url:
         embed.set_thumbnail(url=job.image_url)
-    embed.set_footer(text=f"job {job.id}")
+    embed.set_footer(text=_footer(job))
     return _fit(embed)
 
 
 def review_embed(job: Job, *, flagged: bool = False, outcome: str | None = None) -> discord.Embed:
-    """What moderators see in the review channel."""
-    title = "Flagged video to review" if flagged else "Request to review"
+    """What moderators see in the review channel, in the server's language (`outcome` comes
+    worded already)."""
+    locale = job.guild_locale
+    if flagged:
+        title = translate(locale, "Flagged video to review", context="embed_title")
+    else:
+        title = translate(locale, "Request to review", context="embed_title")
     embed = discord.Embed(
         title=title,
         description=prompt_shown(job),
         colour=discord.Colour.orange() if outcome is None else discord.Colour.dark_grey(),
     )
-    embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
-    embed.add_field(name="Channel", value=f"<#{job.channel_id}>", inline=True)
-    embed.add_field(name="Options", value=_options_line(job), inline=False)
+    requested_by = translate(locale, "Requested by", context="field_name")
+    embed.add_field(name=requested_by, value=f"<@{job.user_id}>", inline=True)
     embed.add_field(
-        name="Cost", value=f"{job.cost} unit{'s' if job.cost != 1 else ''}", inline=True
+        name=translate(locale, "Channel", context="field_name"),
+        value=f"<#{job.channel_id}>",
+        inline=True,
+    )
+    embed.add_field(
+        name=translate(locale, "Options", context="field_name"),
+        value=_options_line(job),
+        inline=False,
+    )
+    embed.add_field(
+        name=translate(locale, "Cost", context="field_name"),
+        value=ngettext(locale, "{n} unit", "{n} units", job.cost, context="field_value"),
+        inline=True,
     )
     if flagged:
         embed.add_field(
-            name="Why",
-            value="The provider flagged the finished video as not safe for work.",
+            name=translate(locale, "Why", context="field_name"),
+            value=translate(
+                locale,
+                "The provider flagged the finished video as not safe for work.",
+                context="field_value",
+            ),
             inline=False,
         )
     if outcome is not None:
-        embed.add_field(name="Decision", value=outcome, inline=False)
-    embed.set_footer(text=f"job {job.id}")
+        embed.add_field(
+            name=translate(locale, "Decision", context="field_name"), value=outcome, inline=False
+        )
+    embed.set_footer(text=_footer(job))
     return _fit(embed)
 
 
-def result_content(job: Job, *, link: str | None = None, note: str = "") -> str:
-    text = f"<@{job.user_id}> your video is ready."
+def result_content(job: Job, *, link: str | None = None) -> str:
+    """The result's message text; with `link`, the video was too large to attach."""
+    locale = job.guild_locale
+    text = translate(
+        locale, "{mention} your video is ready.", context="content", mention=f"<@{job.user_id}>"
+    )
     if link is not None:
-        text += f"\n{note} {link}".rstrip()
+        note = translate(
+            locale,
+            "The file is too large to attach here, so here is a link (it may expire):",
+            context="content",
+        )
+        text += f"\n{note} {link}"
     return text
 
 
 def result_embed(job: Job) -> discord.Embed:
+    locale = job.guild_locale
     embed = discord.Embed(
-        title="Your video",
+        title=translate(locale, "Your video", context="embed_title"),
         description=prompt_shown(job),
         colour=discord.Colour.green(),
     )
-    embed.add_field(name="Provider", value=provider_label(job), inline=True)
-    embed.add_field(name="Duration", value=f"{job.duration} s", inline=True)
-    embed.add_field(name="Resolution", value=job.resolution, inline=True)
-    embed.add_field(name="Aspect ratio", value=job.aspect_ratio or "from image", inline=True)
-    embed.add_field(name="Seed", value=str(job.seed), inline=True)
+
+    def field(name: str, value: str) -> None:
+        embed.add_field(name=name, value=value, inline=True)
+
+    field(translate(locale, "Provider", context="field_name"), provider_label(job))
+    field(translate(locale, "Duration", context="field_name"), seconds_shown(job, job.duration))
+    field(translate(locale, "Resolution", context="field_name"), job.resolution)
+    field(translate(locale, "Aspect ratio", context="field_name"), aspect_shown(job))
+    field(translate(locale, "Seed", context="field_name"), str(job.seed))
     took = (job.finished_at or job.updated_at) - (job.submitted_at or job.created_at)
-    embed.add_field(name="Generation time", value=f"{max(0.0, took):.0f} s", inline=True)
-    embed.set_footer(text=f"job {job.id}")
+    field(
+        translate(locale, "Generation time", context="field_name"),
+        seconds_shown(job, max(0.0, took)),
+    )
+    embed.set_footer(text=_footer(job))
     return _fit(embed)
 
 

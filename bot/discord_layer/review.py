@@ -9,6 +9,7 @@ import logging
 import discord
 
 from bot.core.errors import BudgetExhausted, QuotaExceeded
+from bot.core.i18n import translate
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
@@ -70,7 +71,12 @@ class Review:
             status = await self.status.post(
                 job,
                 image,
-                content=f"<@{job.user_id}>, a moderator approved your request.",
+                content=translate(
+                    job.guild_locale,
+                    "{mention}, a moderator approved your request.",
+                    context="content",
+                    mention=f"<@{job.user_id}>",
+                ),
             )
         except discord.HTTPException as error:
             await self._unpostable(interaction, job_id, error)
@@ -100,7 +106,13 @@ class Review:
         if moved is None:
             state = current.state.value if current is not None else "gone"
             raise UserFacingError(f"This request is no longer pending ({state}).")
-        await self._close(interaction, moved, f"✅ Approved by <@{interaction.user.id}>")
+        outcome = translate(
+            moved.guild_locale,
+            "✅ Approved by {moderator}",
+            context="field_value",
+            moderator=f"<@{interaction.user.id}>",
+        )
+        await self._close(interaction, moved, outcome)
         await interaction.edit_original_response(content="Approved; the video is being made.")
 
     async def _held_image(
@@ -143,7 +155,13 @@ class Review:
         )
         channel = f"<#{moved.channel_id}>" if moved is not None else "that channel"
         if moved is not None:
-            await self._close(interaction, moved, f"🚫 Not posted: I can't post in {channel}")
+            outcome = translate(
+                moved.guild_locale,
+                "🚫 Not posted: I can't post in {channel}",
+                context="field_value",
+                channel=channel,
+            )
+            await self._close(interaction, moved, outcome)
             await self.messages.tell_member(moved)
         await interaction.edit_original_response(
             content=(
@@ -168,9 +186,22 @@ class Review:
         moved = await self.runner.reject(job_id, moderator_id=interaction.user.id, reason=text)
         if moved is None:
             raise UserFacingError("This request is no longer pending.")
-        outcome = f"🚫 Rejected by <@{interaction.user.id}>" + (
-            f": {render.safe_text(reason, 300)}" if reason else ""
-        )
+        moderator = f"<@{interaction.user.id}>"
+        if reason:
+            outcome = translate(
+                moved.guild_locale,
+                "🚫 Rejected by {moderator}: {reason}",
+                context="field_value",
+                moderator=moderator,
+                reason=render.safe_text(reason, 300),
+            )
+        else:
+            outcome = translate(
+                moved.guild_locale,
+                "🚫 Rejected by {moderator}",
+                context="field_value",
+                moderator=moderator,
+            )
         await self._close(interaction, moved, outcome)
         await self.messages.tell_member(moved)
         await interaction.edit_original_response(content="Rejected; the member was told.")
@@ -183,12 +214,13 @@ class Review:
         moved = await self.runner.release(job_id, moderator_id=interaction.user.id)
         if moved is None:
             raise UserFacingError("This video is no longer held.")
-        await self._close(
-            interaction,
-            moved,
-            f"✅ Posted behind a spoiler by <@{interaction.user.id}>",
-            flagged=True,
+        outcome = translate(
+            moved.guild_locale,
+            "✅ Posted behind a spoiler by {moderator}",
+            context="field_value",
+            moderator=f"<@{interaction.user.id}>",
         )
+        await self._close(interaction, moved, outcome, flagged=True)
         await interaction.edit_original_response(
             content="Released; it will be posted behind a spoiler."
         )
@@ -201,9 +233,13 @@ class Review:
         moved = await self.runner.discard(job_id, moderator_id=interaction.user.id)
         if moved is None:
             raise UserFacingError("This video is no longer held.")
-        await self._close(
-            interaction, moved, f"🗑️ Discarded by <@{interaction.user.id}>", flagged=True
+        outcome = translate(
+            moved.guild_locale,
+            "🗑️ Discarded by {moderator}",
+            context="field_value",
+            moderator=f"<@{interaction.user.id}>",
         )
+        await self._close(interaction, moved, outcome, flagged=True)
         await interaction.edit_original_response(
             content="Discarded; the member got their quota back."
         )

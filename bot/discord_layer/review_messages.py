@@ -10,10 +10,12 @@ from typing import Any
 
 import discord
 
+from bot.core.i18n import translate
 from bot.core.jobs.models import Job
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.views import review_view
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,10 @@ class ReviewMessages:
             kwargs["file"] = discord.File(io.BytesIO(data), filename=filename)
             embed.set_image(url=f"attachment://{filename}")
         message = await channel.send(
-            embed=embed, view=review_view(job.id), allowed_mentions=render.NO_PINGS, **kwargs
+            embed=embed,
+            view=review_view(job.id, job.guild_locale),
+            allowed_mentions=render.NO_PINGS,
+            **kwargs,
         )
         return message.id
 
@@ -45,21 +50,36 @@ class ReviewMessages:
         """Mark a review message of a request that expired, and tell the member."""
         if job.review_message_id is None:
             return
-        await self._edit(job, "⌛ Expired: nobody reviewed it in time", flagged=False)
+        outcome = translate(
+            job.guild_locale, "⌛ Expired: nobody reviewed it in time", context="field_value"
+        )
+        await self._edit(job, outcome, flagged=False)
         if job.status_message_id is None:
             await self.tell_member(job)
 
     async def tell_member(self, job: Job) -> None:
-        """A request that was never public is answered privately: a direct message, or, when
-        the member does not accept those, a mention in the channel without the prompt."""
-        reason = render.safe_text(job.error or "no reason given", 300)
+        """A request that was never public is answered privately: a direct message in the
+        member's own language, or, when the member does not accept those, a mention in the
+        channel without the prompt, in the server's."""
+        mine = job.member_locale
+        stated = reason_shown(mine, job.error) if job.error else None
+        reason = render.safe_text(
+            stated or translate(mine, "no reason given", context="field_value"), 300
+        )
         prompt = render.safe_text(job.prompt or "", 100)
         client = self.channels.client
         try:
             user = client.get_user(job.user_id) or await client.fetch_user(job.user_id)
             await user.send(
-                f"Your video request in <#{job.channel_id}> (“{prompt}”) was not approved: "
-                f"{reason}. Nothing was charged.",
+                translate(
+                    mine,
+                    "Your video request in {channel} (“{prompt}”) was not approved: {reason}. "
+                    "Nothing was charged.",
+                    context="content",
+                    channel=f"<#{job.channel_id}>",
+                    prompt=prompt,
+                    reason=reason,
+                ),
                 allowed_mentions=render.NO_PINGS,
             )
             return
@@ -68,7 +88,12 @@ class ReviewMessages:
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             await channel.send(
-                f"<@{job.user_id}>, your video request was not approved. Nothing was charged.",
+                translate(
+                    job.guild_locale,
+                    "{mention}, your video request was not approved. Nothing was charged.",
+                    context="content",
+                    mention=f"<@{job.user_id}>",
+                ),
                 allowed_mentions=render.requester_only(job.user_id),
             )
         except discord.HTTPException as error:

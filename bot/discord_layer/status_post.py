@@ -32,7 +32,7 @@ class StatusPoster:
             return await channel.send(
                 content,
                 embed=render.status_embed(job),
-                view=status_view(job.id),
+                view=status_view(job.id, job.guild_locale),
                 allowed_mentions=render.requester_only(job.user_id),
                 **kwargs,
             )

@@ -2,7 +2,11 @@
 
 Every button shares `JobButton`: it rebuilds itself from the custom_id, reaches the handlers
 the composition root gave the bot, and turns any error into the member's message through
-`errors.report`, the same path as the slash commands' tree."""
+`errors.report`, the same path as the slash commands' tree.
+
+Labels are in the language of the message they sit on (the job's public language); a button
+rebuilt from its custom_id after a restart only dispatches the click, so its label does not
+matter there."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import discord
 
+from bot.core.i18n import translate
 from bot.discord_layer.errors import report
 from bot.discord_layer.render import (
     APPROVE_PREFIX,
@@ -63,11 +68,11 @@ def _host(interaction: Interaction) -> ButtonHost:
 
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_JOB):
-    """A button about one job. Subclasses name their prefix, label and style as class
-    arguments and implement `run`; the base class is never registered itself."""
+    """A button about one job. Subclasses name their prefix and style as class arguments,
+    word their label in `label`, and implement `run`; the base class is never registered
+    itself."""
 
     prefix: ClassVar[str]
-    label: ClassVar[str]
     style: ClassVar[discord.ButtonStyle]
     emoji: ClassVar[str | None]
 
@@ -75,17 +80,20 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_JOB):
         cls,
         *,
         prefix: str,
-        label: str,
         style: discord.ButtonStyle,
         emoji: str | None = None,
     ) -> None:
         super().__init_subclass__(template=re.escape(prefix) + _JOB)
-        cls.prefix, cls.label, cls.style, cls.emoji = prefix, label, style, emoji
+        cls.prefix, cls.style, cls.emoji = prefix, style, emoji
 
-    def __init__(self, job_id: str) -> None:
+    @staticmethod
+    def label(locale: str | None) -> str:
+        raise NotImplementedError
+
+    def __init__(self, job_id: str, locale: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label=self.label,
+                label=self.label(locale),
                 emoji=self.emoji,
                 style=self.style,
                 custom_id=f"{self.prefix}{job_id}",
@@ -109,9 +117,11 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_JOB):
         raise NotImplementedError
 
 
-class CancelButton(
-    JobButton, prefix=CANCEL_PREFIX, label="Cancel", style=discord.ButtonStyle.secondary
-):
+class CancelButton(JobButton, prefix=CANCEL_PREFIX, style=discord.ButtonStyle.secondary):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Cancel", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.actions.cancel(interaction, self.job_id)
 
@@ -119,39 +129,53 @@ class CancelButton(
 class RerollButton(
     JobButton,
     prefix=REROLL_PREFIX,
-    label="Re-roll",
     emoji="🎲",
     style=discord.ButtonStyle.primary,
 ):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Re-roll", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.actions.reroll(interaction, self.job_id)
 
 
-class DeleteButton(
-    JobButton, prefix=DELETE_PREFIX, label="Delete", style=discord.ButtonStyle.secondary
-):
+class DeleteButton(JobButton, prefix=DELETE_PREFIX, style=discord.ButtonStyle.secondary):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Delete", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.actions.delete(interaction, self.job_id)
 
 
-class ApproveButton(
-    JobButton, prefix=APPROVE_PREFIX, label="Approve", style=discord.ButtonStyle.success
-):
+class ApproveButton(JobButton, prefix=APPROVE_PREFIX, style=discord.ButtonStyle.success):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Approve", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.review.approve(interaction, self.job_id)
 
 
 class RejectModal(discord.ui.Modal, title="Reject this request"):
-    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Reason (shown to the member)",
-        custom_id="reelbot-reject-reason",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=300,
-    )
+    """Worded in the language of the moderator who opens it."""
 
-    def __init__(self, job_id: str) -> None:
-        super().__init__(timeout=900)
+    def __init__(self, job_id: str, locale: str | None = None) -> None:
+        super().__init__(
+            title=translate(locale, "Reject this request", context="modal_title"), timeout=900
+        )
+        self.reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=translate(locale, "Reason (shown to the member)", context="input_label"),
+            placeholder=translate(
+                locale, "Optional: why it is not approved", context="input_placeholder"
+            ),
+            custom_id="reelbot-reject-reason",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=300,
+        )
+        self.add_item(self.reason)
         self.job_id = job_id
 
     async def on_submit(self, interaction: Interaction) -> None:
@@ -163,56 +187,62 @@ class RejectModal(discord.ui.Modal, title="Reject this request"):
             await report(interaction, error)
 
 
-class RejectButton(
-    JobButton, prefix=REJECT_PREFIX, label="Reject", style=discord.ButtonStyle.danger
-):
+class RejectButton(JobButton, prefix=REJECT_PREFIX, style=discord.ButtonStyle.danger):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Reject", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         if await host.review.check_moderator(interaction):
-            await interaction.response.send_modal(RejectModal(self.job_id))
+            await interaction.response.send_modal(
+                RejectModal(self.job_id, interaction.locale.value)
+            )
 
 
 class ReleaseButton(
     JobButton,
     prefix=RELEASE_PREFIX,
-    label="Post behind a spoiler",
     style=discord.ButtonStyle.success,
 ):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Post behind a spoiler", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.review.release(interaction, self.job_id)
 
 
-class DiscardButton(
-    JobButton, prefix=DISCARD_PREFIX, label="Discard", style=discord.ButtonStyle.danger
-):
+class DiscardButton(JobButton, prefix=DISCARD_PREFIX, style=discord.ButtonStyle.danger):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Discard", context="button")
+
     async def run(self, interaction: Interaction, host: ButtonHost) -> None:
         await host.review.discard(interaction, self.job_id)
 
 
-def status_view(job_id: str) -> discord.ui.View:
+def _view(job_id: str, locale: str | None, *buttons: type[JobButton]) -> discord.ui.View:
+    """The buttons of a job's public message, labelled in `locale` (the job's public one)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id))
+    for button in buttons:
+        view.add_item(button(job_id, locale))
     return view
 
 
-def result_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(job_id))
-    view.add_item(DeleteButton(job_id))
-    return view
+def status_view(job_id: str, locale: str | None = None) -> discord.ui.View:
+    return _view(job_id, locale, CancelButton)
 
 
-def review_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ApproveButton(job_id))
-    view.add_item(RejectButton(job_id))
-    return view
+def result_view(job_id: str, locale: str | None = None) -> discord.ui.View:
+    return _view(job_id, locale, RerollButton, DeleteButton)
 
 
-def held_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ReleaseButton(job_id))
-    view.add_item(DiscardButton(job_id))
-    return view
+def review_view(job_id: str, locale: str | None = None) -> discord.ui.View:
+    return _view(job_id, locale, ApproveButton, RejectButton)
+
+
+def held_view(job_id: str, locale: str | None = None) -> discord.ui.View:
+    return _view(job_id, locale, ReleaseButton, DiscardButton)
 
 
 DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (

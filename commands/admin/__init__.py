@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from commands.admin._access import Channels, Members, Roles
+from commands.admin._language import language_command
 from commands.admin._limits import Providers, Tiers
 from commands.admin._moderation import Filter, Review
 from commands.admin._server import Reelbot
@@ -18,6 +19,7 @@ def build(bot: VideoBot) -> Reelbot:
     root = Reelbot(bot)
     for group in (Channels, Roles, Members, Tiers, Filter, Providers, Review):
         root.add_command(group(bot))
+    root.add_command(language_command(bot))
     return root
 
 

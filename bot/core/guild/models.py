@@ -6,7 +6,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, String
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -51,6 +51,8 @@ class GuildConfig(SQLModel, table=True):
     review_channel_id: int | None = Field(default=None, sa_column=_big(nullable=True))
     review_expiry_hours: float = 24.0
     audit_channel_id: int | None = Field(default=None, sa_column=_big(nullable=True))
+    # The language of public posts ("en", "fr", "ja"); None: the server's preferred locale.
+    locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     updated_at: float = Field(default_factory=time.time)
 
 

@@ -11,6 +11,7 @@ from bot.core.i18n.catalogues import SOURCE, TRANSLATED, catalogues
 from bot.core.i18n.formatting import duration, moment, number
 from bot.core.i18n.locales import babel_locale, language_of
 from bot.core.i18n.messages import Messages
+from bot.core.i18n.places import PUBLIC_LIMITS
 from bot.core.i18n.replies import PRIVATE_LIMITS, sentences
 from bot.core.i18n.wording import Wording, later
 
@@ -41,6 +42,8 @@ __all__ = [
 LIMITS: dict[str, int] = {"command": 100, "choice": 100}
 #: The places of private replies (ephemeral content and embed parts): `replies.PRIVATE_LIMITS`.
 LIMITS.update(PRIVATE_LIMITS)
+#: The places of public posts (content, embed parts, buttons, modals): `places.PUBLIC_LIMITS`.
+LIMITS.update(PUBLIC_LIMITS)
 
 #: The functions `pybabel extract` and the catalogue check find messages in, as Babel
 #: keyword specs (README, "Adding a language"): argument numbers of the msgid, the plural

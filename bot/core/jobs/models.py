@@ -120,6 +120,7 @@ class Job(SQLModel, table=True):
     # later. None on rows from before they were stored.
     interaction_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
     member_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    # The language of its public posts: the server's choice, else its preferred locale.
     guild_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))

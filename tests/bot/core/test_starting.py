@@ -315,6 +315,16 @@ async def test_the_job_keeps_what_only_the_receiving_process_knew(core: Core) ->
     )
 
 
+async def test_the_language_the_server_chose_is_the_one_its_public_posts_use(core: Core) -> None:
+    await core.start(guild_locale="ja")
+    core.settle(locale="fr")
+    await core.start(guild_locale="ja")
+    assert [job.guild_locale for job in sorted(core.jobs(), key=lambda j: j.created_at)] == [
+        "ja",
+        "fr",
+    ]
+
+
 async def test_a_second_delivery_of_one_interaction_starts_nothing_and_charges_nothing(
     core: Core,
 ) -> None:

@@ -45,6 +45,9 @@ class Channels:
         assert channel_id == AUDIT_CHANNEL
         return SlowChannel(self.posted)
 
+    def preferred_locale(self, guild_id: int | None) -> str | None:
+        return None
+
 
 @pytest.fixture
 def dbs(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
