@@ -15,6 +15,7 @@ import pytest
 from discord.ext import commands
 
 from tests.fakediscord import FakeDiscord
+from tests.fakediscord._gateway import GatewayConnection
 
 # (guild_id >> 22) % 2 picks the shard: 1000 is even, 1001 odd.
 GUILD_ON_0 = (1000 << 22) | 7
@@ -161,14 +162,14 @@ async def test_two_sessions_on_one_shard_the_newest_hears_unless_one_is_named(
                 older, newer = fake.gateway.holding(GUILD_ON_0)
                 assert fake.gateway.holding(GUILD_ON_1) == []
 
-                async def where(via: object = None) -> int:
+                async def where(via: GatewayConnection | None = None) -> int:
                     interaction = await fake.invoke(
                         "where",
                         [],
                         guild_id=GUILD_ON_0,
                         channel_id=CHANNEL_ON_0,
                         user_id=USER_ID,
-                        **({} if via is None else {"via": via}),
+                        via=via,
                     )
                     await interaction.wait_acknowledged()
                     return interaction.id
