@@ -32,7 +32,9 @@ Behaviour worth knowing (all like Discord):
   Invalid shard; 4011 Sharding required past ``guilds_per_shard``); each shard's session gets
   only its guilds (``(guild_id >> 22) % num_shards``) and their events, DMs go to shard 0;
   identifies per bucket ``shard_id % max_concurrency`` are limited to one per
-  ``identify_window`` (5 s) and answered op 9 beyond it;
+  ``identify_window`` (5 s) and answered op 9 beyond it; when two processes hold one shard
+  (a rolling restart's overlap) events go to the newest session, or to the one a test
+  names (``invoke(..., via=fake.gateway.holding(guild_id)[i])``);
 * unknown routes answer 404 and bugs in the fake answer 400 (never a 500 that discord.py
   would retry for 25 s); they are listed in ``fake.internal_errors``.
 """

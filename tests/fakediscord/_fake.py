@@ -22,6 +22,7 @@ from ._gateway import (
     OP_INVALID_SESSION,
     OP_RECONNECT,
     Gateway,
+    GatewayConnection,
     shard_for,
 )
 from ._rest import RestApi
@@ -337,6 +338,7 @@ class FakeDiscord(DiscordState):
         name: str,
         message_id: int | None = None,
         timeout: float = 10.0,
+        via: GatewayConnection | None = None,
     ) -> FakeInteraction:
         guild_id = payload.get("guild_id")
         # Discord docs topics/gateway "Sharding": the interaction goes to its guild's shard.
@@ -359,7 +361,7 @@ class FakeDiscord(DiscordState):
         self.interactions[interaction.id] = interaction
         self.interactions_by_token[interaction.token] = interaction
         interaction.created_at = time.monotonic()
-        if not await self.gateway.dispatch("INTERACTION_CREATE", payload):
+        if not await self.gateway.dispatch("INTERACTION_CREATE", payload, via=via):
             raise AssertionError(
                 "INTERACTION_CREATE could not be sent: the gateway connection went away"
             )
@@ -424,6 +426,7 @@ class FakeDiscord(DiscordState):
         command_type: int = 1,
         locale: str = "en-US",
         timeout: float = 10.0,
+        via: GatewayConnection | None = None,
     ) -> FakeInteraction:
         """Dispatch an application command (INTERACTION_CREATE type 2) as ``user_id`` would.
 
@@ -433,7 +436,8 @@ class FakeDiscord(DiscordState):
         ``subcommand`` (``["sub"]`` or ``["group", "sub"]``) wraps the options. The command
         id comes from the synced commands (the guild's first when ``command_guild``, then
         the global ones); an unsynced command gets a made-up id. ``guild_id=None`` invokes
-        it in a DM. Waits (up to ``timeout``) for a live gateway session first."""
+        it in a DM. Waits (up to ``timeout``) for a live gateway session first. ``via`` (one
+        of ``gateway.holding(guild_id)``) picks the session when two hold the shard."""
         data = self._command_data(
             name,
             options,
@@ -452,7 +456,7 @@ class FakeDiscord(DiscordState):
             locale=locale,
         )
         payload["data"] = data
-        return await self._dispatch_interaction(payload, name=name, timeout=timeout)
+        return await self._dispatch_interaction(payload, name=name, timeout=timeout, via=via)
 
     async def autocomplete(
         self,

@@ -149,7 +149,22 @@ class Gateway:
         for (shard_id, num_shards), conn in reversed(self.live.items()):
             if self._alive(conn) and shard_for(guild_id, num_shards) == shard_id:
                 return conn
-        return None
+        # The newest session of the shard went away while an older one still holds it (a
+        # rolling restart's old process stopped last): events go to the one left.
+        holding = self.holding(guild_id)
+        return holding[-1] if holding else None
+
+    def holding(self, guild_id: int | None) -> list[GatewayConnection]:
+        """Every live session whose shard receives ``guild_id``'s events, oldest first: more
+        than one when two processes hold one shard (a rolling restart's overlap). Events go
+        to the newest (:meth:`route`) unless a test names one (``via``)."""
+        return [
+            conn
+            for conn in self.connections
+            if self._alive(conn)
+            and conn.session is not None
+            and shard_for(guild_id, conn.session.shard[1]) == conn.session.shard[0]
+        ]
 
     def shard_connection(self, shard_id: int) -> GatewayConnection | None:
         for (live_id, _), conn in reversed(self.live.items()):
@@ -362,14 +377,22 @@ class Gateway:
             await conn.send(OP_DISPATCH, chunk, event="GUILD_MEMBERS_CHUNK")
 
     async def dispatch(
-        self, event: str, data: JSON, *, intent: int | None = None, guild_id: int | None = None
+        self,
+        event: str,
+        data: JSON,
+        *,
+        intent: int | None = None,
+        guild_id: int | None = None,
+        via: GatewayConnection | None = None,
     ) -> bool:
         """Send a dispatch to the session holding the event's guild (``guild_id``, else the
-        payload's ``guild_id``; none: shard 0); False when that shard has no live session or
-        the session did not ask for the intent."""
+        payload's ``guild_id``; none: shard 0), or to ``via``, one of :meth:`holding`'s;
+        False when that shard has no live session or the session did not ask for the intent."""
         if guild_id is None and data.get("guild_id") is not None:
             guild_id = int(data["guild_id"])
-        conn = self.route(guild_id)
+        if via is not None and via not in self.holding(guild_id):
+            raise AssertionError("`via` is not a live session of the event's shard")
+        conn = via or self.route(guild_id)
         if conn is None or conn.session is None:
             return False
         if intent is not None and not conn.session.intents & intent:

@@ -15,6 +15,7 @@ import pytest
 from discord.ext import commands
 
 from tests.fakediscord import FakeDiscord
+from tests.fakediscord._gateway import GatewayConnection
 
 # (guild_id >> 22) % 2 picks the shard: 1000 is even, 1001 odd.
 GUILD_ON_0 = (1000 << 22) | 7
@@ -146,6 +147,43 @@ async def test_an_interaction_reaches_only_the_process_holding_its_guilds_shard(
             await in_dm.wait_acknowledged()
             assert [i.id for i in first.seen] == [on_0.id, in_dm.id]
             assert [i.id for i in second.seen] == [on_1.id]
+
+
+async def test_two_sessions_on_one_shard_the_newest_hears_unless_one_is_named(
+    fake: FakeDiscord,
+) -> None:
+    """A rolling restart's overlap: two processes hold shard 0. Events go to the newest
+    session, a test can name either (`via`), and when the newest goes away the older one,
+    still connected, hears them again."""
+    fake.gateway.identify_window = 0.1  # both identify in bucket 0; no 5 s wait here
+    with fake.patch_discord():
+        async with running(fake, shard_count=2, shard_ids=[0]) as old:
+            async with running(fake, shard_count=2, shard_ids=[0]) as new:
+                older, newer = fake.gateway.holding(GUILD_ON_0)
+                assert fake.gateway.holding(GUILD_ON_1) == []
+
+                async def where(via: GatewayConnection | None = None) -> int:
+                    interaction = await fake.invoke(
+                        "where",
+                        [],
+                        guild_id=GUILD_ON_0,
+                        channel_id=CHANNEL_ON_0,
+                        user_id=USER_ID,
+                        via=via,
+                    )
+                    await interaction.wait_acknowledged()
+                    return interaction.id
+
+                to_new = await where()
+                to_old = await where(via=older)
+                assert [i.id for i in new.seen] == [to_new]
+                assert [i.id for i in old.seen] == [to_old]
+                with pytest.raises(AssertionError, match="not a live session"):
+                    await fake.gateway.dispatch(
+                        "TYPING_START", {"guild_id": str(GUILD_ON_1)}, via=newer
+                    )
+            left = await where()
+            assert [i.id for i in old.seen] == [to_old, left]
 
 
 async def test_guild_events_go_only_to_the_shard_of_their_guild(fake: FakeDiscord) -> None:

@@ -10,6 +10,7 @@ second, `advance()` to jump ahead), and `Fault`s replace, slow down or drop answ
         ...  # point the client at sim.base_url
         job = next(iter(sim.jobs.values()))
         lag = job.first_seen_terminal_at - job.completed_at
+        peak = peak_in_flight([*sim.jobs.values()])  # most jobs at the provider at once
 
 `sim.generation = GenerationTimes(...)` draws each unscripted job's times from seeded log-normal
 distributions per configuration (mode, duration, resolution).
@@ -23,7 +24,7 @@ callbacks and `sim.drop_webhooks(n)` loses the next n.
 """
 
 from ._callbacks import Delivery, signed_headers
-from ._model import Phase, RecordedRequest, RequestKind, SimJob
+from ._model import Phase, RecordedRequest, RequestKind, SimJob, peak_in_flight
 from ._runcomfy import ASPECT_RATIOS as RUNCOMFY_ASPECT_RATIOS
 from ._runcomfy import IMAGE_TO_VIDEO as RUNCOMFY_IMAGE_TO_VIDEO
 from ._runcomfy import TEXT_TO_VIDEO as RUNCOMFY_TEXT_TO_VIDEO
@@ -56,6 +57,7 @@ __all__ = [
     "RequestKind",
     "SimJob",
     "config_of",
+    "peak_in_flight",
     "signed_headers",
     "tiny_mp4",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -138,6 +138,21 @@ class SimJob:
         self.polls += 1
         if self.first_seen_terminal_at is None and self.is_terminal_at(now):
             self.first_seen_terminal_at = now
+
+
+def peak_in_flight(jobs: Iterable[SimJob]) -> int:
+    """The most jobs that were at the provider at once: submitted and not yet at their end
+    (done, failed or cancelled), on the simulated clock. This is what a provider account's
+    concurrency limit counts; a job that ends at the instant another is submitted does not
+    overlap it."""
+    edges = sorted(
+        edge for job in jobs for edge in ((job.submitted_at, 1), (job.completed_at, -1))
+    )  # at equal times an end (-1) sorts before a start (+1)
+    peak = current = 0
+    for _, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from tests.providersim import (
     Fault,
     JobScript,
     ProviderSim,
+    SimJob,
+    peak_in_flight,
     tiny_mp4,
 )
 
@@ -683,3 +685,16 @@ async def test_scripts_are_taken_in_order_then_the_default(rc: ProviderSim) -> N
         a, b, d = await rc_submit(c), await rc_submit(c), await rc_submit(c)
     assert rc.jobs[a].script is first
     assert rc.jobs[b].script is rc.default_script and rc.jobs[d].script is rc.default_script
+
+
+def test_peak_in_flight_counts_jobs_submitted_and_not_yet_ended() -> None:
+    def job(name: str, start: float, seconds: float, cancelled_at: float | None = None) -> SimJob:
+        made = SimJob(name, "runcomfy", "m", {}, JobScript(run_seconds=seconds), start)
+        made.cancelled_at = cancelled_at
+        return made
+
+    # a: [0, 10), b: [5, 15), c starts as a ends: [10, 20); d is cancelled: [2, 6).
+    a, b, c, d = job("a", 0, 10), job("b", 5, 10), job("c", 10, 10), job("d", 2, 1e6, 6)
+    assert peak_in_flight([a, b, c]) == 2
+    assert peak_in_flight([a, b, c, d]) == 3  # a, b and d at 5
+    assert peak_in_flight([]) == 0

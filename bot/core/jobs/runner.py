@@ -52,6 +52,10 @@ from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
 
+# At a stop, how long a submit already on the wire may take to be answered (and its provider
+# job id stored) before it is cut off. Short enough for a container's stop timeout (10 s).
+SUBMIT_GRACE_SECONDS = 8.0
+
 
 class JobRunner:
     def __init__(
@@ -105,7 +109,7 @@ class JobRunner:
             metrics=self.metrics,
             lease_seconds=self.config.lease_seconds,
         )
-        submitter = SubmitStep(
+        submitter = self.submitter = SubmitStep(
             db=self.db,
             moves=self.moves,
             providers=self.providers,
@@ -162,6 +166,7 @@ class JobRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._service_tasks.clear()
+        await self.submitter.wait_sent(SUBMIT_GRACE_SECONDS)  # their leases are still ours
         await self.db.run(lambda s: store.release_leases(session=s, owner=self.owner))
 
     def _service_died(self, task: asyncio.Task[None]) -> None:

@@ -93,6 +93,7 @@ class SubmitStep:
         self.presenter = presenter
         self.owner = owner
         self.clock = clock
+        self._on_the_wire: set[asyncio.Task[Job | None]] = set()
 
     async def resume(self, job: Job) -> Job | None:
         """After a restart: send again only what provably was not sent."""
@@ -139,7 +140,7 @@ class SubmitStep:
             if not marked:
                 return None  # cancelled or taken over: re-read
             try:
-                provider_job_id = await provider.submit(request)
+                moved = await self._send(job, provider, request)
             except (RateLimited, SubmitNotSent) as error:
                 waiting = await self._wait_to_resubmit(job, error, deadline)
                 if waiting is None:
@@ -158,9 +159,28 @@ class SubmitStep:
                 log.warning("job %s: submit refused: %s", job.id, error.admin_message)
                 return await self.moves.fail(job, user_reason(error))
             break
+        if moved is not None:
+            await self.moves.show(moved)
+        return moved
+
+    async def _send(self, job: Job, provider: Provider, request: VideoRequest) -> Job | None:
+        """POST the submit and store the provider's job id, as one step that a stop lets
+        finish (`wait_sent`): cut off mid-POST, the provider may still create the paid job,
+        and without its id the job could only be marked unknown."""
+        task = asyncio.get_running_loop().create_task(
+            self._post_and_record(job, provider, request), name=f"submit-{job.id}"
+        )
+        self._on_the_wire.add(task)
+        task.add_done_callback(self._on_the_wire.discard)
+        return await asyncio.shield(task)
+
+    async def _post_and_record(
+        self, job: Job, provider: Provider, request: VideoRequest
+    ) -> Job | None:
+        provider_job_id = await provider.submit(request)
         now = self.clock()
         log.info("job %s: submitted to %s as %s", job.id, job.provider, provider_job_id)
-        moved = await self.moves.move(
+        return await self.moves.move(
             job.id,
             JobState.SUBMITTED,
             now=now,
@@ -168,9 +188,21 @@ class SubmitStep:
             submitted_at=now,
             submit_retry_at=None,
         )
-        if moved is not None:
-            await self.moves.show(moved)
-        return moved
+
+    async def wait_sent(self, grace: float) -> None:
+        """At a stop, after the drivers were cancelled and before the leases are freed: let
+        the submits on the wire get their answer and store the provider's job id, so the next
+        process polls those jobs. One still unanswered after `grace` seconds is cut off and left
+        for the next process to mark unknown, as after a kill."""
+        pending = list(self._on_the_wire)
+        if not pending:
+            return
+        log.info("stopping: waiting for %d submit(s) already sent", len(pending))
+        _, unanswered = await asyncio.wait(pending, timeout=grace)
+        for task in unanswered:
+            log.warning("%s got no answer in %.0f s; cut off", task.get_name(), grace)
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _wait_to_resubmit(
         self, job: Job, error: ProviderError, deadline: float
