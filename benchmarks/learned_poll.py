@@ -10,13 +10,15 @@ of jobs per configuration, recorded in a SQLite database through the bot's own h
 
 The clock is virtual: each lane's poller sleeps by advancing its simulator's clock, so a check
 lands exactly when the poller asks for it and lags are exact, not blurred by the machine's load.
-A lane therefore waits for one job at a time; the eight lanes run concurrently.
+A lane therefore waits for one job at a time; the ten lanes (five pollers, two providers) run
+concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -66,10 +68,15 @@ MEDIANS: dict[Flavor, dict[ConfigKey, float]] = {
 }
 LABELS: dict[Flavor, str] = {"runcomfy": "RunComfy", "wavespeed": "WaveSpeed"}
 LEARNED = "learned"
+THRIFTY = "learned, thrifty"
 TODAY = "today's cadence"
 FIXED_FAST = "fixed 1.5 s"
 FIXED_SLOW = "fixed 5 s"
-POLLERS = (LEARNED, TODAY, FIXED_FAST, FIXED_SLOW)
+POLLERS = (LEARNED, THRIFTY, TODAY, FIXED_FAST, FIXED_SLOW)
+LEARNERS = (LEARNED, THRIFTY)
+# The same learned poller set for fewer requests rather than least lag (POLL_DENSE_INTERVAL and
+# POLL_EDGE_INTERVAL 3 s, POLL_LEARN_LOW_QUANTILE 0.05): against the fixed 5 s poller.
+THRIFTY_SETTINGS = {"dense_interval": 3.0, "edge_interval": 3.0, "low_quantile": 0.05}
 TARGET_P50, TARGET_P95, TARGET_RATIO = 0.5, 1.5, 0.5
 
 
@@ -232,6 +239,7 @@ async def run(quick: bool) -> Section:
     settings = load_settings(_env_file=None)
     cadence = settings.cadence()
     schedule = settings.learned_schedule() or LearnedSchedule()
+    thrifty = dataclasses.replace(schedule, **THRIFTY_SETTINGS)  # type: ignore[arg-type]
     deadline = settings.job_deadline_seconds
     print(
         f"  {params.jobs} measured jobs per poller per provider, after a history of "
@@ -241,7 +249,11 @@ async def run(quick: bool) -> Section:
     started = time.perf_counter()
     lanes: list[Lane] = []
     with tempfile.TemporaryDirectory() as scratch:
+        # One history per learned lane: each learns from its own checks.
         db = await asyncio.to_thread(Database.connect, f"sqlite:///{Path(scratch) / 'timings.db'}")
+        db_thrifty = await asyncio.to_thread(
+            Database.connect, f"sqlite:///{Path(scratch) / 'thrifty.db'}"
+        )
         try:
             async with contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as group:
                 client = await stack.enter_async_context(
@@ -270,6 +282,7 @@ async def run(quick: bool) -> Section:
                         )
                         wait = {
                             LEARNED: learned_wait(db, schedule, cadence, deadline),
+                            THRIFTY: learned_wait(db_thrifty, thrifty, cadence, deadline),
                             TODAY: today_wait(cadence, deadline),
                             FIXED_FAST: fixed_wait(1.5, deadline),
                             FIXED_SLOW: fixed_wait(5.0, deadline),
@@ -280,11 +293,12 @@ async def run(quick: bool) -> Section:
                                 lane,
                                 params=params,
                                 wait=wait,
-                                learn_first=poller == LEARNED,
+                                learn_first=poller in LEARNERS,
                             )
                         )
         finally:
             db.close()
+            db_thrifty.close()
     wall = time.perf_counter() - started
     return report(lanes, params, schedule, wall)
 
@@ -319,6 +333,16 @@ def report(lanes: list[Lane], params: Params, schedule: LearnedSchedule, wall: f
             "≤ 0.50×",
             ratio <= TARGET_RATIO,
         )
+        slow, thrift = figures[FIXED_SLOW], figures[THRIFTY]
+        section.add(
+            f"{label} · learned, thrifty vs fixed 5 s: p50 / p95 lag, requests per job",
+            f"{thrift.p50:.2f} s / {thrift.p95:.2f} s, {thrift.requests_per_job:.1f} vs "
+            f"{slow.p50:.2f} s / {slow.p95:.2f} s, {slow.requests_per_job:.1f}",
+            "all three lower",
+            thrift.p50 < slow.p50
+            and thrift.p95 < slow.p95
+            and thrift.requests_per_job < slow.requests_per_job,
+        )
         for poller in (TODAY, FIXED_FAST, FIXED_SLOW):
             f = figures[poller]
             section.add(
@@ -329,7 +353,7 @@ def report(lanes: list[Lane], params: Params, schedule: LearnedSchedule, wall: f
     failures = sum(lane.failures for lane in lanes)
     if failures:
         section.add("every job succeeded", f"{failures} did not", "yes", met=False)
-    section.add("Wall time (8 lanes at once)", f"{wall:.1f} s")
+    section.add("Wall time (10 lanes at once)", f"{wall:.1f} s")
     medians = "; ".join(
         f"{LABELS[f]}: " + ", ".join(f"{m} {d} s {r} median {v:g} s" for (m, d, r), v in c.items())
         for f, c in MEDIANS.items()
@@ -344,8 +368,8 @@ def report(lanes: list[Lane], params: Params, schedule: LearnedSchedule, wall: f
     )
     section.note(
         "Virtual clock: every poller sleeps by advancing its own simulator's clock, so checks "
-        "land exactly when asked and lags are exact; one job at a time per lane, the eight "
-        "lanes (4 pollers x 2 providers) concurrently, each with its own ProviderSim over HTTP."
+        "land exactly when asked and lags are exact; one job at a time per lane, the ten "
+        "lanes (5 pollers x 2 providers) concurrently, each with its own ProviderSim over HTTP."
     )
     section.note(
         "Lag = `first_seen_terminal_at - completed_at` in the simulator; requests per job = the "
@@ -354,6 +378,8 @@ def report(lanes: list[Lane], params: Params, schedule: LearnedSchedule, wall: f
     section.note(
         "Learned poller settings (defaults): "
         + ", ".join(f"{k} {getattr(schedule, k):g}" for k in schedule.__dataclass_fields__)
+        + ". Thrifty: the same with "
+        + ", ".join(f"{k} {v:g}" for k, v in THRIFTY_SETTINGS.items())
         + ". Today's cadence: the POLL_* defaults. Fixed pollers as in `poll_lag`."
     )
     return section

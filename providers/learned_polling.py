@@ -2,16 +2,31 @@
 
 Generation times of one provider, mode, duration and resolution cluster: they are close to
 log-normal. From the running times of past jobs (at least `min_samples` of them) we fit one,
-robustly (median and interquartile range of the logarithms), and ask:
+robustly (the median of the logarithms, and the wider of their interquartile range and
+standard deviation without outliers).
 
-- before its `low_quantile` (the job cannot be done yet): sparsely, landing on that quantile,
+What a schedule buys is lag (how late a finished job is noticed) and what it pays is checks, and
+a check is only made while the job still runs. Over a stretch where checks are `d` apart, a job
+finishing in it is noticed within `d`, and the expected checks per second are `S(t) / d`, with
+`S(t)` the chance the job still runs at `t`. The targets are on quantiles of the lag (half the
+jobs within the dense interval, nearly all within the edge interval), and trading those
+quantiles against `S(t) / d` is linear in `1/d`: at each moment the best choice is one of the
+extremes, and which one depends only on the hazard `f(t) / S(t)` (how likely a job still running
+is to finish in the next second). Where the hazard is low, checks are as sparse as allowed;
+where it is high, as dense as the target needs. The log-normal's hazard rises through the whole
+range where jobs finish (for spreads up to about 35 %; wider ones turn down near the top, where
+staying dense only costs a few checks), so the switch points are quantiles of the fit. Hence,
+with time counted from the job's `running_since`:
+
+- before the `low_quantile` (the job can hardly be done yet): sparse, landing on that quantile,
   at most `max_interval` apart;
-- between the quantiles: densely, `dense_interval` apart at the median, then as
-  `1/sqrt(hazard)` (the hazard is the chance a job still running finishes in the next second):
-  wider early on, when most jobs are far from done, narrower late, when the few left are about
-  to finish. That spacing minimises the mean lag for a given number of checks. Never wider than
-  `edge_interval` in the band;
-- past the `high_quantile`: backing off by `backoff_per_second`, up to `max_interval`.
+- from it to the `dense_quantile`: `edge_interval` apart, so almost every job is noticed within
+  it (the p95 target);
+- from the `dense_quantile` to the `high_quantile`: `dense_interval` apart. Jobs still running
+  there are about to finish and the ones left cost few checks, so the jobs that finish late
+  (a third or more of them) are noticed within it (the p50 target);
+- past the `high_quantile` (slower than the history says): backing off from `edge_interval` by
+  `backoff_per_second`, up to `max_interval`.
 
 Time is measured from the job's `running_since`: the last moment it was known not to be running
 yet (the submission, or the last check that found it queued). With too little history, while the
@@ -34,6 +49,8 @@ _IQR_PER_SIGMA = 2 * statistics.NormalDist().inv_cdf(0.75)
 _NORMAL = statistics.NormalDist()
 # A fit never claims more certainty than this (a few identical samples would give sigma 0).
 MIN_SIGMA = 0.02
+# Running times further than this many (robust) sigmas from the median are outliers to the fit.
+OUTLIER_SIGMAS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +59,18 @@ class LearnedSchedule:
 
     min_samples: int = 10
     history: int = 100  # running times kept per configuration
-    low_quantile: float = 0.01
+    low_quantile: float = 0.04
+    dense_quantile: float = 0.65
     high_quantile: float = 0.99
-    dense_interval: float = 0.9
+    dense_interval: float = 0.5
     edge_interval: float = 1.5
     min_interval: float = 0.5
     max_interval: float = 15.0
     backoff_per_second: float = 0.05
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.low_quantile < self.high_quantile < 1.0:
-            raise ValueError("need 0 < low_quantile < high_quantile < 1")
+        if not 0.0 < self.low_quantile < self.dense_quantile < self.high_quantile < 1.0:
+            raise ValueError("need 0 < low_quantile < dense_quantile < high_quantile < 1")
         if not 0.0 < self.min_interval <= self.dense_interval <= self.edge_interval:
             raise ValueError("need 0 < min_interval <= dense_interval <= edge_interval")
         if self.edge_interval > self.max_interval:
@@ -74,7 +92,14 @@ class RunTimeFit:
         if len(logs) < 2:
             return None
         q1, _, q3 = statistics.quantiles(logs, n=4, method="inclusive")
-        return cls(mu=statistics.median(logs), sigma=max(MIN_SIGMA, (q3 - q1) / _IQR_PER_SIGMA))
+        mu, robust = statistics.median(logs), (q3 - q1) / _IQR_PER_SIGMA
+        # The interquartile range shrugs off outliers but wobbles with few samples; the standard
+        # deviation of the samples within OUTLIER_SIGMAS of the median wobbles less. A spread
+        # guessed too narrow costs far more (jobs finishing before the band wait a sparse
+        # interval) than one guessed too wide (a few more checks), so take the wider.
+        kept = [x for x in logs if abs(x - mu) <= OUTLIER_SIGMAS * max(robust, MIN_SIGMA)]
+        spread = statistics.stdev(kept) if len(kept) >= 2 else 0.0
+        return cls(mu=mu, sigma=max(MIN_SIGMA, robust, spread))
 
     def quantile(self, q: float) -> float:
         return math.exp(self.mu + self.sigma * statistics.NormalDist().inv_cdf(q))
@@ -94,13 +119,14 @@ def learned_delay(schedule: LearnedSchedule, fit: RunTimeFit, since_start: float
     """Seconds until the next check of a running job, `since_start` seconds after it could
     first have started running. Pure: the same inputs always give the same interval."""
     low = fit.quantile(schedule.low_quantile)
+    dense_from = fit.quantile(schedule.dense_quantile)
     high = fit.quantile(schedule.high_quantile)
     if since_start < low:
         delay = min(schedule.max_interval, low - since_start)
+    elif since_start < dense_from:
+        delay = schedule.edge_interval
     elif since_start <= high:
-        # Spacing ~ 1/sqrt(hazard), relative to the median, capped at the edges.
-        widening = math.sqrt(fit.hazard(math.exp(fit.mu)) / fit.hazard(since_start))
-        delay = min(schedule.edge_interval, schedule.dense_interval * widening)
+        delay = schedule.dense_interval
     else:
         delay = schedule.edge_interval + schedule.backoff_per_second * (since_start - high)
     return min(schedule.max_interval, max(schedule.min_interval, delay))

@@ -69,9 +69,10 @@ class Settings(ProviderSettings):
     poll_learn: bool = True
     poll_learn_min_samples: int = Field(10, ge=2)
     poll_learn_history: int = Field(100, ge=2, le=10_000)
-    poll_learn_low_quantile: float = Field(0.01, gt=0, lt=0.5)
+    poll_learn_low_quantile: float = Field(0.04, gt=0, lt=0.5)
+    poll_learn_dense_quantile: float = Field(0.65, gt=0, lt=1)
     poll_learn_high_quantile: float = Field(0.99, gt=0.5, lt=1)
-    poll_dense_interval: float = Field(0.9, gt=0)
+    poll_dense_interval: float = Field(0.5, gt=0)
     poll_edge_interval: float = Field(1.5, gt=0)
     poll_min_interval: float = Field(0.5, gt=0)
     poll_learn_backoff_per_second: float = Field(0.05, ge=0)
@@ -235,6 +236,7 @@ class Settings(ProviderSettings):
             min_samples=self.poll_learn_min_samples,
             history=self.poll_learn_history,
             low_quantile=self.poll_learn_low_quantile,
+            dense_quantile=self.poll_learn_dense_quantile,
             high_quantile=self.poll_learn_high_quantile,
             dense_interval=dense,
             edge_interval=edge,

@@ -1,10 +1,13 @@
-"""The learned schedule as a pure function: sparse before the low quantile, dense around the
-median, backing off past the high quantile, within bounds; today's cadence without history."""
+"""The learned schedule as a pure function: sparse before the low quantile, the edge interval to
+the dense quantile, dense to the high quantile, backing off past it, within bounds; today's
+cadence without history."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
+import statistics
 
 import pytest
 
@@ -51,17 +54,44 @@ def test_far_before_the_low_quantile_checks_are_the_maximum_interval_apart() -> 
     assert learned_delay(SCHEDULE, fit_of(200.0, 0.1), 5.0) == SCHEDULE.max_interval
 
 
-def test_at_the_median_checks_are_the_dense_interval_apart() -> None:
-    assert learned_delay(SCHEDULE, fit_of(80.0, 0.2), 80.0) == pytest.approx(
-        SCHEDULE.dense_interval
-    )
-
-
-def test_checks_are_closer_after_the_median_than_before_it() -> None:
+def test_from_the_low_quantile_to_the_dense_one_checks_are_the_edge_interval_apart() -> None:
     fit = fit_of(80.0, 0.2)
-    early, late = learned_delay(SCHEDULE, fit, 70.0), learned_delay(SCHEDULE, fit, 95.0)
-    assert SCHEDULE.dense_interval < early <= SCHEDULE.edge_interval
-    assert SCHEDULE.min_interval <= late < SCHEDULE.dense_interval
+    low, dense_from = fit.quantile(SCHEDULE.low_quantile), fit.quantile(SCHEDULE.dense_quantile)
+    for since in (low, 80.0, dense_from - 0.01):
+        assert learned_delay(SCHEDULE, fit, since) == pytest.approx(SCHEDULE.edge_interval)
+
+
+def test_from_the_dense_quantile_to_the_high_one_checks_are_the_dense_interval_apart() -> None:
+    fit = fit_of(80.0, 0.2)
+    dense_from, high = fit.quantile(SCHEDULE.dense_quantile), fit.quantile(SCHEDULE.high_quantile)
+    for since in (dense_from, 95.0, high):
+        assert learned_delay(SCHEDULE, fit, since) == pytest.approx(SCHEDULE.dense_interval)
+
+
+@pytest.mark.parametrize("spread", [0.05, 0.2, 0.3])
+def test_the_hazard_rises_through_the_band_so_its_switch_points_are_quantiles(
+    spread: float,
+) -> None:
+    # The schedule is dense where the hazard is high; that is a quantile only while the
+    # hazard keeps rising between the low and the high quantile, as it does for spreads up to
+    # about 35 % (wider ones turn down near the top, where staying dense costs a few checks).
+    fit = fit_of(80.0, spread)
+    low, high = fit.quantile(SCHEDULE.low_quantile), fit.quantile(SCHEDULE.high_quantile)
+    points = [low + (high - low) * k / 50 for k in range(51)]
+    hazards = [fit.hazard(t) for t in points]
+    assert all(a < b for a, b in itertools.pairwise(hazards))
+
+
+def test_half_the_jobs_are_due_a_dense_check_and_nearly_all_an_edge_one() -> None:
+    # With the default quantiles: the jobs finishing past the dense quantile (35 %) plus a
+    # third of those in the edge band (each noticed within the edge interval, so within the
+    # dense one a third of the time) make over half; all but the low quantile's within edge.
+    s = SCHEDULE
+    within_dense = (1 - s.dense_quantile) + (s.dense_quantile - s.low_quantile) * (
+        s.dense_interval / s.edge_interval
+    )
+    assert within_dense > 0.5
+    assert 1 - s.low_quantile >= 0.95
 
 
 def test_past_the_high_quantile_checks_back_off() -> None:
@@ -87,6 +117,8 @@ def test_every_interval_is_within_the_configured_bounds(median: float, spread: f
 def test_settings_that_contradict_each_other_are_refused() -> None:
     with pytest.raises(ValueError, match="quantile"):
         LearnedSchedule(low_quantile=0.9, high_quantile=0.1)
+    with pytest.raises(ValueError, match="dense_quantile"):
+        LearnedSchedule(low_quantile=0.3, dense_quantile=0.2)
     with pytest.raises(ValueError, match="interval"):
         LearnedSchedule(min_interval=2.0, dense_interval=1.0)
     with pytest.raises(ValueError, match="min_samples"):
@@ -143,3 +175,20 @@ def test_no_queue_sample_where_the_provider_never_reported_a_queue() -> None:
     assert learned.running_since == 0.0
     assert learned.queue_sample() is None
     assert learned.run_sample(60.0) == pytest.approx((1.0 + 60.0) / 2)
+
+
+def test_one_wild_outlier_does_not_widen_the_fit() -> None:
+    fit = RunTimeFit.of([*history(60.0, 0.2, 60), 900.0])
+    assert fit is not None
+    assert fit.sigma == pytest.approx(0.2, rel=0.2)
+
+
+def test_a_spread_the_quartiles_understate_is_taken_from_the_deviation() -> None:
+    # Few samples: the quartiles happen to sit close together, the tails do not.
+    samples = [60.0 * math.exp(x) for x in (-0.3, -0.25, -0.08, -0.04, 0.0, 0.04, 0.08, 0.25, 0.3)]
+    fit = RunTimeFit.of(samples)
+    assert fit is not None
+    logs = [math.log(s) for s in samples]
+    q1, _, q3 = statistics.quantiles(logs, n=4, method="inclusive")
+    assert fit.sigma == pytest.approx(statistics.stdev(logs))
+    assert fit.sigma > (q3 - q1) / (2 * statistics.NormalDist().inv_cdf(0.75))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import statistics
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -155,19 +154,27 @@ async def test_with_history_jobs_are_noticed_within_the_dense_interval_with_fewe
     rig.sim.generation = times(seed=2)  # the very same jobs again, on today's cadence
     fixed = [await rig.run(learn=False) for _ in range(40)]
 
-    lags = []
+    dense_lags = []
     for job, cadence, outcome in learned:
         assert isinstance(outcome, Succeeded) and isinstance(cadence, LearnedCadence)
         assert cadence.fit is not None and cadence.running_since is not None
         assert job.first_seen_terminal_at is not None
         lag = job.first_seen_terminal_at - job.completed_at
         ran = job.completed_at - job.submitted_at - cadence.running_since
-        if cadence.fit.quantile(SCHEDULE.low_quantile) <= ran:
-            # Inside the dense band (and just past it) a finished job is seen within one
-            # interval of the band.
-            assert lag <= SCHEDULE.edge_interval + SCHEDULE.backoff_per_second * 5, (lag, ran)
-        lags.append(lag)
-    assert statistics.median(lags) <= SCHEDULE.dense_interval
+        low, dense_from, high = (
+            cadence.fit.quantile(q)
+            for q in (SCHEDULE.low_quantile, SCHEDULE.dense_quantile, SCHEDULE.high_quantile)
+        )
+        if dense_from + SCHEDULE.edge_interval <= ran <= high:
+            # Late in the band, where the jobs left are about to finish: within one dense
+            # interval.
+            assert lag <= SCHEDULE.dense_interval + 1e-6, (lag, ran)
+            dense_lags.append(lag)
+        elif low <= ran <= high:
+            assert lag <= SCHEDULE.edge_interval + 1e-6, (lag, ran)
+    assert len(dense_lags) >= 3  # the dense part of the band was reached and checked
+    # Lag quantiles over many jobs (half within the dense interval) are the benchmark's
+    # (`learned_poll`): 40 jobs are too few to pin a median to a tenth of a second.
 
     learned_checks = sum(job.polls for job, _, _ in learned)
     fixed_checks = sum(job.polls for job, _, _ in fixed)
