@@ -128,7 +128,7 @@ class DiscordPresenter:
     async def _post(self, job: Job, video: Downloaded | None) -> int:
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         embed = render.result_embed(job)
-        view = result_view(job.id)
+        view = result_view(job.id, job.guild_locale)
         mentions = render.requester_only(job.user_id)
         # discord.py sends every nonce with enforce_nonce; ours is the same on every attempt.
         nonce = render.result_nonce(job)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import discord
 
+from bot.core.i18n import translate
 from bot.discord_layer.errors import report
 from bot.discord_layer.render import (
     APPROVE_PREFIX,
@@ -23,6 +24,7 @@ from bot.discord_layer.render import (
 )
 
 _JOB = r"(?P<job>[0-9a-f]{32})"
+EDIT_PREFIX = "reelbot:edit:"
 
 Interaction = discord.Interaction[discord.Client]
 
@@ -33,6 +35,7 @@ class MemberHandlers(Protocol):
     async def cancel(self, interaction: Interaction, job_id: str) -> None: ...
     async def reroll(self, interaction: Interaction, job_id: str) -> None: ...
     async def delete(self, interaction: Interaction, job_id: str) -> None: ...
+    async def open_edit(self, interaction: Interaction, job_id: str) -> None: ...
 
 
 class ModeratorHandlers(Protocol):
@@ -127,6 +130,19 @@ class RerollButton(
         await host.actions.reroll(interaction, self.job_id)
 
 
+class EditButton(
+    JobButton, prefix=EDIT_PREFIX, label="Edit", emoji="✏️", style=discord.ButtonStyle.secondary
+):
+    """Opens the Edit form (`bot.discord_layer.edit`); labelled in the post's language."""
+
+    def __init__(self, job_id: str, locale: str | None = None) -> None:
+        super().__init__(job_id)
+        self.item.label = translate(locale, "Edit", context="button")
+
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.actions.open_edit(interaction, self.job_id)
+
+
 class DeleteButton(
     JobButton, prefix=DELETE_PREFIX, label="Delete", style=discord.ButtonStyle.secondary
 ):
@@ -194,9 +210,10 @@ def status_view(job_id: str) -> discord.ui.View:
     return view
 
 
-def result_view(job_id: str) -> discord.ui.View:
+def result_view(job_id: str, locale: str | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job_id))
+    view.add_item(EditButton(job_id, locale))
     view.add_item(DeleteButton(job_id))
     return view
 
@@ -218,6 +235,7 @@ def held_view(job_id: str) -> discord.ui.View:
 DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (
     CancelButton,
     RerollButton,
+    EditButton,
     DeleteButton,
     ApproveButton,
     RejectButton,

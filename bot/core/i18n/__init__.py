@@ -38,7 +38,13 @@ LIMITS: dict[str, int] = {"command": 100, "choice": 100}
 #: The functions `pybabel extract` and the catalogue check find messages in, as Babel
 #: keyword specs (README, "Adding a language"): argument numbers of the msgid, the plural
 #: and ("c") the context.
-KEYWORDS = ("tr:1c,2", "translate:2", "ngettext:2,3")
+#: A message's context is passed by name right after its text(s) (``translate(locale,
+#: "Text", context="reply", ...)``): the extractor reads arguments by position.
+KEYWORDS = ("tr:1c,2", "translate:2,3c", "ngettext:2,3,5c")
+
+#: Places of result posts, the Edit button and its form (Discord: a message's content 2000;
+#: components reference: button label 80, modal title 45, text input label 45).
+LIMITS.update({"content": 2000, "button": 80, "modal_title": 45, "input_label": 45})
 
 
 def _package() -> Messages:
