@@ -262,6 +262,14 @@ class Actions:
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             raise BadRequest(translate(locale, "I can't find that video here.", context="content"))
+        if job.result_message_id is None or (
+            interaction.message is not None and interaction.message.id != job.result_message_id
+        ):
+            # Only a posted result opens its form: a forged custom_id never shows the prompt
+            # of a request still waiting for a moderator.
+            raise BadRequest(
+                translate(locale, "That button doesn't belong to this message.", context="content")
+            )
         if job.prompt is None:
             raise BadRequest(
                 translate(

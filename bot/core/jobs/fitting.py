@@ -41,7 +41,7 @@ class ResultFitter:
             result = await self.tools.fit(
                 video.path, limit_bytes=limit, prefix=f"reelbot-{job.id}-fit-"
             )
-        except VideoError as error:
+        except (VideoError, OSError) as error:  # unreadable, failed, timed out, disk full
             log.warning("job %s: the result could not be re-encoded to fit: %s", job.id, error)
             result = None
         if result is None or not result.reencoded:
