@@ -17,12 +17,14 @@ from rich.console import Console
 from bot import cli
 from bot.core.db import Database
 from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
 from bot.core.observability.metrics import Metrics
 from bot.core.observability.provider_http import MeteredTransport, provider_hosts
 from bot.core.quotas import QuotaPolicy
 from bot.core.settings import Settings
+from bot.core.video import VideoTools, VideoWorker
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
 from bot.discord_layer.channels import ChannelGetter
@@ -104,6 +106,7 @@ def assemble(
     providers: dict[ProviderName, Provider],
     downloader: Downloader,
     temp_dir: Path,
+    tools: VideoTools,
     wakeups: Wakeups | None = None,
     metrics: Metrics | None = None,
 ) -> VideoBot:
@@ -128,6 +131,7 @@ def assemble(
         temp_dir=temp_dir,
         wakeups=wakeups,
         metrics=metrics,
+        fitter=ResultFitter(tools=tools),
     )
     status = StatusPoster(channels=channels, presenter=presenter)
     provider_order = [n for n in settings.provider_order() if n in providers]
@@ -193,20 +197,31 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
                 directory=temp_dir,
                 allow_loopback_urls=settings.allow_loopback_urls,
             )
+            # Video work (re-encodes, joins) writes next to the downloads, named after its job,
+            # so the temporary-file sweep also removes what a killed process left.
+            tools = VideoTools(
+                worker=VideoWorker(timeout=settings.video_timeout_seconds), directory=temp_dir
+            )
             bot = assemble(
                 settings,
                 db=db,
                 providers=providers,
                 downloader=downloader,
                 temp_dir=temp_dir,
+                tools=tools,
                 wakeups=wakeups,
                 metrics=metrics,
             )
-            async with (
-                bot,
-                side_services(settings=settings, bot=bot, db=db, metrics=metrics, wakeups=wakeups),
-            ):
-                yield bot
+            try:
+                async with (
+                    bot,
+                    side_services(
+                        settings=settings, bot=bot, db=db, metrics=metrics, wakeups=wakeups
+                    ),
+                ):
+                    yield bot
+            finally:
+                await tools.aclose()  # after the bot: no job is waiting on it any more
     finally:
         await asyncio.to_thread(db.close)
 

@@ -82,6 +82,8 @@ class Settings(ProviderSettings):
 
     # Downloads
     download_max_mb: int = Field(200, gt=0)
+    # Video work (re-encoding a result to fit the upload limit): the longest one piece may take.
+    video_timeout_seconds: float = Field(300.0, gt=0)
 
     # Storage
     # sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB; kept out of repr (a password).

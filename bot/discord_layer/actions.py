@@ -24,6 +24,7 @@ from bot.core.lookups import Lookups
 from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.edit import EditModal
 from bot.discord_layer.errors import (
     BadRequest,
     ChannelError,
@@ -263,6 +264,74 @@ class Actions:
         )
         if spec.mode is Mode.IMAGE:
             # Reading the original image needs Read Message History: say so, not "gone".
+            self._check_channel(interaction)
+            spec = replace(spec, image=await self._original_image(job))
+        await self.submit(interaction, spec)
+
+    # --- edit -----------------------------------------------------------------------------
+
+    async def open_edit(
+        self, interaction: discord.Interaction[discord.Client], job_id: str
+    ) -> None:
+        """The Edit form, with the result's prompt and seed filled in."""
+        locale = interaction.locale.value
+        job = await self.lookups.job(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise BadRequest(translate(locale, "I can't find that video here.", context="content"))
+        if job.result_message_id is None or (
+            interaction.message is not None and interaction.message.id != job.result_message_id
+        ):
+            # Only a posted result opens its form: a forged custom_id never shows the prompt
+            # of a request still waiting for a moderator.
+            raise BadRequest(
+                translate(locale, "That button doesn't belong to this message.", context="content")
+            )
+        if job.prompt is None:
+            raise BadRequest(
+                translate(
+                    locale,
+                    "This video's prompt was erased, so it can't be edited.",
+                    context="content",
+                )
+            )
+
+        async def submit(
+            answer: discord.Interaction[discord.Client], prompt: str, seed: int | None
+        ) -> None:
+            await self.edit(answer, job_id, prompt=prompt, seed=seed)
+
+        await interaction.response.send_modal(EditModal(job, locale=locale, submit=submit))
+
+    async def edit(
+        self,
+        interaction: discord.Interaction[discord.Client],
+        job_id: str,
+        *,
+        prompt: str,
+        seed: int | None,
+    ) -> None:
+        """A new job from the Edit form: the edited prompt and seed, the result's other
+        options (and image), through the same checks as a command, charged to whoever
+        submits."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await self.lookups.job(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise BadRequest(
+                translate(
+                    interaction.locale.value, "I can't find that video here.", context="content"
+                )
+            )
+        spec = JobSpec(
+            mode=Mode(job.mode),
+            prompt=prompt,
+            provider=ProviderName(job.provider),
+            aspect_ratio=job.aspect_ratio,
+            duration=job.duration,
+            resolution=job.resolution,
+            seed=seed,
+            parent_job_id=job.id,
+        )
+        if spec.mode is Mode.IMAGE:
             self._check_channel(interaction)
             spec = replace(spec, image=await self._original_image(job))
         await self.submit(interaction, spec)

@@ -14,10 +14,12 @@ import aiohttp
 import discord
 
 from bot.core.jobs.contracts import DeliveryFailed
+from bot.core.jobs.fitting import FittedVideo
 from bot.core.jobs.models import Job, JobState
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.result_notes import fitted_note
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_editor import EditOutcome, StatusEditors
 from bot.discord_layer.views import held_view, result_view, status_view
@@ -134,9 +136,12 @@ class DiscordPresenter:
             file = discord.File(
                 video.path, filename=f"reelbot-{job.id[:8]}.mp4", spoiler=_hide(job)
             )
+            content = render.result_content(job)
+            if isinstance(video, FittedVideo):  # re-encoded to fit: say so, link the original
+                content += "\n" + fitted_note(job, link=_link(job))
             try:
                 message = await channel.send(
-                    render.result_content(job),
+                    content,
                     embed=embed,
                     file=file,
                     view=view,
@@ -254,6 +259,12 @@ def _signature(job: Job, waiting_position: int | None) -> object:
     """What a status message shows: an edit that would not change it is not sent."""
     embed = render.status_embed(job, waiting_position=waiting_position).to_dict()
     return (repr(sorted(embed.items())), job.state.is_final)
+
+
+def _link(job: Job) -> str:
+    """The provider's full-quality file, behind a spoiler where the video is."""
+    assert job.video_url is not None  # noqa: S101 - stored before DOWNLOADING
+    return f"||{job.video_url}||" if _hide(job) else job.video_url
 
 
 def _hide(job: Job) -> bool:

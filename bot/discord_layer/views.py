@@ -28,6 +28,7 @@ from bot.discord_layer.render import (
 )
 
 _JOB = r"(?P<job>[0-9a-f]{32})"
+EDIT_PREFIX = "reelbot:edit:"
 
 Interaction = discord.Interaction[discord.Client]
 
@@ -38,6 +39,7 @@ class MemberHandlers(Protocol):
     async def cancel(self, interaction: Interaction, job_id: str) -> None: ...
     async def reroll(self, interaction: Interaction, job_id: str) -> None: ...
     async def delete(self, interaction: Interaction, job_id: str) -> None: ...
+    async def open_edit(self, interaction: Interaction, job_id: str) -> None: ...
 
 
 class ModeratorHandlers(Protocol):
@@ -140,6 +142,17 @@ class RerollButton(
         await host.actions.reroll(interaction, self.job_id)
 
 
+class EditButton(JobButton, prefix=EDIT_PREFIX, emoji="✏️", style=discord.ButtonStyle.secondary):
+    """Opens the Edit form (`bot.discord_layer.edit`)."""
+
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Edit", context="button")
+
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await host.actions.open_edit(interaction, self.job_id)
+
+
 class DeleteButton(JobButton, prefix=DELETE_PREFIX, style=discord.ButtonStyle.secondary):
     @staticmethod
     def label(locale: str | None) -> str:
@@ -234,7 +247,7 @@ def status_view(job_id: str, locale: str | None = None) -> discord.ui.View:
 
 
 def result_view(job_id: str, locale: str | None = None) -> discord.ui.View:
-    return _view(job_id, locale, RerollButton, DeleteButton)
+    return _view(job_id, locale, RerollButton, EditButton, DeleteButton)
 
 
 def review_view(job_id: str, locale: str | None = None) -> discord.ui.View:
@@ -248,6 +261,7 @@ def held_view(job_id: str, locale: str | None = None) -> discord.ui.View:
 DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (
     CancelButton,
     RerollButton,
+    EditButton,
     DeleteButton,
     ApproveButton,
     RejectButton,

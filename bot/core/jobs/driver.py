@@ -16,6 +16,7 @@ from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy
 from bot.core.jobs import learning, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
+from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves, LeaseLost
 from bot.core.jobs.submitting import SubmitStep, missing_for_submit
@@ -63,6 +64,7 @@ class JobDriver:
         clock: Callable[[], float],
         wait_for_slot: Callable[[str], Awaitable[None]],
         wakeups: Wakeups | None = None,
+        fitter: ResultFitter | None = None,
     ) -> None:
         self.db = db
         self.moves = moves
@@ -75,6 +77,7 @@ class JobDriver:
         self.clock = clock
         self.wait_for_slot = wait_for_slot  # returns once the dispatcher gave the job a slot
         self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
+        self.fitter = fitter  # re-encodes a result over the upload limit; None: link only
 
     async def drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
@@ -297,6 +300,10 @@ class JobDriver:
             except ProviderError as error:
                 log.warning("job %s: download failed: %s", job.id, error.admin_message)
                 return await self.moves.fail(job, "the finished video could not be fetched")
+            if video is not None and self.fitter is not None:
+                # Too large for the channel: a re-encoded copy, or None for the link alone.
+                # A restart before the post downloads and re-encodes again.
+                video = await self.fitter.fit(job, video)
             if job.state is JobState.DOWNLOADING and job.nsfw and not job.channel_nsfw:
                 held = await self._apply_nsfw_policy(job, video)
                 if held is not None:

@@ -34,6 +34,7 @@ from bot.core.jobs.contracts import (
     RunnerConfig,
 )
 from bot.core.jobs.driver import JobDriver
+from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
 from bot.core.jobs.slots import claim_slots, waiting_lease
@@ -71,6 +72,7 @@ class JobRunner:
         temp_dir: Path | None = None,
         wakeups: Wakeups | None = None,
         metrics: Metrics | None = None,
+        fitter: ResultFitter | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -90,6 +92,7 @@ class JobRunner:
         self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
         self.metrics = metrics
         self.leases_renewed_at = time.monotonic()  # for /readyz
+        self.fitter = fitter  # results over the upload limit are re-encoded to fit
         self.presenter = presenter  # builds the parts below
 
     @property
@@ -130,6 +133,7 @@ class JobRunner:
             clock=self.clock,
             wait_for_slot=self._wait_for_slot,
             wakeups=self.wakeups,
+            fitter=self.fitter,
         )
         self.upkeep = Upkeep(
             db=self.db,

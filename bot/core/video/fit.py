@@ -88,13 +88,19 @@ def _transcode(
 
 
 def fit_to_limit(
-    source: Path, directory: Path, *, limit_bytes: int, stop: StopFlag | None = None
+    source: Path,
+    directory: Path,
+    *,
+    limit_bytes: int,
+    stop: StopFlag | None = None,
+    prefix: str = "reelbot-fit-",
 ) -> FitResult | None:
-    """A copy of `source` of at most `limit_bytes`, written in `directory`, or None."""
+    """A copy of `source` of at most `limit_bytes`, written in `directory` under a name
+    starting with `prefix`, or None."""
     info = probe(source)
     if info.size_bytes <= limit_bytes:
         return FitResult(source, info.size_bytes, info.width, info.height, info.duration, False, 0)
-    handle, name = tempfile.mkstemp(prefix="reelbot-fit-", suffix=".mp4", dir=directory)
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".mp4", dir=directory)
     os.close(handle)
     out_path = Path(name)
     kept = False

@@ -40,12 +40,17 @@ class VideoTools:
 
         return await self._worker.run(f"joining {len(clips)} clips", work)
 
-    async def fit(self, source: Path, *, limit_bytes: int) -> FitResult | None:
-        """A copy of `source` within `limit_bytes` in the toolkit's directory, or None when
-        no acceptable encode fits (post the link instead)."""
+    async def fit(
+        self, source: Path, *, limit_bytes: int, prefix: str = "reelbot-fit-"
+    ) -> FitResult | None:
+        """A copy of `source` within `limit_bytes` in the toolkit's directory (its name
+        starting with `prefix`), or None when no acceptable encode fits (post the link
+        instead)."""
 
         def work(stop: StopFlag) -> FitResult | None:
-            return fit_to_limit(source, self._directory, limit_bytes=limit_bytes, stop=stop)
+            return fit_to_limit(
+                source, self._directory, limit_bytes=limit_bytes, stop=stop, prefix=prefix
+            )
 
         return await self._worker.run(f"fitting {source.name} to {limit_bytes} bytes", work)
 

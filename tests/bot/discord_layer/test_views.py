@@ -9,12 +9,13 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_layer.views import DYNAMIC_ITEMS, JobButton
+from bot.discord_layer.views import DYNAMIC_ITEMS, JobButton, result_view
 
 FACES = {
     "CancelButton": ("Cancel", discord.ButtonStyle.secondary, None),
     "RerollButton": ("Re-roll", discord.ButtonStyle.primary, "🎲"),
     "DeleteButton": ("Delete", discord.ButtonStyle.secondary, None),
+    "EditButton": ("Edit", discord.ButtonStyle.secondary, "✏️"),
     "ApproveButton": ("Approve", discord.ButtonStyle.success, None),
     "RejectButton": ("Reject", discord.ButtonStyle.danger, None),
     "ReleaseButton": ("Post behind a spoiler", discord.ButtonStyle.success, None),
@@ -42,3 +43,11 @@ def test_a_button_shows_its_label_style_and_emoji(button: type[JobButton]) -> No
     assert shown["label"] == label
     assert shown["style"] == style.value
     assert shown.get("emoji", {}).get("name") == emoji
+
+
+@pytest.mark.parametrize(("locale", "label"), [("fr", "Modifier"), ("ja", "編集"), (None, "Edit")])
+def test_the_edit_button_is_labelled_in_the_posts_language(locale: str | None, label: str) -> None:
+    view = result_view(uuid.uuid4().hex, locale)
+    shown = [c.to_component_dict() for c in view.children]
+    [edit] = [c for c in shown if str(c.get("custom_id", "")).startswith("reelbot:edit:")]
+    assert edit["label"] == label
