@@ -12,14 +12,12 @@ from bot.core.i18n import translate
 from bot.core.jobs.models import Job
 from bot.discord_layer.channels import ChannelGetter
 
-#: Discord's JSON error code "Cannot send messages to this user" (topics/opcodes-and-status-
-#: codes): the member closed DMs from server members, or blocked the bot. Opening the DM
-#: channel itself succeeds; the post is refused with 403 and this code.
-CANNOT_MESSAGE_USER = 50007
-
 
 def closed_note(job: Job) -> str:
-    """Said in the channel (the server's language) when the DM could not be sent."""
+    """Said in the channel (the server's language) when the DM could not be sent: Discord
+    answers 403 with JSON code 50007 "Cannot send messages to this user" (topics/opcodes-and-
+    status-codes) when the member closed DMs from server members or blocked the bot; opening
+    the DM channel itself succeeds."""
     return translate(
         job.guild_locale,
         "You asked for your videos by direct message, but your DMs are closed to me, so here "

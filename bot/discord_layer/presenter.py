@@ -133,10 +133,14 @@ class DiscordPresenter:
                 # No buttons in a DM: Re-roll and Delete act in the job's channel.
                 private = await self.direct.channel(job.user_id)
                 return await self._post_in(private, job, video, note="", view=None)
-            except discord.Forbidden as error:
-                if error.code != dm.CANNOT_MESSAGE_USER:
-                    raise
-                log.info("job %s: the member's direct messages are closed; posting here", job.id)
+            except (discord.Forbidden, discord.NotFound) as error:
+                # 50007 when the member closed their DMs; any other refusal of the DM (the
+                # member is gone) is treated alike: the channel still gets the video.
+                log.info(
+                    "job %s: the direct message was refused (%s); posting in the channel",
+                    job.id,
+                    error.code,
+                )
                 note = dm.closed_note(job)
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         return await self._post_in(channel, job, video, note=note, view=result_view(job.id))

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.jobs.models import JobState
 from providers.runcomfy import ASPECT_WIRE, FRAMES
-from tests.e2e.harness import ADMIN, CHANNEL, GUILD, MEMBER, World, world
+from tests.e2e.harness import ADMIN, CHANNEL, GUILD, MEMBER, THREAD, World, world
 from tests.fakediscord import FakeInteraction
 
 TYPES = {"provider": 3, "aspect_ratio": 3, "duration": 4, "resolution": 3, "delivery": 3}
@@ -213,3 +213,24 @@ async def test_a_channels_dm_default_applies_to_its_members(tmp_path: Path) -> N
         await w.wait_for_state(JobState.DELIVERED, timeout=30)
         dm_id = int(w.fake.dm_channel_for(MEMBER)["id"])
         assert len(w.fake.channel_messages(dm_id)) == 1 and w.results() == []
+
+
+async def test_a_threads_jobs_use_its_channels_defaults(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        await channel_defaults(w, "set", duration=10)
+        body = await submitted(w, await w.video("a fox", channel=THREAD))
+        assert body["frames"] == FRAMES[10]
+
+
+async def test_a_video_sent_by_dm_is_found_again_after_a_restart(tmp_path: Path) -> None:
+    """A process that died after the DM was sent and before it was recorded: the next one
+    finds the DM'd result instead of sending it twice."""
+    async with world(tmp_path) as w:
+        bot = await w.start_bot()
+        await settings(w, "set", delivery="dm")
+        await w.reply(await w.video("a fox"))
+        [job] = await w.wait_for_state(JobState.DELIVERED, timeout=30)
+        assert await bot.presenter.find_delivery(job) == job.result_message_id
+        other = job.model_copy(update={"id": "0" * 32})
+        assert await bot.presenter.find_delivery(other) is None
