@@ -12,6 +12,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # The models register their tables on SQLModel's metadata, which autogenerate compares with.
+import bot.core.audit
+import bot.core.guild.models
+import bot.core.jobs.models
+import bot.core.jobs.timings
+import bot.core.preferences.models  # noqa: F401
 from bot.core.db import make_engine
 
 

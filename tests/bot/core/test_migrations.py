@@ -30,6 +30,7 @@ from bot.core.jobs import store
 from bot.core.jobs.models import JobState, LedgerEntry, LedgerKind
 from tests.testdb import database_url, on_postgresql
 
+# their tables are on the metadata
 assert bot.core.guild.models and bot.core.jobs.models and bot.core.preferences.models
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLES = sorted(SQLModel.metadata.tables)
