@@ -9,7 +9,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,9 @@ from bot.core.i18n import Wording, later
 from bot.core.images import inspect_image
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
+from bot.core.preferences import store as preferences
+from bot.core.preferences.models import Delivery
+from bot.core.preferences.resolve import Filled, Level, PreferenceUnsupported, fill, refuse_saved
 from providers import (
     MAX_SEED,
     Mode,
@@ -102,9 +105,17 @@ async def start_job(
     if not runner.accepting:
         raise NotAccepting
     await _check_not_started(db, request.interaction_id)
-    spec = request.spec
     gid, user_id = request.guild_id or 0, request.requester.user_id
-    rules = await db.run(lambda s: load_rules(s, guild_id=gid, user_id=user_id))
+    rules_channel = request.requester.channel_id
+    rules, saved = await db.run(
+        lambda s: (
+            load_rules(s, guild_id=gid, user_id=user_id),
+            preferences.load(session=s, guild_id=gid, user_id=user_id, channel_id=rules_channel),
+        )
+    )
+    asked = request.spec
+    filled = fill(mode=asked.mode, asked=_asked(asked), saved=saved)
+    spec = _filled_spec(asked, filled)
     try:
         admission = admit(
             config=rules.config,
@@ -117,6 +128,7 @@ async def start_job(
     except Refusal as refusal:
         await _refused(db, request, refusal, provider=None, now=clock())
         raise
+    _check_saved_provider(spec, filled, admission.providers)
     name, provider = resolve_provider(spec.provider or admission.providers[0], providers, order)
     seed = (
         spec.seed if spec.seed is not None and spec.seed >= 0 else secrets.randbelow(MAX_SEED + 1)
@@ -125,6 +137,7 @@ async def start_job(
     try:
         options = provider.resolve(wanted)
     except UnsupportedOption as error:
+        refuse_saved(error, filled, provider=name, mode=spec.mode)
         alternatives = _alternatives(error, spec.mode, name, providers)
         raise OptionUnsupported(error, alternatives, mode=spec.mode) from error
     except UnsafeURL as error:  # pragma: no cover - the placeholder is always acceptable
@@ -173,6 +186,7 @@ async def start_job(
         member_locale=request.member_locale,
         # Its public posts speak the language the server chose, else the server's own.
         guild_locale=rules.config.locale or request.guild_locale,
+        deliver_dm=filled.delivery is Delivery.DM,
     )
     try:
         job = await runner.accept(
@@ -206,6 +220,43 @@ async def _check_not_started(db: Database, interaction_id: int | None) -> None:
 def _job_of_interaction(session: Session, interaction_id: int) -> str | None:
     query = select(Job.id).where(col(Job.interaction_id) == interaction_id)
     return session.exec(query).first()
+
+
+def _asked(spec: JobSpec) -> preferences.Values:
+    return preferences.Values(
+        provider=None if spec.provider is None else spec.provider.value,
+        aspect_ratio=spec.aspect_ratio,
+        duration=spec.duration,
+        resolution=spec.resolution,
+    )
+
+
+def _filled_spec(spec: JobSpec, filled: Filled) -> JobSpec:
+    values = filled.values
+    return replace(
+        spec,
+        provider=None if values.provider is None else ProviderName(values.provider),
+        aspect_ratio=values.aspect_ratio,
+        duration=values.duration,
+        resolution=values.resolution,
+    )
+
+
+def _check_saved_provider(spec: JobSpec, filled: Filled, allowed: Sequence[ProviderName]) -> None:
+    """A saved provider this member may not use here (disabled since, or not in their tier)
+    is named as the saved value it is."""
+    level = filled.sources.get("provider")
+    if spec.provider is None or level not in (Level.MEMBER, Level.CHANNEL):
+        return
+    if spec.provider not in allowed:
+        raise PreferenceUnsupported(
+            option="provider",
+            value=spec.provider.value,
+            level=level,
+            provider=spec.provider,
+            mode=spec.mode,
+            accepted=[p.value for p in allowed],
+        )
 
 
 def resolve_provider(

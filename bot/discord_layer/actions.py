@@ -21,6 +21,7 @@ from bot.core.jobs.contracts import CancelResult
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
+from bot.core.preferences.resolve import PreferenceUnsupported
 from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
@@ -32,6 +33,7 @@ from bot.discord_layer.errors import (
     locale_of,
     member_text,
 )
+from bot.discord_layer.preference_texts import unsupported_text
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
 from providers import Mode, Provider, ProviderName
@@ -98,6 +100,8 @@ class Actions:
                 providers=self.providers,
                 order=self.provider_order,
             )
+        except PreferenceUnsupported as refusal:
+            raise BadRequest(unsupported_text(refusal, interaction.locale.value)) from refusal
         except Refused as refusal:
             raise UserFacingError(member_text(refusal, locale_of(interaction))) from refusal
         job, image = started.job, started.image

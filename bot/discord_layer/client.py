@@ -26,7 +26,13 @@ from providers import Provider, ProviderName
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("commands.generate", "commands.account", "commands.admin")
+EXTENSIONS = (
+    "commands.generate",
+    "commands.account",
+    "commands.admin",
+    "commands.settings",
+    "commands.animate_menu",
+)
 
 
 class VideoBot(commands.AutoShardedBot):

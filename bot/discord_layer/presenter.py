@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import discord
@@ -17,6 +18,7 @@ from bot.core.jobs.contracts import DeliveryFailed
 from bot.core.jobs.fitting import FittedVideo
 from bot.core.jobs.models import Job, JobState
 from bot.core.lookups import Lookups
+from bot.discord_layer import direct_messages as dm
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.result_notes import fitted_note
@@ -49,6 +51,7 @@ class DiscordPresenter:
         self.review = review
         self.edit_interval = edit_interval
         self.editors = StatusEditors(self._edit, signature=_signature, edit_interval=edit_interval)
+        self.direct = dm.DirectDelivery(channels)
 
     async def close(self) -> None:
         await self.editors.close()
@@ -126,9 +129,36 @@ class DiscordPresenter:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(self, job: Job, video: Downloaded | None) -> int:
+        note = ""
+        if job.deliver_dm:
+            try:
+                # No buttons in a DM: Re-roll and Delete act in the job's channel.
+                private = await self.direct.channel(job.user_id)
+                return await self._post_in(private, job, video, note="", view=None)
+            except (discord.Forbidden, discord.NotFound) as error:
+                # 50007 when the member closed their DMs; any other refusal of the DM (the
+                # member is gone) is treated alike: the channel still gets the video.
+                log.info(
+                    "job %s: the direct message was refused (%s); posting in the channel",
+                    job.id,
+                    error.code,
+                )
+                note = dm.closed_note(job)
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
+        return await self._post_in(
+            channel, job, video, note=note, view=result_view(job.id, job.guild_locale)
+        )
+
+    async def _post_in(
+        self,
+        channel: discord.abc.Messageable,
+        job: Job,
+        video: Downloaded | None,
+        *,
+        note: str,
+        view: discord.ui.View | None,
+    ) -> int:
         embed = render.result_embed(job)
-        view = result_view(job.id, job.guild_locale)
         mentions = render.requester_only(job.user_id)
         # discord.py sends every nonce with enforce_nonce; ours is the same on every attempt.
         nonce = render.result_nonce(job)
@@ -141,10 +171,10 @@ class DiscordPresenter:
                 content += "\n" + fitted_note(job, link=_link(job))
             try:
                 message = await channel.send(
-                    content,
+                    dm.with_note(content, note),
                     embed=embed,
                     file=file,
-                    view=view,
+                    **_with_view(view),
                     allowed_mentions=mentions,
                     nonce=nonce,
                 )
@@ -158,9 +188,9 @@ class DiscordPresenter:
         assert job.video_url is not None  # noqa: S101
         link = f"||{job.video_url}||" if _hide(job) else job.video_url
         message = await channel.send(
-            render.result_content(job, link=link),
+            dm.with_note(render.result_content(job, link=link), note),
             embed=embed,
-            view=view,
+            **_with_view(view),
             allowed_mentions=mentions,
             nonce=nonce,
         )
@@ -228,6 +258,10 @@ class DiscordPresenter:
         return None
 
     async def find_delivery(self, job: Job) -> int | None:
+        if job.deliver_dm:
+            in_dm = await self.direct.find(job)
+            if in_dm is not None:
+                return in_dm
         found = await self._find(job, f"{render.REROLL_PREFIX}{job.id}", job.updated_at)
         return None if found is None else found.id
 
@@ -270,3 +304,8 @@ def _link(job: Job) -> str:
 def _hide(job: Job) -> bool:
     """A flagged video goes behind a spoiler, except in an age-restricted channel."""
     return job.nsfw and not job.channel_nsfw
+
+
+def _with_view(view: discord.ui.View | None) -> dict[str, Any]:
+    """The `view` argument of a post, left out for a post without buttons."""
+    return {} if view is None else {"view": view}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from commands.admin._access import Channels, Members, Roles
+from commands.admin._defaults import ChannelDefaults
 from commands.admin._language import language_command
 from commands.admin._limits import Providers, Tiers
 from commands.admin._moderation import Filter, Review
@@ -25,3 +26,4 @@ def build(bot: VideoBot) -> Reelbot:
 
 async def setup(bot: VideoBot) -> None:
     bot.tree.add_command(build(bot))
+    bot.tree.add_command(ChannelDefaults(bot))

@@ -22,8 +22,16 @@ async def test_commands_are_synced_with_only_configured_providers(tmp_path: Path
     async with world(tmp_path, wavespeed_api_key="") as w:
         await w.start_bot()
         commands = {c["name"]: c for c in w.fake.synced_guild_commands[GUILD]}
-        assert set(commands) == {"video", "animate", "quota", "jobs", "forget", "reelbot"}
+        assert set(commands) == {
+            *("video", "animate", "quota", "jobs", "forget", "reelbot"),
+            *("settings", "channel-defaults", "Animate"),
+        }
         assert int(commands["reelbot"]["default_member_permissions"]) == 1 << 5  # Manage Server
+        assert int(commands["channel-defaults"]["default_member_permissions"]) == 1 << 5
+        assert commands["Animate"]["type"] == 3  # a message command
+        [settings_set] = [o for o in commands["settings"]["options"] if o["name"] == "set"]
+        saved = {o["name"]: o for o in settings_set["options"]}
+        assert [c["value"] for c in saved["provider"]["choices"]] == ["runcomfy"]
         assert commands["video"].get("default_member_permissions") is None
         options = {o["name"]: o for o in commands["video"]["options"]}
         assert [c["value"] for c in options["provider"]["choices"]] == ["runcomfy"]

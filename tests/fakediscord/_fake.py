@@ -458,6 +458,72 @@ class FakeDiscord(DiscordState):
         payload["data"] = data
         return await self._dispatch_interaction(payload, name=name, timeout=timeout, via=via)
 
+    def member_post(
+        self,
+        channel_id: int,
+        *,
+        user_id: int,
+        content: str = "",
+        attachments: list[JSON] | tuple[JSON, ...] = (),
+        embeds: list[JSON] | tuple[JSON, ...] = (),
+    ) -> FakeMessage:
+        """A message a member (not the bot) posted in ``channel_id``: attachments from
+        :meth:`add_attachment` (with ``ephemeral=False``), embeds as Discord's embed objects
+        (an image link unfurls as ``{"type": "image", "url", "thumbnail": {...}}``)."""
+        if not self.channel_exists(channel_id):
+            raise AssertionError(f"unknown channel {channel_id}")
+        message = FakeMessage(
+            id=self.snowflakes.next(),
+            channel_id=channel_id,
+            guild_id=self.guild_of_channel(channel_id),
+            author_id=user_id,
+            via="channel",
+            content=content,
+            attachments=copy.deepcopy(list(attachments)),
+            embeds=copy.deepcopy(list(embeds)),
+        )
+        self.messages[message.id] = message
+        return message
+
+    async def invoke_message_command(
+        self,
+        name: str,
+        message: FakeMessage,
+        *,
+        user_id: int,
+        locale: str = "en-US",
+        timeout: float = 10.0,
+    ) -> FakeInteraction:
+        """Use a message context-menu command (application command type 3, "Apps" on a
+        message) as ``user_id`` would. Discord sends INTERACTION_CREATE type 2 whose ``data``
+        has ``type`` 3, ``target_id`` (the message's id) and the message itself in
+        ``data.resolved.messages`` (interactions/receiving-and-responding, "Application Command
+        Data Structure" and "Resolved Data Structure"); such commands have no options."""
+        if message.deleted:
+            raise AssertionError(f"message {message.id} was deleted")
+        data = self._command_data(
+            name,
+            None,
+            guild_id=message.guild_id,
+            subcommand=None,
+            attachments=(),
+            command_guild=True,
+            command_type=3,
+            resolve=False,
+        )
+        del data["options"]
+        data["target_id"] = str(message.id)
+        data["resolved"] = {"messages": {str(message.id): self.message_payload(message)}}
+        payload = self._interaction_base(
+            interaction_type=2,
+            guild_id=message.guild_id,
+            channel_id=message.channel_id,
+            user_id=user_id,
+            locale=locale,
+        )
+        payload["data"] = data
+        return await self._dispatch_interaction(payload, name=name, timeout=timeout)
+
     async def autocomplete(
         self,
         name: str,

@@ -690,6 +690,7 @@ class RestApi:
     async def create_channel_message(self, request: web.Request) -> web.StreamResponse:
         channel_id = self._channel_id(request)
         self.state.channel_denied(channel_id)
+        self.state.require_dm_open(channel_id)
         record = self._body()
         self.state.require_post(channel_id, files=bool(record.files))
         payload = self._payload()

@@ -689,6 +689,9 @@ class DiscordState:
         self.guilds: dict[int, FakeGuild] = {}
         self.channel_guild: dict[int, int] = {}
         self.dm_channels: dict[int, JSON] = {}
+        #: members who closed their DMs to the bot: opening a DM channel with them works,
+        #: posting in it is refused with 403 code 50007 (see ``require_dm_open``)
+        self.closed_dms: set[int] = set()
         self.denied_channels: dict[int, int] = {}
 
         # commands
@@ -875,6 +878,17 @@ class DiscordState:
         if guild_id is None:
             return False
         return _permissions.is_thread(self.guilds[guild_id].channels[channel_id])
+
+    def require_dm_open(self, channel_id: int) -> None:
+        """A post in a DM channel whose member does not accept DMs from the bot (server
+        privacy setting "Direct Messages", or the bot blocked) is refused with 403 and JSON code
+        50007 "Cannot send messages to this user" (topics/opcodes-and-status-codes); creating
+        the DM channel itself succeeds (resources/user, "Create DM")."""
+        channel = self.dm_channels.get(channel_id)
+        if channel is None:
+            return
+        if int(channel["recipients"][0]["id"]) in self.closed_dms:
+            raise ApiError(403, 50007, _ERROR_MESSAGES[50007])
 
     def require_post(self, channel_id: int, *, files: bool) -> None:
         """403 unless the bot may create a message here (DM channels: always)."""

@@ -39,7 +39,8 @@ __all__ = [
 #: The catalogue check holds every msgid and translation to its context's limit.
 #: "command": command, sub-command and option descriptions ("Application Command Object":
 #: 1-100); "choice": choice names (1-100).
-LIMITS: dict[str, int] = {"command": 100, "choice": 100}
+#: "message": a private reply's text (message content: 2000).
+LIMITS: dict[str, int] = {"command": 100, "choice": 100, "message": 2000}
 #: The places of private replies (ephemeral content and embed parts): `replies.PRIVATE_LIMITS`.
 LIMITS.update(PRIVATE_LIMITS)
 #: The places of public posts (content, embed parts, buttons, modals): `places.PUBLIC_LIMITS`.

@@ -122,6 +122,9 @@ class Job(SQLModel, table=True):
     member_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     # The language of its public posts: the server's choice, else its preferred locale.
     guild_locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    # The result goes to the requester by direct message (the channel when their DMs are
+    # closed); the status message stays in the channel.
+    deliver_dm: bool = False
 
     state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))
     provider_job_id: str | None = None

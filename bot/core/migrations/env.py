@@ -15,7 +15,8 @@ from sqlmodel import SQLModel
 import bot.core.audit
 import bot.core.guild.models
 import bot.core.jobs.models
-import bot.core.jobs.timings  # noqa: F401
+import bot.core.jobs.timings
+import bot.core.preferences.models  # noqa: F401
 from bot.core.db import make_engine
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 import bot.core.guild.models
 import bot.core.jobs.models
 import bot.core.jobs.timings
+import bot.core.preferences.models
 from bot.core import migrations, quotas
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine
@@ -29,7 +30,8 @@ from bot.core.jobs import store
 from bot.core.jobs.models import JobState, LedgerEntry, LedgerKind
 from tests.testdb import database_url, on_postgresql
 
-assert bot.core.guild.models and bot.core.jobs.models  # their tables are on the metadata
+# their tables are on the metadata
+assert bot.core.guild.models and bot.core.jobs.models and bot.core.preferences.models
 FIXTURES = Path(__file__).parent / "fixtures"
 TABLES = sorted(SQLModel.metadata.tables)
 
@@ -116,7 +118,7 @@ def select_columns(table: str, columns: list[str]) -> Any:
 def test_an_empty_database_upgraded_to_head_matches_the_models(tmp_path: Path) -> None:
     database = Database.connect(database_url(tmp_path / "empty.db"))
     try:
-        assert migrations.current(database.engine) == migrations.head() == "0004_guild_locale"
+        assert migrations.current(database.engine) == migrations.head() == "0006_preferences"
         assert differences(database) == []
         tables = set(inspect(database.engine).get_table_names())
         assert tables == {*TABLES, "alembic_version"}
