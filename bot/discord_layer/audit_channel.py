@@ -34,6 +34,7 @@ _ICONS = {
     AuditAction.DELETED: "🗑️",
     AuditAction.SETTINGS: "⚙️",
     AuditAction.QUOTA: "🎟️",
+    AuditAction.FAILOVER: "↪️",
 }
 
 

@@ -6,7 +6,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Boolean, Column, true
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -51,6 +51,10 @@ class GuildConfig(SQLModel, table=True):
     review_channel_id: int | None = Field(default=None, sa_column=_big(nullable=True))
     review_expiry_hours: float = 24.0
     audit_channel_id: int | None = Field(default=None, sa_column=_big(nullable=True))
+    # Send a job to another enabled provider when the default refuses it before creating it.
+    failover: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     updated_at: float = Field(default_factory=time.time)
 
 
