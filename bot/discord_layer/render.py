@@ -5,7 +5,9 @@ from __future__ import annotations
 import discord
 
 from bot.core import bounded
+from bot.core.i18n import translate
 from bot.core.jobs.models import Job, JobState
+from bot.discord_layer.usage_text import cost_text, failover_note
 from providers import Mode, ProviderName
 
 MAX_PROMPT_SHOWN = 1000
@@ -129,8 +131,10 @@ def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Em
     )
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
     embed.add_field(name="Options", value=_options_line(job), inline=True)
+    status = status_text(job, waiting_position=waiting_position)
+    note = failover_note(job)
     embed.add_field(
-        name="Status", value=status_text(job, waiting_position=waiting_position), inline=False
+        name="Status", value=status if note is None else f"{note}\n{status}", inline=False
     )
     if job.mode == Mode.IMAGE and job.image_url:
         embed.set_thumbnail(url=job.image_url)
@@ -184,6 +188,11 @@ def result_embed(job: Job) -> discord.Embed:
     embed.add_field(name="Seed", value=str(job.seed), inline=True)
     took = (job.finished_at or job.updated_at) - (job.submitted_at or job.created_at)
     embed.add_field(name="Generation time", value=f"{max(0.0, took):.0f} s", inline=True)
+    embed.add_field(
+        name=translate(job.guild_locale, "Cost"),
+        value=cost_text(job.cost, job.guild_locale),
+        inline=True,
+    )
     embed.set_footer(text=f"job {job.id}")
     return _fit(embed)
 
