@@ -16,6 +16,7 @@ from bot.core.jobs.models import JobState
 from bot.discord_layer import render
 from bot.discord_layer.actions import requester_of
 from bot.discord_layer.translator import tr
+from bot.discord_layer.usage_text import cost_text
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -98,7 +99,9 @@ class Account(commands.Cog):
                 name=state,
                 value=(
                     f"{prompt}\n<t:{when}:R> · {render.provider_label(job)} · "
-                    f"{job.duration} s · [open]({link})"
+                    f"{job.duration} s · "
+                    f"{cost_text(0 if job.refunded else job.cost, str(interaction.locale))} · "
+                    f"[open]({link})"
                 ),
                 inline=False,
             )
