@@ -42,7 +42,7 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
-from providers.settings import ProviderConfig, config_of, origin, real_secret
+from providers.settings import ProviderConfig, blank_as_none, config_of, origin, real_secret
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,11 @@ class RunComfySettings(BaseSettings):
     @classmethod
     def _runcomfy_key(cls, value: object) -> object:
         return real_secret(value)
+
+    @field_validator("runcomfy_price_per_unit", mode="before")
+    @classmethod
+    def _runcomfy_price(cls, value: object) -> object:
+        return blank_as_none(value)
 
     @field_validator("runcomfy_base_url")
     @classmethod

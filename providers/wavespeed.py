@@ -46,7 +46,7 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
-from providers.settings import ProviderConfig, config_of, origin, real_secret
+from providers.settings import ProviderConfig, blank_as_none, config_of, origin, real_secret
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ class WaveSpeedSettings(BaseSettings):
     @classmethod
     def _wavespeed_key(cls, value: object) -> object:
         return real_secret(value)
+
+    @field_validator("wavespeed_price_per_unit", mode="before")
+    @classmethod
+    def _wavespeed_price(cls, value: object) -> object:
+        return blank_as_none(value)
 
     @field_validator("wavespeed_base_url")
     @classmethod
