@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 import httpx
 
@@ -24,6 +25,14 @@ class ProviderSettings(WaveSpeedSettings, RunComfySettings):  # fields: RunComfy
         """The configured providers (those with a key), in registry order."""
         found = {name: connection(self) for name, connection in CONNECTIONS.items()}
         return {name: config for name, config in found.items() if config is not None}
+
+    def prices_per_unit(self) -> dict[ProviderName, Decimal]:
+        """The price of one quota unit at each provider that has one (an estimate's basis)."""
+        prices = {
+            ProviderName.RUNCOMFY: self.runcomfy_price_per_unit,
+            ProviderName.WAVESPEED: self.wavespeed_price_per_unit,
+        }
+        return {name: price for name, price in prices.items() if price is not None}
 
 
 CONNECTIONS: dict[ProviderName, Callable[[ProviderSettings], ProviderConfig | None]] = {

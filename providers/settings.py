@@ -33,6 +33,13 @@ def real_secret(value: object) -> object:
     return value
 
 
+def blank_as_none(value: object) -> object:
+    """An optional setting left empty in `.env` (``KEY=``) is unset."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 def origin(value: str) -> str:
     """A base URL: an http(s) origin without a trailing slash."""
     value = value.strip().rstrip("/")

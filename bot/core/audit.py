@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     DELETED = "deleted"
     SETTINGS = "settings"
     QUOTA = "quota"  # an admin granted or reset quota
+    FAILOVER = "failover"  # sent to another provider: the default refused it, creating nothing
 
 
 def _big_or_none() -> Any:

@@ -28,9 +28,10 @@ from bot.core.errors import (
     ProviderNotConfigured,
     Refusal,
 )
-from bot.core.guild.policy import Requester, admit, check_options, load_rules
+from bot.core.guild.policy import Admission, Requester, admit, check_options, load_rules
 from bot.core.i18n import Wording, later
 from bot.core.images import inspect_image
+from bot.core.jobs.failover import encode
 from bot.core.jobs.models import Job
 from bot.core.jobs.runner import JobRunner
 from bot.core.preferences import store as preferences
@@ -41,6 +42,7 @@ from providers import (
     Mode,
     Provider,
     ProviderName,
+    ResolvedOptions,
     UnsafeURL,
     UnsupportedOption,
     VideoRequest,
@@ -163,6 +165,11 @@ async def start_job(
         raise
     if request.missing_permissions:
         raise ChannelUnusable(request.missing_permissions)
+    failover = (
+        []
+        if spec.provider is not None
+        else _failover_providers(admission, name, providers, wanted, options)
+    )
     image_data = spec.image
     checked = None if image_data is None else await asyncio.to_thread(inspect_image, image_data)
 
@@ -187,6 +194,7 @@ async def start_job(
         # Its public posts speak the language the server chose, else the server's own.
         guild_locale=rules.config.locale or request.guild_locale,
         deliver_dm=filled.delivery is Delivery.DM,
+        failover_providers=encode(failover),
     )
     try:
         job = await runner.accept(
@@ -272,6 +280,38 @@ def resolve_provider(
     if provider is None:
         raise ProviderNotConfigured(name, tuple(order))
     return name, provider
+
+
+def _failover_providers(
+    admission: Admission,
+    chosen: ProviderName,
+    providers: Mapping[ProviderName, Provider],
+    wanted: VideoRequest,
+    options: ResolvedOptions,
+) -> list[ProviderName]:
+    """The providers a job whose provider the member did not choose may move to (provider
+    failover): allowed to this member here, configured, and making the same video."""
+    found = []
+    for name in admission.providers:
+        provider = providers.get(name)
+        if name is chosen or provider is None:
+            continue
+        try:
+            theirs = provider.resolve(
+                wanted.model_copy(update={"aspect_ratio": options.aspect_ratio})
+            )
+            check_options(
+                admission, provider=name, duration=theirs.duration, resolution=theirs.resolution
+            )
+        except (UnsupportedOption, UnsafeURL, Refusal):
+            continue
+        if (theirs.duration, theirs.resolution, theirs.aspect_ratio) == (
+            options.duration,
+            options.resolution,
+            options.aspect_ratio,
+        ):
+            found.append(name)
+    return found
 
 
 def _video_request(spec: JobSpec, seed: int) -> VideoRequest:

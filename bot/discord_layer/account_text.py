@@ -9,6 +9,7 @@ from bot.core.jobs.models import Job, JobState
 from bot.core.quota_policy import QuotaPolicy, Usage
 from bot.discord_layer import render
 from bot.discord_layer.errors import stamp
+from bot.discord_layer.usage_text import cost_text
 
 Locale = str | None
 
@@ -100,6 +101,7 @@ def summary(locale: Locale, job: Job, *, now: float) -> str:
         translate(
             locale, "{seconds} s", context="reply_field_value", seconds=number(locale, job.duration)
         ),
+        cost_text(0 if job.refunded else job.cost, locale),  # a refunded job cost nothing
     ]
     message_id = job.result_message_id or job.status_message_id
     if message_id:

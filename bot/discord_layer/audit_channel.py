@@ -38,6 +38,7 @@ _ICONS = {
     AuditAction.DELETED: "🗑️",
     AuditAction.SETTINGS: "⚙️",
     AuditAction.QUOTA: "🎟️",
+    AuditAction.FAILOVER: "↪️",
 }
 
 
@@ -67,6 +68,8 @@ def action_name(locale: str | None, action: AuditAction) -> str:
             return translate(locale, "settings", context="content")
         case AuditAction.QUOTA:
             return translate(locale, "quota", context="content")
+        case AuditAction.FAILOVER:
+            return translate(locale, "sent to another provider", context="content")
 
 
 def describe(entry: AuditEntry, locale: str | None = None) -> str:

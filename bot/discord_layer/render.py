@@ -12,6 +12,7 @@ from bot.core import bounded
 from bot.core.i18n import duration, ngettext, translate
 from bot.core.jobs.models import Job, JobState
 from bot.discord_layer.reasons import reason_shown
+from bot.discord_layer.usage_text import cost_text, failover_note
 from providers import Mode, ProviderName
 
 MAX_PROMPT_SHOWN = 1000
@@ -217,9 +218,11 @@ def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Em
         value=_options_line(job),
         inline=True,
     )
+    status = status_text(job, waiting_position=waiting_position)
+    note = failover_note(job)  # moved to another provider: say so
     embed.add_field(
         name=translate(locale, "Status", context="field_name"),
-        value=status_text(job, waiting_position=waiting_position),
+        value=status if note is None else f"{note}\n{status}",
         inline=False,
     )
     if job.mode == Mode.IMAGE and job.image_url:
@@ -313,6 +316,7 @@ def result_embed(job: Job) -> discord.Embed:
         translate(locale, "Generation time", context="field_name"),
         seconds_shown(job, max(0.0, took)),
     )
+    field(translate(locale, "Cost", context="field_name"), cost_text(job.cost, locale))
     embed.set_footer(text=_footer(job))
     return _fit(embed)
 

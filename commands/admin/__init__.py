@@ -11,6 +11,7 @@ from commands.admin._language import language_command
 from commands.admin._limits import Providers, Tiers
 from commands.admin._moderation import Filter, Review
 from commands.admin._server import Reelbot
+from commands.admin._usage import failover_command, usage_command
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -21,6 +22,8 @@ def build(bot: VideoBot) -> Reelbot:
     for group in (Channels, Roles, Members, Tiers, Filter, Providers, Review):
         root.add_command(group(bot))
     root.add_command(language_command(bot))
+    root.add_command(usage_command)
+    root.add_command(failover_command)
     return root
 
 

@@ -113,10 +113,12 @@ async def test_faults_at_a_set_rate_lose_nothing(tmp_path: Path) -> None:
     for job in jobs:
         by_provider[job.provider][job.state.value] += 1
     rc, ws = by_provider["runcomfy"], by_provider["wavespeed"]
-    # Submit faults: lost answers are unknown (never resubmitted), refusals fail with a
-    # refund, and a 429 (no job created) is sent again after Retry-After and delivered.
-    assert rc["unknown"] == submit_faults["drop-before"] + submit_faults["drop-after"], rc
-    assert rc["failed"] == submit_faults["500"], rc
+    # Submit faults: lost answers and 500s after sending are unknown (a paid job may exist:
+    # never resubmitted, never refunded), and a 429 (no job created) is sent again after
+    # Retry-After and delivered.
+    maybe_created = submit_faults["drop-before"] + submit_faults["drop-after"]
+    assert rc["unknown"] == maybe_created + submit_faults["500"], rc
+    assert rc["failed"] == 0, rc
     assert rc["delivered"] == submit_faults["ok"] + submit_faults["429"], rc
     assert len(w.runcomfy.submits()) == per_provider + submit_faults["429"]
     # Polling faults are ridden out; bad result files fail with a refund.

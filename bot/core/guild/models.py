@@ -6,7 +6,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, String
+from sqlalchemy import JSON, BigInteger, Boolean, Column, String, true
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -53,6 +53,10 @@ class GuildConfig(SQLModel, table=True):
     audit_channel_id: int | None = Field(default=None, sa_column=_big(nullable=True))
     # The language of public posts ("en", "fr", "ja"); None: the server's preferred locale.
     locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    # Send a job to another enabled provider when the default refuses it before creating it.
+    failover: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     updated_at: float = Field(default_factory=time.time)
 
 

@@ -125,6 +125,15 @@ class Job(SQLModel, table=True):
     # The result goes to the requester by direct message (the channel when their DMs are
     # closed); the status message stays in the channel.
     deliver_dm: bool = False
+    # Provider failover (0007_failover): the providers this job may move to when its own
+    # refuses it in a way that proves no job was created, in order ("" or None: none; the
+    # member chose the provider, or the server's rules allow no other). Once moved: the
+    # provider that refused it and why ("key", "credit" or "unreachable").
+    failover_providers: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True)
+    )
+    failover_from: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    failover_reason: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))
     provider_job_id: str | None = None

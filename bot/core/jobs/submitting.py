@@ -3,7 +3,9 @@
 `submit_attempted_at` is committed immediately before the POST, after every status edit, so a
 restart knows which SUBMITTING jobs may have sent something (-> UNKNOWN, never resubmitted) and
 which provably sent nothing (-> submitted again). A 429, or a connection that was never made,
-created no job: the job keeps its slot, waits as the provider asks (bounded), and tries again.
+created no job: the job keeps its slot, waits as the provider asks (bounded), and tries again,
+unless another provider may take it (`bot.core.jobs.failover`). Anything else after sending
+(a 5xx, an answer without a job id, a lost answer) may have created a paid job: UNKNOWN.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from pydantic import ValidationError
 from bot.core.db import Database
 from bot.core.jobs import store
 from bot.core.jobs.contracts import Presenter, RunnerConfig, user_reason
+from bot.core.jobs.failover import (
+    Move,
+    created_nothing,
+    failover_enabled,
+    failover_reason,
+    move_provider,
+    next_provider,
+)
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
 from providers import (
@@ -141,21 +151,26 @@ class SubmitStep:
                 return None  # cancelled or taken over: re-read
             try:
                 moved = await self._send(job, provider, request)
-            except (RateLimited, SubmitNotSent) as error:
-                waiting = await self._wait_to_resubmit(job, error, deadline)
-                if waiting is None:
-                    return None
-                if not waiting:
-                    return await self.moves.fail(job, user_reason(error))
-                continue
             except ProviderError as error:
-                if not error.refundable:  # e.g. SubmitOutcomeUnknown: a paid job may exist
+                if not created_nothing(error):
+                    # A 5xx, an answer without a job id, a lost answer: a paid job may exist.
                     log.warning("job %s: %s", job.id, error.admin_message)
                     return await self.moves.settle(
                         job.id,
                         JobState.UNKNOWN,
                         "the provider did not confirm the job; an admin will check it",
                     )
+                elsewhere = await self._fail_over(job, error, image_url)
+                if elsewhere is not None:
+                    job, provider = elsewhere
+                    continue
+                if isinstance(error, RateLimited | SubmitNotSent):
+                    waiting = await self._wait_to_resubmit(job, error, deadline)
+                    if waiting is None:
+                        return None
+                    if not waiting:
+                        return await self.moves.fail(job, user_reason(error))
+                    continue
                 log.warning("job %s: submit refused: %s", job.id, error.admin_message)
                 return await self.moves.fail(job, user_reason(error))
             break
@@ -203,6 +218,44 @@ class SubmitStep:
             log.warning("%s got no answer in %.0f s; cut off", task.get_name(), grace)
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _fail_over(
+        self, job: Job, error: ProviderError, image_url: str | None
+    ) -> tuple[Job, Provider] | None:
+        """Move the job to its next failover provider when this refusal allows it (it created
+        nothing, for a reason another provider does not share) and the server has failover
+        on. Returns the moved job and its provider, or None (the caller handles the error)."""
+        reason = failover_reason(error)
+        if reason is None or not job.failover_providers:
+            return None
+        choice = next_provider(
+            job, self.providers, lambda p: build_request(job, p, image_url=image_url)
+        )
+        if choice is None:
+            return None
+        to, remaining = choice
+        enabled = await self.db.run(lambda s: failover_enabled(s, guild_id=job.guild_id))
+        if not enabled:
+            log.info("job %s: failover is off on this server; not moving it", job.id)
+            return None
+        now = self.clock()
+        refusal = error.admin_message
+        moved = await self.db.run(
+            lambda s: move_provider(
+                s,
+                job_id=job.id,
+                owner=self.owner,
+                now=now,
+                move=Move(to=to, reason=reason),
+                remaining=remaining,
+                refusal=refusal,
+            )
+        )
+        if moved is None:
+            return None
+        log.warning("job %s: %s; sending it to %s instead", job.id, refusal, to.value)
+        await self.moves.show(moved)
+        return moved, self.providers[to]
 
     async def _wait_to_resubmit(
         self, job: Job, error: ProviderError, deadline: float

@@ -3,7 +3,7 @@ admin's defaults per channel (`channel_defaults`), and whether a job's result go
 member by direct message (`job.deliver_dm`; existing rows: no, they were posted in the channel).
 
 Revision ID: 0006_preferences
-Revises: 0003_job_context
+Revises: 0004_guild_locale
 Create Date: 2026-11-30
 """
 
