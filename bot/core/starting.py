@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,9 @@ from providers import (
 )
 from providers.capabilities import Capabilities
 
+if TYPE_CHECKING:
+    from bot.core.extend.chain import ChainLink
+
 # Checked against the provider's rules before the real (re-hosted) URL exists.
 PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
 
@@ -60,6 +64,7 @@ class JobSpec:
     seed: int | None = None
     image: bytes | None = None
     parent_job_id: str | None = None
+    chain: ChainLink | None = None  # an extension: its place in its chain (bot.core.extend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,7 @@ async def start_job(
         interaction_id=request.interaction_id,
         member_locale=request.member_locale,
         guild_locale=request.guild_locale,
+        **(spec.chain.columns() if spec.chain is not None else {}),
     )
     try:
         job = await runner.accept(

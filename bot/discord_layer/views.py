@@ -23,6 +23,8 @@ from bot.discord_layer.render import (
 )
 
 _JOB = r"(?P<job>[0-9a-f]{32})"
+EXTEND_PREFIX = "reelbot:extend:"  # on a clip
+EXTEND_JOINED_PREFIX = "reelbot:extendall:"  # on a chain's joined video (also its marker)
 
 Interaction = discord.Interaction[discord.Client]
 
@@ -53,6 +55,18 @@ class ButtonHost(Protocol):
     def actions(self) -> MemberHandlers: ...
     @property
     def review(self) -> ModeratorHandlers: ...
+
+
+class ExtendHandlers(Protocol):
+    """What the Extend buttons do (bot.discord_layer.extend.Extender)."""
+
+    async def open(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+@runtime_checkable
+class ExtendHost(Protocol):
+    @property
+    def extend(self) -> ExtendHandlers: ...
 
 
 def _host(interaction: Interaction) -> ButtonHost:
@@ -188,6 +202,37 @@ class DiscardButton(
         await host.review.discard(interaction, self.job_id)
 
 
+class ExtendButton(
+    JobButton, prefix=EXTEND_PREFIX, label="Extend", emoji="⏩", style=discord.ButtonStyle.primary
+):
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await _extender(interaction).open(interaction, self.job_id)
+
+
+class JoinedExtendButton(
+    JobButton,
+    prefix=EXTEND_JOINED_PREFIX,
+    label="Extend",
+    emoji="⏩",
+    style=discord.ButtonStyle.primary,
+):
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await _extender(interaction).open(interaction, self.job_id)
+
+
+def _extender(interaction: Interaction) -> ExtendHandlers:
+    client = interaction.client
+    if not isinstance(client, ExtendHost):  # pragma: no cover - the bot always is one
+        raise TypeError(f"{type(client).__name__} holds no Extend handler")
+    return client.extend
+
+
+def joined_view(job_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(JoinedExtendButton(job_id))
+    return view
+
+
 def status_view(job_id: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(CancelButton(job_id))
@@ -197,6 +242,7 @@ def status_view(job_id: str) -> discord.ui.View:
 def result_view(job_id: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job_id))
+    view.add_item(ExtendButton(job_id))
     view.add_item(DeleteButton(job_id))
     return view
 
@@ -223,4 +269,6 @@ DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (
     RejectButton,
     ReleaseButton,
     DiscardButton,
+    ExtendButton,
+    JoinedExtendButton,
 )

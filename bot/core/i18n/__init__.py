@@ -32,8 +32,8 @@ __all__ = [
 #: Message contexts (msgctxt) and the Discord limit of the place each goes, in characters.
 #: The catalogue check holds every msgid and translation to its context's limit.
 #: "command": command, sub-command and option descriptions ("Application Command Object":
-#: 1-100); "choice": choice names (1-100).
-LIMITS: dict[str, int] = {"command": 100, "choice": 100}
+#: 1-100); "choice": choice names (1-100); "message" (no context): message content (2000).
+LIMITS: dict[str, int] = {"command": 100, "choice": 100, "message": 2000}
 
 #: The functions `pybabel extract` and the catalogue check find messages in, as Babel
 #: keyword specs (README, "Adding a language"): argument numbers of the msgid, the plural

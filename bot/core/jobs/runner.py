@@ -33,7 +33,7 @@ from bot.core.jobs.contracts import (
     Presenter,
     RunnerConfig,
 )
-from bot.core.jobs.driver import JobDriver
+from bot.core.jobs.driver import AfterDelivery, JobDriver
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
 from bot.core.jobs.slots import claim_slots, waiting_lease
@@ -67,6 +67,7 @@ class JobRunner:
         temp_dir: Path | None = None,
         wakeups: Wakeups | None = None,
         metrics: Metrics | None = None,
+        after_delivery: AfterDelivery | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -86,6 +87,7 @@ class JobRunner:
         self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
         self.metrics = metrics
         self.leases_renewed_at = time.monotonic()  # for /readyz
+        self.after_delivery = after_delivery  # a chain's joined video (bot.core.extend)
         self.presenter = presenter  # builds the parts below
 
     @property
@@ -126,6 +128,7 @@ class JobRunner:
             clock=self.clock,
             wait_for_slot=self._wait_for_slot,
             wakeups=self.wakeups,
+            after_delivery=self.after_delivery,
         )
         self.upkeep = Upkeep(
             db=self.db,
