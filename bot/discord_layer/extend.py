@@ -141,6 +141,8 @@ class Extender:
         match blocked:
             case Blocked.NOT_DELIVERED:
                 return translate(locale, "Only a posted video can be extended.")
+            case Blocked.STILL_POSTING:
+                return translate(locale, "This video is still being posted; try again in a moment.")
             case Blocked.PROMPT_ERASED:
                 return translate(locale, "This video's prompt was erased, so it can't be extended.")
             case Blocked.NO_IMAGE_PROVIDER:

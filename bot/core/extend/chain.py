@@ -20,6 +20,7 @@ class Blocked(StrEnum):
     """Why a video cannot be extended (the chat side words it)."""
 
     NOT_DELIVERED = "not_delivered"
+    STILL_POSTING = "still_posting"  # its result (or its chain's joined video) is on the way
     PROMPT_ERASED = "prompt_erased"
     TOO_LONG = "too_long"
     NO_IMAGE_PROVIDER = "no_image_provider"
@@ -68,6 +69,8 @@ def plan_extension(
     images, else the first configured one that does; the parent's duration and resolution
     where that provider offers them, else a shorter duration that keeps the chain within
     `max_seconds` (the joined video's length)."""
+    if parent.state in (JobState.DOWNLOADING, JobState.DELIVERING):
+        return Blocked.STILL_POSTING
     if parent.state is not JobState.DELIVERED or parent.result_message_id is None:
         return Blocked.NOT_DELIVERED
     if parent.prompt is None:
