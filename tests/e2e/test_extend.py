@@ -181,7 +181,7 @@ async def test_the_extend_button_answers_in_the_members_language(tmp_path: Path)
 def join_rows(w: World) -> list[tuple[object, ...]]:
     return testdb.rows(
         w.settings.database_url,
-        "SELECT join_state, join_message_id FROM job WHERE chain_root_id IS NOT NULL",
+        "SELECT join_state, join_message_id, state FROM job WHERE chain_root_id IS NOT NULL",
     )
 
 
@@ -214,13 +214,13 @@ async def test_killed_between_the_clip_and_the_join_the_join_is_posted_once(
             hold.release()
         finally:
             await bot.stop()
-        assert [state for state, _ in join_rows(w)] == ["owed"]
+        assert [(row[0], row[2]) for row in join_rows(w)] == [("owed", "delivering")]
 
         again = await spawn_bot(w, log)
         try:
             await w.fake.wait_for(lambda: [s for s, _ in join_rows(w)] == [JOIN_POSTED], timeout=60)
             await w.fake.wait_for(lambda: len(joined_posts(w)) == 1, timeout=10)
-            [(_, message_id)] = join_rows(w)
+            [(_, message_id, _)] = join_rows(w)
             [joined] = joined_posts(w)
             assert message_id == joined.id
             assert len(w.results()) == 2  # the clip was not posted again
