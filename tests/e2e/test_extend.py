@@ -218,7 +218,10 @@ async def test_killed_between_the_clip_and_the_join_the_join_is_posted_once(
 
         again = await spawn_bot(w, log)
         try:
-            await w.fake.wait_for(lambda: [s for s, _ in join_rows(w)] == [JOIN_POSTED], timeout=60)
+            await w.fake.wait_for(
+                lambda: [(r[0], r[2]) for r in join_rows(w)] == [(JOIN_POSTED, "delivered")],
+                timeout=60,
+            )
             await w.fake.wait_for(lambda: len(joined_posts(w)) == 1, timeout=10)
             [(_, message_id, _)] = join_rows(w)
             [joined] = joined_posts(w)
