@@ -16,6 +16,7 @@ from rich.console import Console
 
 from bot import cli
 from bot.core.db import Database
+from bot.core.extend import ChainJoiner
 from bot.core.jobs.contracts import RunnerConfig
 from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.runner import JobRunner
@@ -27,8 +28,10 @@ from bot.core.settings import Settings
 from bot.core.video import VideoTools, VideoWorker
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
+from bot.discord_layer.chain_posts import ChainPosts
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.client import VideoBot
+from bot.discord_layer.extend import Extender
 from bot.discord_layer.presenter import DiscordPresenter
 from bot.discord_layer.rate_limits import rate_limit_trace
 from bot.discord_layer.review import Review
@@ -39,6 +42,8 @@ from providers import Downloader, Provider, ProviderName, build_providers, new_d
 from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
+
+# The longest one piece of video work (a last frame, a join) may take before it is stopped.
 
 # View Channel, Send Messages, Embed Links, Attach Files, Read Message History.
 INVITE_PERMISSIONS = 1024 | 2048 | 16384 | 32768 | 65536
@@ -122,6 +127,7 @@ def assemble(
         review=review_messages,
         edit_interval=settings.status_edit_interval,
     )
+    chain_posts = ChainPosts(channels=channels, presenter=presenter, downloader=downloader)
     runner = JobRunner(
         db=db,
         providers=providers,
@@ -132,9 +138,20 @@ def assemble(
         wakeups=wakeups,
         metrics=metrics,
         fitter=ResultFitter(tools=tools),
+        after_delivery=ChainJoiner(db=db, tools=tools, poster=chain_posts, directory=temp_dir),
     )
     status = StatusPoster(channels=channels, presenter=presenter)
     provider_order = [n for n in settings.provider_order() if n in providers]
+    actions = Actions(
+        runner=runner,
+        db=db,
+        lookups=lookups,
+        providers=providers,
+        provider_order=provider_order,
+        status=status,
+        review=review_messages,
+        channels=channels,
+    )
     bot = VideoBot(
         settings=settings,
         db=db,
@@ -143,16 +160,7 @@ def assemble(
         runner=runner,
         lookups=lookups,
         presenter=presenter,
-        actions=Actions(
-            runner=runner,
-            db=db,
-            lookups=lookups,
-            providers=providers,
-            provider_order=provider_order,
-            status=status,
-            review=review_messages,
-            channels=channels,
-        ),
+        actions=actions,
         review=Review(
             runner=runner,
             lookups=lookups,
@@ -161,6 +169,15 @@ def assemble(
             channels=channels,
         ),
         audit=AuditForwarder(db=db, lookups=lookups, channels=channels),
+        extend=Extender(
+            actions=actions,
+            lookups=lookups,
+            providers=providers,
+            provider_order=provider_order,
+            tools=tools,
+            posts=chain_posts,
+            max_seconds=settings.extend_max_seconds,
+        ),
         http_trace=rate_limit_trace(metrics) if metrics is not None else None,
     )
     channels.attach(bot)  # the collaborators reach Discord through it from now on

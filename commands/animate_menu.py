@@ -57,17 +57,20 @@ async def read_image(bot: VideoBot, source: discord.Attachment | str, locale: st
             translate(
                 locale,
                 "I couldn't download that image from Discord; it may have been deleted.",
+                context="message",
             )
         ) from error
 
 
 class PromptModal(discord.ui.Modal):
     def __init__(self, bot: VideoBot, source: discord.Attachment | str, locale: str) -> None:
-        super().__init__(title=translate(locale, "Animate this image"), timeout=900)
+        super().__init__(
+            title=translate(locale, "Animate this image", context="message"), timeout=900
+        )
         self.bot = bot
         self.source = source
         self.prompt: discord.ui.TextInput[PromptModal] = discord.ui.TextInput(
-            label=translate(locale, "What should happen in the video?"),
+            label=translate(locale, "What should happen in the video?", context="message"),
             style=discord.TextStyle.paragraph,
             min_length=1,
             max_length=MAX_PROMPT_CHARS,
@@ -98,6 +101,7 @@ def build(bot: VideoBot) -> app_commands.ContextMenu:
                     locale,
                     "That message has no image to animate. Use Animate on a message with a "
                     "JPEG or PNG attached or embedded. Nothing was charged.",
+                    context="message",
                 ),
                 ephemeral=True,
             )

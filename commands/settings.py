@@ -80,7 +80,9 @@ def build(bot: VideoBot) -> app_commands.Group:
                 delivery=delivery,
             )
             if changes.empty:
-                raise BadRequest(translate(locale, "Choose at least one option to save."))
+                raise BadRequest(
+                    translate(locale, "Choose at least one option to save.", context="message")
+                )
             gid, uid, now = interaction.guild_id or 0, interaction.user.id, time.time()
             current = await bot.db.run(lambda s: store.member(session=s, guild_id=gid, user_id=uid))
             wanted = current.merged(changes)
@@ -98,6 +100,7 @@ def build(bot: VideoBot) -> app_commands.Group:
                     locale,
                     "Saved. New videos you make on this server use:\n{values}\n"
                     "An option you give in a command still comes first.",
+                    context="message",
                     values=listing(saved, locale),
                 )
             )
@@ -116,12 +119,14 @@ def build(bot: VideoBot) -> app_commands.Group:
             text = translate(
                 locale,
                 "Your saved defaults on this server:\n{values}",
+                context="message",
                 values=listing(saved.member, locale),
             )
             if not saved.channel.empty:
                 text += "\n" + translate(
                     locale,
                     "This channel's defaults, used where yours are not set:\n{values}",
+                    context="message",
                     values=listing(saved.channel, locale),
                 )
             await interaction.edit_original_response(content=text)
@@ -135,9 +140,11 @@ def build(bot: VideoBot) -> app_commands.Group:
                 lambda s: store.reset_member(session=s, guild_id=gid, user_id=uid)
             )
             text = (
-                translate(locale, "Your saved defaults are forgotten.")
+                translate(locale, "Your saved defaults are forgotten.", context="message")
                 if forgot
-                else translate(locale, "You had no saved defaults on this server.")
+                else translate(
+                    locale, "You had no saved defaults on this server.", context="message"
+                )
             )
             await interaction.edit_original_response(content=text)
 

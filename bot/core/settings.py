@@ -85,6 +85,9 @@ class Settings(ProviderSettings):
     # Video work (re-encoding a result to fit the upload limit): the longest one piece may take.
     video_timeout_seconds: float = Field(300.0, gt=0)
 
+    # Extend: the longest joined video a chain of extensions may make, in seconds.
+    extend_max_seconds: float = Field(30.0, gt=0)
+
     # Storage
     # sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB; kept out of repr (a password).
     database_url: str = Field("sqlite:///data/reelbot.db", repr=False)

@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +50,9 @@ from providers import (
 )
 from providers.capabilities import Capabilities
 
+if TYPE_CHECKING:
+    from bot.core.extend.chain import ChainLink
+
 # Checked against the provider's rules before the real (re-hosted) URL exists.
 PLACEHOLDER_IMAGE_URL = "https://cdn.discordapp.com/placeholder.png"
 
@@ -66,6 +70,7 @@ class JobSpec:
     seed: int | None = None
     image: bytes | None = None
     parent_job_id: str | None = None
+    chain: ChainLink | None = None  # an extension: its place in its chain (bot.core.extend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +200,7 @@ async def start_job(
         guild_locale=rules.config.locale or request.guild_locale,
         deliver_dm=filled.delivery is Delivery.DM,
         failover_providers=encode(failover),
+        **(spec.chain.columns() if spec.chain is not None else {}),
     )
     try:
         job = await runner.accept(

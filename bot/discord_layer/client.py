@@ -18,6 +18,7 @@ from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
 from bot.discord_layer.command_sync import sync_commands_once
 from bot.discord_layer.errors import ReelbotTree
+from bot.discord_layer.extend import Extender
 from bot.discord_layer.presenter import DiscordPresenter
 from bot.discord_layer.review import Review
 from bot.discord_layer.translator import CatalogueTranslator
@@ -46,6 +47,7 @@ class VideoBot(commands.AutoShardedBot):
     actions: Actions
     review: Review
     audit: AuditForwarder
+    extend: Extender
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class VideoBot(commands.AutoShardedBot):
         actions: Actions,
         review: Review,
         audit: AuditForwarder,
+        extend: Extender,
         http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
         super().__init__(
@@ -82,6 +85,7 @@ class VideoBot(commands.AutoShardedBot):
         self.actions = actions
         self.review = review
         self.audit = audit
+        self.extend = extend
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -104,4 +108,5 @@ class VideoBot(commands.AutoShardedBot):
         await self.runner.stop()
         await self.audit.stop()
         await self.presenter.close()
+        await self.extend.close()
         await super().close()

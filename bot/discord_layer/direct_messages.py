@@ -22,6 +22,7 @@ def closed_note(job: Job) -> str:
         job.guild_locale,
         "You asked for your videos by direct message, but your DMs are closed to me, so here "
         "it is.",
+        context="message",
     )
 
 

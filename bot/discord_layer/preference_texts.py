@@ -15,15 +15,15 @@ def shown(option: str, value: object, locale: str | None) -> str:
     """One value as a member reads it (option names stay English, like the commands')."""
     match option, value:
         case _, None:
-            return translate(locale, "not set")
+            return translate(locale, "not set", context="message")
         case "provider", str() if value in {p.value for p in ProviderName}:
             return ProviderName(value).label
         case "duration", _:
-            return translate(locale, "{seconds} s", seconds=value)
+            return translate(locale, "{seconds} s", context="message", seconds=value)
         case "delivery", Delivery.DM.value:
-            return translate(locale, "by direct message")
+            return translate(locale, "by direct message", context="message")
         case "delivery", Delivery.CHANNEL.value:
-            return translate(locale, "in the channel")
+            return translate(locale, "in the channel", context="message")
         case _:
             return str(value)
 
@@ -53,12 +53,14 @@ def unsupported_text(refusal: PreferenceUnsupported, locale: str | None) -> str:
                 locale,
                 "This channel's default provider ({value}) isn't available to you here; "
                 "choose {accepted} in the command. Nothing was charged.",
+                context="message",
                 **params,
             )
         return translate(
             locale,
             "Your saved provider ({value}) isn't available to you here; choose {accepted} in "
             "the command, or change it with /settings. Nothing was charged.",
+            context="message",
             **params,
         )
     if refusal.level is Level.CHANNEL:
@@ -67,6 +69,7 @@ def unsupported_text(refusal: PreferenceUnsupported, locale: str | None) -> str:
             "This channel's default {option} ({value}) isn't available with {provider} for "
             "this kind of video, which offers {accepted}. Choose {option} in the command, or "
             "ask an admin to change /channel-defaults. Nothing was charged.",
+            context="message",
             **params,
         )
     return translate(
@@ -74,6 +77,7 @@ def unsupported_text(refusal: PreferenceUnsupported, locale: str | None) -> str:
         "Your saved {option} ({value}) isn't available with {provider} for this kind of "
         "video, which offers {accepted}. Choose {option} in the command, or change it with "
         "/settings. Nothing was charged.",
+        context="message",
         **params,
     )
 
@@ -83,6 +87,7 @@ def unsaveable_text(refusal: PreferenceUnsaveable, locale: str | None) -> str:
         locale,
         "{value} can't be saved as {option}: no provider you chose here makes it. "
         "Available: {accepted}. Nothing was saved.",
+        context="message",
         option=refusal.option,
         value=shown(refusal.option, refusal.value, locale),
         accepted=_accepted(refusal.option, refusal.accepted, locale),

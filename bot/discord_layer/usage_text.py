@@ -22,14 +22,15 @@ def failover_note(job: Job) -> str | None:
     locale = job.guild_locale
     match job.failover_reason:
         case "key":
-            why = translate(locale, "its API key was refused")
+            why = translate(locale, "its API key was refused", context="message")
         case "credit":
-            why = translate(locale, "its account is out of credit")
+            why = translate(locale, "its account is out of credit", context="message")
         case _:
-            why = translate(locale, "it could not be reached")
+            why = translate(locale, "it could not be reached", context="message")
     return translate(
         locale,
         "↪️ Sent to {provider} because {refused} refused it: {reason}.",
+        context="message",
         provider=_label(job.provider),
         refused=_label(job.failover_from),
         reason=why,
@@ -38,4 +39,4 @@ def failover_note(job: Job) -> str | None:
 
 def cost_text(cost: int, locale: str | None) -> str:
     """A job's cost in quota units."""
-    return ngettext(locale, "{n} unit", "{n} units", cost)
+    return ngettext(locale, "{n} unit", "{n} units", cost, context="message")

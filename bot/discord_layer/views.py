@@ -29,6 +29,8 @@ from bot.discord_layer.render import (
 
 _JOB = r"(?P<job>[0-9a-f]{32})"
 EDIT_PREFIX = "reelbot:edit:"
+EXTEND_PREFIX = "reelbot:extend:"  # on a clip
+EXTEND_JOINED_PREFIX = "reelbot:extendall:"  # on a chain's joined video (also its marker)
 
 Interaction = discord.Interaction[discord.Client]
 
@@ -60,6 +62,18 @@ class ButtonHost(Protocol):
     def actions(self) -> MemberHandlers: ...
     @property
     def review(self) -> ModeratorHandlers: ...
+
+
+class ExtendHandlers(Protocol):
+    """What the Extend buttons do (bot.discord_layer.extend.Extender)."""
+
+    async def open(self, interaction: Interaction, job_id: str) -> None: ...
+
+
+@runtime_checkable
+class ExtendHost(Protocol):
+    @property
+    def extend(self) -> ExtendHandlers: ...
 
 
 def _host(interaction: Interaction) -> ButtonHost:
@@ -234,6 +248,33 @@ class DiscardButton(JobButton, prefix=DISCARD_PREFIX, style=discord.ButtonStyle.
         await host.review.discard(interaction, self.job_id)
 
 
+class ExtendButton(JobButton, prefix=EXTEND_PREFIX, emoji="⏩", style=discord.ButtonStyle.primary):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Extend", context="button")
+
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await _extender(interaction).open(interaction, self.job_id)
+
+
+class JoinedExtendButton(
+    JobButton, prefix=EXTEND_JOINED_PREFIX, emoji="⏩", style=discord.ButtonStyle.primary
+):
+    @staticmethod
+    def label(locale: str | None) -> str:
+        return translate(locale, "Extend", context="button")
+
+    async def run(self, interaction: Interaction, host: ButtonHost) -> None:
+        await _extender(interaction).open(interaction, self.job_id)
+
+
+def _extender(interaction: Interaction) -> ExtendHandlers:
+    client = interaction.client
+    if not isinstance(client, ExtendHost):  # pragma: no cover - the bot always is one
+        raise TypeError(f"{type(client).__name__} holds no Extend handler")
+    return client.extend
+
+
 def _view(job_id: str, locale: str | None, *buttons: type[JobButton]) -> discord.ui.View:
     """The buttons of a job's public message, labelled in `locale` (the job's public one)."""
     view = discord.ui.View(timeout=None)
@@ -247,7 +288,11 @@ def status_view(job_id: str, locale: str | None = None) -> discord.ui.View:
 
 
 def result_view(job_id: str, locale: str | None = None) -> discord.ui.View:
-    return _view(job_id, locale, RerollButton, EditButton, DeleteButton)
+    return _view(job_id, locale, RerollButton, EditButton, ExtendButton, DeleteButton)
+
+
+def joined_view(job_id: str, locale: str | None = None) -> discord.ui.View:
+    return _view(job_id, locale, JoinedExtendButton)
 
 
 def review_view(job_id: str, locale: str | None = None) -> discord.ui.View:
@@ -262,6 +307,8 @@ DYNAMIC_ITEMS: tuple[type[JobButton], ...] = (
     CancelButton,
     RerollButton,
     EditButton,
+    ExtendButton,
+    JoinedExtendButton,
     DeleteButton,
     ApproveButton,
     RejectButton,

@@ -72,7 +72,9 @@ class ChannelDefaults(AdminGroup):
             delivery=delivery,
         )
         if changes.empty:
-            raise BadRequest(translate(locale, "Choose at least one option to save."))
+            raise BadRequest(
+                translate(locale, "Choose at least one option to save.", context="message")
+            )
         gid, cid = interaction.guild_id or 0, channel.id
         current = await self.bot.db.run(
             lambda s: store.channel(session=s, guild_id=gid, channel_id=cid)
@@ -89,6 +91,7 @@ class ChannelDefaults(AdminGroup):
                 locale,
                 "New videos in {channel} now use, where neither the command nor the member "
                 "chose:\n{values}",
+                context="message",
                 channel=f"<#{cid}>",
                 values=listing(saved, locale),
             ),
@@ -109,6 +112,7 @@ class ChannelDefaults(AdminGroup):
             translate(
                 locale,
                 "Defaults for {channel}:\n{values}",
+                context="message",
                 channel=f"<#{cid}>",
                 values=listing(values, locale),
             ),
@@ -125,6 +129,7 @@ class ChannelDefaults(AdminGroup):
             translate(
                 interaction.locale.value,
                 "{channel} has no defaults now.",
+                context="message",
                 channel=f"<#{channel.id}>",
             ),
         )

@@ -169,9 +169,7 @@ class Reelbot(AdminGroup):
     )
     async def unknown(self, interaction: discord.Interaction[VideoBot]) -> None:
         gid = interaction.guild_id or 0
-        jobs = await self.bot.db.run(
-            lambda s: store.unsettled_unknown(session=s, guild_id=gid)
-        )
+        jobs = await self.bot.db.run(lambda s: store.unsettled_unknown(session=s, guild_id=gid))
         locale = locale_of(interaction)
         if not jobs:
             await self._done(

@@ -40,21 +40,30 @@ def usage_embed(figures: Usage, locale: str) -> discord.Embed:
     members (mentions; the reply pings no one)."""
     days = (figures.last_day - figures.first_day).days + 1
     embed = discord.Embed(
-        title=ngettext(locale, "Usage over the last day", "Usage over the last {n} days", days),
+        title=ngettext(
+            locale,
+            "Usage over the last day",
+            "Usage over the last {n} days",
+            days,
+            context="message",
+        ),
         colour=discord.Colour.blurple(),
     )
     lines = [
-        translate(locale, "Jobs: {jobs}", jobs=figures.jobs),
-        translate(locale, "Units: {units}", units=figures.units),
-        translate(locale, "Failures: {failures}", failures=figures.failures),
+        translate(locale, "Jobs: {jobs}", context="message", jobs=figures.jobs),
+        translate(locale, "Units: {units}", context="message", units=figures.units),
+        translate(locale, "Failures: {failures}", context="message", failures=figures.failures),
         translate(
             locale,
             "Refunds: {refunds} ({units})",
+            context="message",
             refunds=figures.refunds,
             units=cost_text(figures.refunded_units, locale),
         ),
     ]
-    embed.add_field(name=translate(locale, "Totals"), value="\n".join(lines), inline=True)
+    embed.add_field(
+        name=translate(locale, "Totals", context="message"), value="\n".join(lines), inline=True
+    )
     per_provider = [
         f"{_label(p)}: {cost_text(n, locale)}"
         + (
@@ -66,15 +75,20 @@ def usage_embed(figures: Usage, locale: str) -> discord.Embed:
     ]
     total = figures.total_cost
     if total is not None:
-        per_provider.append(translate(locale, "Estimated cost: {cost}", cost=_money(total, locale)))
+        per_provider.append(
+            translate(
+                locale, "Estimated cost: {cost}", context="message", cost=_money(total, locale)
+            )
+        )
     embed.add_field(
-        name=translate(locale, "Per provider"),
-        value="\n".join(per_provider) or translate(locale, "no use in this period"),
+        name=translate(locale, "Per provider", context="message"),
+        value="\n".join(per_provider)
+        or translate(locale, "no use in this period", context="message"),
         inline=True,
     )
     top = [f"<@{user}>: {cost_text(n, locale)}" for user, n in figures.top_members]
     embed.add_field(
-        name=translate(locale, "Top members"),
+        name=translate(locale, "Top members", context="message"),
         value=bounded.bounded_join(top, sep="\n", limit=bounded.FIELD) if top else "-",
         inline=False,
     )
@@ -96,7 +110,7 @@ async def usage_command(
         figures.rows,
         first_day=figures.first_day,
         last_day=figures.last_day,
-        title=translate(locale, "Units used per day"),
+        title=translate(locale, "Units used per day", context="message"),
     )
     await interaction.edit_original_response(
         embed=usage_embed(figures, locale),
@@ -140,10 +154,13 @@ async def failover_command(interaction: discord.Interaction[VideoBot], state: st
             locale,
             "Failover is on: when the default provider refuses a job before creating it (key "
             "refused, out of credit, unreachable), it goes to another enabled provider.",
+            context="message",
         )
         if enabled
         else translate(
-            locale, "Failover is off: a job refused by its provider fails, with a refund."
+            locale,
+            "Failover is off: a job refused by its provider fails, with a refund.",
+            context="message",
         )
     )
     await interaction.edit_original_response(content=text)

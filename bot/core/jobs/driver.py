@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
@@ -47,6 +47,13 @@ log = logging.getLogger(__name__)
 MAX_CRASHES = 3
 
 
+class AfterDelivery(Protocol):
+    """A step after a result is posted and before the job is DELIVERED (a chain's joined
+    video, `bot.core.extend`). A restart in DELIVERING runs it again once the result is found."""
+
+    async def run(self, job: Job, *, message_id: int, moves: JobMoves) -> None: ...
+
+
 class JobDriver:
     """Drives one job at a time through its steps; the runner launches one per job."""
 
@@ -65,6 +72,7 @@ class JobDriver:
         wait_for_slot: Callable[[str], Awaitable[None]],
         wakeups: Wakeups | None = None,
         fitter: ResultFitter | None = None,
+        after_delivery: AfterDelivery | None = None,
     ) -> None:
         self.db = db
         self.moves = moves
@@ -78,6 +86,7 @@ class JobDriver:
         self.wait_for_slot = wait_for_slot  # returns once the dispatcher gave the job a slot
         self.wakeups = wakeups  # provider callbacks wake polling jobs (WEBHOOK_PUBLIC_URL)
         self.fitter = fitter  # re-encodes a result over the upload limit; None: link only
+        self.after_delivery = after_delivery
 
     async def drive(self, job_id: str, *, resumed: bool) -> None:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
@@ -284,6 +293,7 @@ class JobDriver:
             found = await self.presenter.find_delivery(job)
             if found is not None:
                 log.info("job %s: result was already posted (message %s)", job.id, found)
+                await self._after_delivery(job, found)
                 moved = await self.moves.move(
                     job.id, JobState.DELIVERED, now=self.clock(), result_message_id=found
                 )
@@ -324,6 +334,7 @@ class JobDriver:
             if video is not None:
                 await asyncio.to_thread(video.path.unlink, missing_ok=True)
                 video = None
+            await self._after_delivery(job, message_id)
             moved = await self.moves.move(
                 job.id, JobState.DELIVERED, now=self.clock(), result_message_id=message_id
             )
@@ -334,6 +345,10 @@ class JobDriver:
         finally:
             if video is not None:
                 await asyncio.to_thread(video.path.unlink, missing_ok=True)
+
+    async def _after_delivery(self, job: Job, message_id: int) -> None:
+        if self.after_delivery is not None:
+            await self.after_delivery.run(job, message_id=message_id, moves=self.moves)
 
     async def _apply_nsfw_policy(self, job: Job, video: Downloaded | None) -> Job | None:
         """A flagged video in a channel that is not age-restricted is never posted openly.

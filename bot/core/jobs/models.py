@@ -115,7 +115,7 @@ class Job(SQLModel, table=True):
     image_url: str | None = None
     cost: int
     upload_limit: int  # bytes Discord accepts in this channel, from the interaction
-    parent_job_id: str | None = None  # set on re-rolls
+    parent_job_id: str | None = None  # set on re-rolls, and on extensions (the clip extended)
     # What only the process that received the interaction knew, for any process that posts
     # later. None on rows from before they were stored.
     interaction_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
@@ -134,6 +134,13 @@ class Job(SQLModel, table=True):
     )
     failover_from: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     failover_reason: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    # Extend (bot.core.extend): set on a job made from the last frame of another job's video.
+    # None on every other job.
+    chain_root_id: str | None = Field(default=None, max_length=32)  # the chain's first clip
+    chain_length: int | None = None  # clips in the chain up to and including this one
+    chain_seconds: float | None = None  # seconds of those clips (planned; measured once joined)
+    join_state: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    join_message_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))
 
     state: JobState = Field(default=JobState.ACCEPTED, sa_column=enum_column(JobState))
     provider_job_id: str | None = None

@@ -33,7 +33,7 @@ from bot.core.jobs.contracts import (
     Presenter,
     RunnerConfig,
 )
-from bot.core.jobs.driver import JobDriver
+from bot.core.jobs.driver import AfterDelivery, JobDriver
 from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves
@@ -73,6 +73,7 @@ class JobRunner:
         wakeups: Wakeups | None = None,
         metrics: Metrics | None = None,
         fitter: ResultFitter | None = None,
+        after_delivery: AfterDelivery | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -93,6 +94,7 @@ class JobRunner:
         self.metrics = metrics
         self.leases_renewed_at = time.monotonic()  # for /readyz
         self.fitter = fitter  # results over the upload limit are re-encoded to fit
+        self.after_delivery = after_delivery  # a chain's joined video (bot.core.extend)
         self.presenter = presenter  # builds the parts below
 
     @property
@@ -134,6 +136,7 @@ class JobRunner:
             wait_for_slot=self._wait_for_slot,
             wakeups=self.wakeups,
             fitter=self.fitter,
+            after_delivery=self.after_delivery,
         )
         self.upkeep = Upkeep(
             db=self.db,

@@ -20,6 +20,8 @@ FACES = {
     "RejectButton": ("Reject", discord.ButtonStyle.danger, None),
     "ReleaseButton": ("Post behind a spoiler", discord.ButtonStyle.success, None),
     "DiscardButton": ("Discard", discord.ButtonStyle.danger, None),
+    "ExtendButton": ("Extend", discord.ButtonStyle.primary, "⏩"),
+    "JoinedExtendButton": ("Extend", discord.ButtonStyle.primary, "⏩"),
 }
 
 

@@ -3,7 +3,7 @@ admin's defaults per channel (`channel_defaults`), and whether a job's result go
 member by direct message (`job.deliver_dm`; existing rows: no, they were posted in the channel).
 
 Revision ID: 0006_preferences
-Revises: 0004_guild_locale
+Revises: 0005_job_chain
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_preferences"
-down_revision: str | None = "0004_guild_locale"
+down_revision: str | None = "0005_job_chain"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
