@@ -18,7 +18,7 @@ from bot.core.i18n import later, number, translate
 from bot.core.images import ImageRejected, check_size
 from bot.core.jobs import store
 from bot.core.jobs.contracts import CancelResult
-from bot.core.jobs.models import Job
+from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
 from bot.core.preferences.resolve import PreferenceUnsupported
@@ -282,8 +282,11 @@ class Actions:
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             raise BadRequest(translate(locale, "I can't find that video here.", context="content"))
-        if job.result_message_id is None or (
-            interaction.message is not None and interaction.message.id != job.result_message_id
+        posted = job.state in (JobState.DELIVERING, JobState.DELIVERED)
+        if not posted or (
+            job.result_message_id is not None  # stored just after the post: a quick click
+            and interaction.message is not None
+            and interaction.message.id != job.result_message_id
         ):
             # Only a posted result opens its form: a forged custom_id never shows the prompt
             # of a request still waiting for a moderator.
