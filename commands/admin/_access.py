@@ -38,7 +38,7 @@ class Channels(AdminGroup):
 
     @app_commands.command(
         name="allow",
-        description=tr("command", "Allow videos in a channel (once any is allowed, only those)"),
+        description=tr("command", "Allow videos in a channel (then only there)"),
     )
     @app_commands.describe(channel=tr("command", "The channel to allow videos in"))
     async def channels_allow(
@@ -98,7 +98,7 @@ class Roles(AdminGroup):
 
     @app_commands.command(
         name="allow",
-        description=tr("command", "Let a role make videos (once any is set, only those)"),
+        description=tr("command", "Let a role make videos (then only those)"),
     )
     @app_commands.describe(role=tr("command", "The role that may make videos"))
     async def roles_allow(

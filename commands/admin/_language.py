@@ -33,7 +33,7 @@ def language_command(bot: VideoBot) -> app_commands.Command[Any, ..., None]:
 
     @app_commands.command(
         name="language",
-        description=tr("command", "The language of public posts: status, results, reviews, audit"),
+        description=tr("command", "Language of the bot's public posts"),
     )
     @app_commands.describe(language=tr("command", "A language, or default: the server's own"))
     @app_commands.choices(

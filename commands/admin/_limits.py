@@ -27,7 +27,7 @@ class Tiers(AdminGroup):
 
     @app_commands.command(
         name="set",
-        description=tr("command", "Set a role's quota tier (the member gets their best tier)"),
+        description=tr("command", "Set a role's quota tier"),
     )
     @app_commands.choices(
         max_duration=[
@@ -50,7 +50,7 @@ class Tiers(AdminGroup):
         window=tr("command", "How usage is counted"),
         max_duration=tr("command", "Longest clip allowed"),
         max_resolution=tr("command", "Best picture quality allowed"),
-        providers=tr("command", "Comma-separated: runcomfy, wavespeed (empty = all enabled)"),
+        providers=tr("command", "runcomfy, wavespeed (empty: all)"),
     )
     async def tiers_set(
         self,

@@ -205,7 +205,7 @@ class Reelbot(AdminGroup):
     )
     @app_commands.describe(
         job=tr("command", "The job id from /reelbot unknown"),
-        refund=tr("command", "Give the member their units back (you found no charge or no video)"),
+        refund=tr("command", "Give the member their units back"),
     )
     async def resolve(
         self, interaction: discord.Interaction[VideoBot], job: str, refund: bool
