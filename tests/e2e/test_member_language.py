@@ -32,6 +32,7 @@ class Expected:
     jobs_title: str
     delivered: str
     seconds: str  # a 10-second clip in /jobs
+    cost: str  # what it cost, in /jobs
     open_link: str
     forget: str
 
@@ -53,6 +54,7 @@ FRENCH = Expected(
     jobs_title="Vos vidéos récentes",
     delivered="✅ livrée",
     seconds="10 s",
+    cost="2 unités",
     open_link="[ouvrir](https://discord.com/channels/",
     forget=(
         f"Prompts effacés de mes registres, journal d'audit compris{NBSP}: "
@@ -74,6 +76,7 @@ JAPANESE = Expected(
     jobs_title="最近の動画",
     delivered="✅ 完了",
     seconds="10 秒",
+    cost="2 ユニット",
     open_link="[開く](https://discord.com/channels/",
     forget="完了した動画リクエスト 1 件のプロンプトを、監査ログを含む記録から消去しました。",
 )
@@ -94,6 +97,7 @@ ENGLISH = Expected(
     jobs_title="Your recent videos",
     delivered="✅ delivered",
     seconds="10 s",
+    cost="2 units",
     open_link="[open](https://discord.com/channels/",
     forget="Erased the prompts of your 1 finished video request from my records",
 )
@@ -164,7 +168,8 @@ async def test_a_member_reads_refusals_quota_and_jobs_in_their_language(
         assert entry["name"] == expected.delivered
         prompt_line, details = entry["value"].split("\n")
         assert prompt_line == "Un chat 猫 sous la pluie"
-        assert f" · RunComfy · {expected.seconds} · {expected.open_link}" in details
+        shown = f" · RunComfy · {expected.seconds} · {expected.cost} · {expected.open_link}"
+        assert shown in details
 
         forget = await w.reply(await command(w, "forget", expected.locale))
         assert forget.startswith(expected.forget)
