@@ -105,9 +105,10 @@ async def test_a_japanese_server_gets_japanese_status_and_result_messages(
             "アスペクト比",
             "シード",
             "生成時間",
+            "コスト",
         ]
         assert shown["長さ"] == "5 秒"
-        assert labels(result) == ["作り直す", "削除"]
+        assert labels(result) == ["作り直す", "編集", "延長", "削除"]
         await w.fake.wait_for(lambda: "✅ 完了: 動画はこの下に投稿されています。" in status.text())
         assert "Done" not in status.text() and "Queued" not in status.text()
 
@@ -152,7 +153,7 @@ async def test_a_server_in_a_language_we_do_not_speak_gets_english(tmp_path: Pat
         [result] = await w.wait_for_results(1)
         assert result.content == f"<@{MEMBER}> your video is ready."
         assert result.embeds[0]["title"] == "Your video"
-        assert labels(result) == ["Re-roll", "Delete"]
+        assert labels(result) == ["Re-roll", "Edit", "Extend", "Delete"]
         status = status_of(w, job_of(w, "ein Fuchs"))
         await w.fake.wait_for(lambda: "✅ Done: the video is posted below." in status.text())
         assert status.embeds[0]["title"] == "Text to video"

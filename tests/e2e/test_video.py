@@ -76,7 +76,7 @@ async def test_video_is_posted_as_a_new_message_mentioning_only_the_member(
         assert file.filename.endswith(".mp4")
         fields = {f["name"]: f["value"] for f in result.embeds[0]["fields"]}
         assert fields["Seed"] == "77"
-        assert fields["Duration"] == "5 s"
+        assert fields["Duration"] == "5 sec"  # Babel's short unit for the locale
         assert fields["Provider"] == ("RunComfy" if provider == "runcomfy" else "WaveSpeed")
         assert result.embeds[0]["description"] == "a lighthouse at dusk"
 
