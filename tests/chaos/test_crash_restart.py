@@ -22,6 +22,7 @@ KILLS = scaled(12, 50)
 JOBS_PER_LIFE = 2
 MEMBERS = list(range(7001, 7013))
 
+KILLED_IN_SUBMIT = "the bot restarted while sending this job; an admin will check it"
 NOT_SET_UP = "the bot restarted before this request was set up; nothing was sent"
 
 
@@ -131,11 +132,11 @@ async def test_jobs_survive_sigkill_at_random_points(tmp_path: Path) -> None:
         if state == "unknown":
             assert refunded == 0 and ledger[(job_id, "refund")] == 0
     # A job killed before its status message was posted (posts wait their turn in a busy
-    # channel: 5 per 5 s) sent nothing and is refunded; of the jobs that were set up, most
-    # must still be delivered.
+    # channel: 5 per 5 s) sent nothing and is refunded; one killed while its paid submit was on
+    # the wire is unknown by design (never sent twice). Of the others, most must be delivered.
     reasons = Counter(str(error) for _, state, _, _, _, error in jobs if state != "delivered")
-    never_set_up = reasons[NOT_SET_UP]
-    assert outcomes["delivered"] >= (len(jobs) - never_set_up) // 2, (outcomes, reasons)
+    settled_by_a_kill = reasons[NOT_SET_UP] + reasons[KILLED_IN_SUBMIT]
+    assert outcomes["delivered"] >= (len(jobs) - settled_by_a_kill) // 2, (outcomes, reasons)
     leftovers = list((w.settings.work_dir / "tmp").iterdir())
     assert leftovers == [], leftovers
     # The kills landed across the jobs' lives (printed with -s for the full-size run).
