@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 from providers.base import HostedProvider, error_text
@@ -42,7 +40,7 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
-from providers.settings import ProviderConfig, blank_as_none, config_of, origin, real_secret
+from providers.settings import ApiKey, BaseUrl, PricePerUnit, ProviderConfig, config_of
 
 log = logging.getLogger(__name__)
 
@@ -52,26 +50,9 @@ DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
 class RunComfySettings(BaseSettings):
     """RunComfy's keys, read from the environment or `.env` by the bot's settings."""
 
-    runcomfy_api_key: SecretStr | None = None  # without a key, RunComfy is not offered
-    runcomfy_base_url: str = DEFAULT_BASE_URL
-    # What one quota unit costs at this provider, in the admin's currency: `/reelbot usage`
-    # turns units into an estimated cost with it. None: no estimate.
-    runcomfy_price_per_unit: Decimal | None = Field(default=None, ge=0)
-
-    @field_validator("runcomfy_api_key", mode="before")
-    @classmethod
-    def _runcomfy_key(cls, value: object) -> object:
-        return real_secret(value)
-
-    @field_validator("runcomfy_price_per_unit", mode="before")
-    @classmethod
-    def _runcomfy_price(cls, value: object) -> object:
-        return blank_as_none(value)
-
-    @field_validator("runcomfy_base_url")
-    @classmethod
-    def _runcomfy_url(cls, value: str) -> str:
-        return origin(value)
+    runcomfy_api_key: ApiKey = None
+    runcomfy_base_url: BaseUrl = DEFAULT_BASE_URL
+    runcomfy_price_per_unit: PricePerUnit = None
 
     def runcomfy_config(self) -> ProviderConfig | None:
         return config_of(self.runcomfy_api_key, self.runcomfy_base_url)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 # Values people paste from templates; refusing them at start-up beats a 401 at the first job.
 PLACEHOLDER = re.compile(
@@ -51,3 +53,13 @@ def origin(value: str) -> str:
 def config_of(api_key: SecretStr | None, base_url: str) -> ProviderConfig | None:
     """The provider's connection, or None when it has no key (it is not offered)."""
     return None if api_key is None else ProviderConfig(api_key=api_key, base_url=base_url)
+
+
+# The field types every provider's keys use; each provider names its own fields (their names are
+# the environment variables), e.g. `runcomfy_api_key: ApiKey = None`.
+ApiKey = Annotated[SecretStr | None, BeforeValidator(real_secret)]
+"""Without a key, the provider is not offered."""
+BaseUrl = Annotated[str, AfterValidator(origin)]
+PricePerUnit = Annotated[Annotated[Decimal, Field(ge=0)] | None, BeforeValidator(blank_as_none)]
+"""What one quota unit costs at the provider, in the admin's currency: `/reelbot usage` turns
+units into an estimated cost with it. None: no estimate."""

@@ -7,12 +7,11 @@ field names, status spellings and task codes.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from providers.base import HostedProvider, error_text
@@ -46,7 +45,7 @@ from providers.models import (
     VideoRequest,
 )
 from providers.retry import parse_retry_after
-from providers.settings import ProviderConfig, blank_as_none, config_of, origin, real_secret
+from providers.settings import ApiKey, BaseUrl, PricePerUnit, ProviderConfig, config_of
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +55,9 @@ DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 class WaveSpeedSettings(BaseSettings):
     """WaveSpeedAI's keys, read from the environment or `.env` by the bot's settings."""
 
-    wavespeed_api_key: SecretStr | None = None  # without a key, WaveSpeedAI is not offered
-    wavespeed_base_url: str = DEFAULT_BASE_URL
-    # What one quota unit costs at this provider, in the admin's currency: `/reelbot usage`
-    # turns units into an estimated cost with it. None: no estimate.
-    wavespeed_price_per_unit: Decimal | None = Field(default=None, ge=0)
-
-    @field_validator("wavespeed_api_key", mode="before")
-    @classmethod
-    def _wavespeed_key(cls, value: object) -> object:
-        return real_secret(value)
-
-    @field_validator("wavespeed_price_per_unit", mode="before")
-    @classmethod
-    def _wavespeed_price(cls, value: object) -> object:
-        return blank_as_none(value)
-
-    @field_validator("wavespeed_base_url")
-    @classmethod
-    def _wavespeed_url(cls, value: str) -> str:
-        return origin(value)
+    wavespeed_api_key: ApiKey = None
+    wavespeed_base_url: BaseUrl = DEFAULT_BASE_URL
+    wavespeed_price_per_unit: PricePerUnit = None
 
     def wavespeed_config(self) -> ProviderConfig | None:
         return config_of(self.wavespeed_api_key, self.wavespeed_base_url)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bot.core.settings import SettingsError, load_settings
@@ -9,6 +11,29 @@ from providers import ProviderName
 def test_provider_without_key_is_not_offered() -> None:
     settings = load_settings(_env_file=None, wavespeed_api_key="ws-live-1")
     assert list(settings.provider_configs()) == [ProviderName.WAVESPEED]
+
+
+def test_provider_keys_prices_and_urls_are_checked_alike() -> None:
+    settings = load_settings(
+        _env_file=None,
+        runcomfy_api_key="  rc-live-1 ",
+        wavespeed_api_key="",
+        runcomfy_price_per_unit="0.25",
+        wavespeed_price_per_unit=" ",
+        wavespeed_base_url="http://127.0.0.1:8080/",
+    )
+    assert settings.runcomfy_api_key is not None
+    assert settings.runcomfy_api_key.get_secret_value() == "rc-live-1"
+    assert settings.wavespeed_api_key is None
+    assert settings.runcomfy_price_per_unit == Decimal("0.25")
+    assert settings.wavespeed_price_per_unit is None
+    assert settings.wavespeed_base_url == "http://127.0.0.1:8080"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            _env_file=None, wavespeed_price_per_unit="-1", runcomfy_base_url="model-api.runcomfy"
+        )
+    assert "WAVESPEED_PRICE_PER_UNIT" in str(caught.value)
+    assert "RUNCOMFY_BASE_URL" in str(caught.value)
 
 
 def test_guild_ids_are_comma_separated() -> None:
