@@ -237,6 +237,7 @@ class Outcome:
     bots: list[Bot] = field(default_factory=list)
     parent_lag: list[tuple[float, float]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)  # the exception of each traceback
 
 
 def prompt_of(index: int) -> str:
@@ -339,6 +340,23 @@ async def measure_window(w: World, bots: list[Bot], seconds: float) -> Window:
     return window
 
 
+def error_causes(log: Path) -> list[str]:
+    """The last line of each traceback in `log` (the exception and its message)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    causes: list[str] = []
+    for index, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            tail = index + 1
+            while tail < len(lines) and lines[tail][:1] in (" ", ""):
+                tail += 1
+            if tail < len(lines):
+                causes.append(lines[tail])
+    return causes
+
+
 def polls(w: World) -> int:
     return sum(
         1
@@ -439,6 +457,7 @@ async def measure(tmp: Path, params: Params) -> Outcome:
     for bot in o.bots:
         bot.read_probe()
         o.problems += await asyncio.to_thread(log_problems, bot.log)
+        o.causes += await asyncio.to_thread(error_causes, bot.log)
     return o
 
 
@@ -574,6 +593,13 @@ def report(o: Outcome, wall: float, quick: bool) -> Section:
             lag.p99 < LAG_TARGET_MS,
         )
     for bot in o.bots:
+        most, seen = bot.sampler.connections_between(both.start, both.end)
+        s.add(
+            f"Shard-{bot.shard} process: TCP connections to the providers, most open at once / "
+            "distinct in the window",
+            f"{most} / {seen}",
+        )
+    for bot in o.bots:
         s.add(
             f"Shard-{bot.shard} process: RSS (max in window) / CPU",
             f"{mib(both.rss.get(bot.shard, 0))} / {_cpu(both.cpu.get(bot.shard, 0.0), both)}",
@@ -677,6 +703,11 @@ def report(o: Outcome, wall: float, quick: bool) -> Section:
         s.note(
             f"{len(o.problems)} WARNING/ERROR lines in the bots' logs, e.g.: "
             + " | ".join(re.sub(r"\s+", " ", line)[:200] for line in o.problems[:3])
+            + (
+                "; their exceptions: " + " | ".join(c[:200] for c in sorted(set(o.causes))[:3])
+                if o.causes
+                else ""
+            )
         )
     else:
         s.note("No WARNING or ERROR line in the bots' logs.")
