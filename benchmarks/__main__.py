@@ -29,6 +29,7 @@ from benchmarks import (
     quota_contention,
     reencode,
     status_load,
+    two_processes,
     webhook_lag,
 )
 from benchmarks._report import Section, merge_report, render_header, render_section
@@ -50,6 +51,7 @@ BENCHMARKS: list[Benchmark] = [
     bot_load,
     pipeline,
     quota_contention,
+    two_processes,
     status_load,
     reencode,
 ]
