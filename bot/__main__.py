@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return cli.EXIT_BAD_INPUT
     logs.configure(level=settings.log_level, fmt=settings.log_format, stream=sys.stderr)
     command = args.command or "run"
-    if command == "generate":
-        # The command shows its own progress: a library line per HTTP request would cut into it.
+    if command == "generate" or logging.root.level > logging.DEBUG:
+        # httpx logs every request at INFO: `generate` shows its own progress, which such lines
+        # would cut into, and a bot polling hundreds of jobs would write hundreds of lines a
+        # second that the metrics already count. LOG_LEVEL=DEBUG shows them for the bot.
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))
     try:
