@@ -8,11 +8,11 @@ transactions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BigInteger, Float, bindparam, case, false, func, literal, update
 from sqlmodel import Session, col, select
 
 from bot.core.audit import AuditAction, audit
@@ -24,28 +24,46 @@ from bot.core.quota_policy import Usage as Usage
 from bot.core.quota_policy import utc_midnight as utc_midnight
 
 
-def lock_member(*, session: Session, guild_id: int | None, user_id: int) -> None:
-    """Serialize one member's check-and-spend. On SQLite the IMMEDIATE transaction already holds
-    the write lock; on PostgreSQL the member row is locked until commit."""
-    gid = guild_id or 0
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        stmt: Any = sqlite_insert(Member).values(guild_id=gid, user_id=user_id)
-        session.execute(stmt.on_conflict_do_nothing())
+def lock_member(
+    *, session: Session, guild_id: int | None, user_id: int, budget: bool = True
+) -> None:
+    """Serialize one member's check-and-spend (and, with `budget`, their server's: the
+    server's daily budget is shared by its members). On SQLite the IMMEDIATE transaction
+    already holds the write lock; on PostgreSQL the member's row (and the server's, user 0) is
+    locked until commit, in one statement: `ON CONFLICT DO UPDATE` inserts a missing row, or
+    locks the existing one even when its `WHERE` lets nothing be updated (PostgreSQL docs,
+    sql-insert: "all rows will be locked when the ON CONFLICT DO UPDATE action is taken"), so
+    no row version is written. The lock is the one `SELECT ... FOR UPDATE` takes on the same
+    rows, so processes of an older release wait for it too."""
+    if session.get_bind().dialect.name == "sqlite":
         return
+    values = {"guild_id": guild_id or 0, "user_id": user_id, "now": time.time()}
+    session.connection().execute(_LOCK_BOTH if budget else _LOCK_MEMBER, values)
+
+
+def _lock_statement(*, server: bool) -> Any:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    session.execute(
-        pg_insert(Member).values(guild_id=gid, user_id=user_id).on_conflict_do_nothing()
+    table: Any = Member.__table__  # type: ignore[attr-defined]
+    guild, now = bindparam("guild_id", type_=BigInteger), bindparam("now", type_=Float)
+    rows = [
+        {"guild_id": guild, "user_id": bindparam("user_id", type_=BigInteger), "created_at": now}
+    ]
+    if server:  # after the member's row: every transaction locks in the same order
+        rows.append({"guild_id": guild, "user_id": literal(0, BigInteger), "created_at": now})
+    return (
+        pg_insert(table)
+        .values(rows)
+        .on_conflict_do_update(
+            index_elements=[table.c.guild_id, table.c.user_id],
+            set_={"created_at": table.c.created_at},
+            where=false(),
+        )
     )
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == user_id).with_for_update()
-    ).one()
-    # The server budget is shared: serialize a server's spends on its own row too.
-    session.execute(pg_insert(Member).values(guild_id=gid, user_id=0).on_conflict_do_nothing())
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == 0).with_for_update()
-    ).one()
+
+
+_LOCK_MEMBER = _lock_statement(server=False)
+_LOCK_BOTH = _lock_statement(server=True)
 
 
 def ledger_by_time(
