@@ -12,12 +12,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, bindparam, case, false, func, literal, update
+from sqlalchemy import case, func, text, update
 from sqlmodel import Session, col, select
 
 from bot.core.audit import AuditAction, audit
 from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind, Member
+from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import DAY as DAY
 from bot.core.quota_policy import QuotaPolicy as QuotaPolicy
 from bot.core.quota_policy import Usage as Usage
@@ -41,29 +41,13 @@ def lock_member(
     session.connection().execute(_LOCK_BOTH if budget else _LOCK_MEMBER, values)
 
 
-def _lock_statement(*, server: bool) -> Any:
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    table: Any = Member.__table__  # type: ignore[attr-defined]
-    guild, now = bindparam("guild_id", type_=BigInteger), bindparam("now", type_=Float)
-    rows = [
-        {"guild_id": guild, "user_id": bindparam("user_id", type_=BigInteger), "created_at": now}
-    ]
-    if server:  # after the member's row: every transaction locks in the same order
-        rows.append({"guild_id": guild, "user_id": literal(0, BigInteger), "created_at": now})
-    return (
-        pg_insert(table)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=[table.c.guild_id, table.c.user_id],
-            set_={"created_at": table.c.created_at},
-            where=false(),
-        )
-    )
-
-
-_LOCK_MEMBER = _lock_statement(server=False)
-_LOCK_BOTH = _lock_statement(server=True)
+_LOCK = """
+    INSERT INTO member (guild_id, user_id, created_at) VALUES {rows}
+    ON CONFLICT (guild_id, user_id) DO UPDATE SET created_at = member.created_at WHERE false
+"""
+_LOCK_MEMBER = text(_LOCK.format(rows="(:guild_id, :user_id, :now)"))
+# The server's row after the member's: every transaction takes the two in the same order.
+_LOCK_BOTH = text(_LOCK.format(rows="(:guild_id, :user_id, :now), (:guild_id, 0, :now)"))
 
 
 def ledger_by_time(

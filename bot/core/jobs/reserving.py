@@ -21,11 +21,22 @@ figures the member is shown are computed exactly as `quotas.check_spend` always 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
@@ -74,7 +85,10 @@ def store_new(
         budget=budget is not None,
         reserve=not hold,
     )
-    values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    if shape.postgresql:
+        values = _pg_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    else:
+        values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
     for _ in range(_TRIES):
         if shape.postgresql:
             row = connection.execute(_checked_insert(shape), values).one()
@@ -118,6 +132,25 @@ def _values(
         "max_in_flight": policy.max_in_flight,
         "budget": budget,
         "now": now,
+    }
+
+
+def _pg_values(
+    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
+) -> dict[str, Any]:
+    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
+    return {
+        "guild_id": job.guild_id,
+        "user_id": job.user_id,
+        "cost": job.cost,
+        "since": policy.window_start(now),
+        "midnight": utc_midnight(now),
+        "limit": policy.limit,
+        "max_in_flight": policy.max_in_flight,
+        "budget": budget,
+        "now": now,
+        "job": _json({column.name: getattr(job, column.name) for column in JOBS.columns}),
+        "audit": _json(job_audit_values(job=job, action=action, now=now)),
     }
 
 
@@ -217,34 +250,66 @@ def _inserts(shape: _Shape) -> tuple[Executable, ...]:
 @cache
 def _checked_insert(shape: _Shape) -> Executable:
     """PostgreSQL: the figures, and the three rows only if the limits hold, in one statement.
-    Returns the figures and whether the job was stored."""
-    figures = select(*_figure_columns(shape)).cte("figures")
-    new_job = (
-        insert(JOBS)
-        .from_select(
-            [c.name for c in JOBS.columns],
-            select(*_job_binds()).select_from(figures).where(_limits_hold(figures, shape)),
+    Returns the figures and whether the job was stored.
+
+    The job's and the audit entry's columns travel as one JSON parameter each, turned into
+    rows by `json_populate_record` (PostgreSQL docs, functions-json): a short statement with a
+    few parameters, which psycopg parses once and prepares on the server (psycopg docs,
+    advanced/prepare; it caches statements of at most 4,096 characters and 50 parameters)."""
+    # Every piece put into the text is the code's own (column names, enum values); every value
+    # from a request is a bound parameter.
+    guild = "guild_id = :guild_id" if shape.guild else "guild_id IS NULL"
+    states = ", ".join(f"'{state.value}'" for state in sorted(ACTIVE_STATES))
+    spent = "0"
+    limits = "in_flight < :max_in_flight AND greatest(used, 0) + :cost <= :limit"
+    if shape.budget:
+        kinds = f"'{LedgerKind.RESERVE.value}', '{LedgerKind.REFUND.value}'"
+        spent = (
+            "(SELECT coalesce(sum(amount), 0) FROM quota_ledger"  # noqa: S608 - see below
+            f" WHERE {guild} AND counted_at >= :midnight AND kind IN ({kinds}))"
         )
-        .returning(JOBS.c.id)
-        .cte("new_job")
-    )
-    rows = []
+        limits += " AND spent + :cost <= :budget"
+    ledger = ""
     if shape.reserve:
-        ledger = _ledger_row(new_job.c.id)
-        rows.append(
-            insert(LEDGER)
-            .from_select(list(ledger), select(*ledger.values()).select_from(new_job))
-            .cte("new_ledger")
+        ledger = f"""
+        new_ledger AS (
+            INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, counted_at,
+                                      created_at)
+            SELECT :guild_id, :user_id, id, '{LedgerKind.RESERVE.value}', :cost, :now, :now
+            FROM new_job
+        ),"""  # noqa: S608
+    audit = ", ".join(name for name in _AUDITED)
+    return text(f"""
+        WITH figures AS (
+            SELECT
+                (SELECT coalesce(sum(amount), 0) FROM quota_ledger
+                 WHERE {guild} AND user_id = :user_id AND counted_at > :since) AS used,
+                (SELECT count(*) FROM job
+                 WHERE {guild} AND user_id = :user_id AND state IN ({states})) AS in_flight,
+                {spent} AS spent
+        ),
+        new_job AS (
+            INSERT INTO job
+            SELECT * FROM json_populate_record(NULL::job, CAST(:job AS json))
+            WHERE EXISTS (SELECT FROM figures WHERE {limits})
+            RETURNING id
+        ),{ledger}
+        new_audit AS (
+            INSERT INTO audit_log ({audit})
+            SELECT {audit}
+            FROM json_populate_record(NULL::audit_log, CAST(:audit AS json))
+            WHERE EXISTS (SELECT FROM new_job)
         )
-    audit = _audit_row(new_job.c.id)
-    rows.append(
-        insert(AUDIT)
-        .from_select(list(audit), select(*audit.values()).select_from(new_job))
-        .cte("new_audit")
-    )
-    stored = select(func.count()).select_from(new_job).scalar_subquery() > 0
-    return (
-        select(figures.c.used, figures.c.in_flight, figures.c.spent, stored.label("stored"))
-        .select_from(figures)
-        .add_cte(*rows)
+        SELECT used, in_flight, spent, EXISTS (SELECT FROM new_job) AS stored FROM figures
+    """)  # noqa: S608
+
+
+_AUDITED = tuple(column.name for column in AUDIT.columns if column.name != "id")
+
+
+def _json(values: dict[str, Any]) -> str:
+    """A row as JSON text; NUL dropped from strings, as `bot.core.db` does for every other
+    parameter (PostgreSQL text cannot hold it)."""
+    return json.dumps(
+        {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
     )
