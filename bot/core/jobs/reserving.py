@@ -33,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    inspect,
     literal,
     select,
     text,
@@ -106,7 +107,8 @@ def store_new(
         )
     else:  # pragma: no cover - three refusals each undone before their second look
         raise RuntimeError("the quota check kept changing its answer")
-    make_transient_to_detached(job)
+    if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
+        make_transient_to_detached(job)
 
 
 def _fits(row: Any, values: dict[str, Any]) -> bool:
