@@ -97,24 +97,39 @@ def audit_job(
     moderator_id: int | None = None,
     reason: str | None = None,
 ) -> None:
+    values = job_audit_values(
+        job=job, action=action, now=now, moderator_id=moderator_id, reason=reason
+    )
+    session.add(AuditEntry(**values))
+
+
+def job_audit_values(
+    *,
+    job: Job,
+    action: AuditAction,
+    now: float,
+    moderator_id: int | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a job's audit entry (all but `id`), by name."""
     options = (
         f"{job.mode} · {job.duration} s · {job.resolution} · "
         f"{job.aspect_ratio or 'from image'} · seed {job.seed}"
     )
-    audit(
-        session=session,
-        guild_id=job.guild_id,
-        action=action,
-        now=now,
-        user_id=job.user_id,
-        moderator_id=moderator_id,
-        job_id=job.id,
-        prompt=job.prompt,
-        options=options,
-        provider=job.provider,
-        cost=job.cost,
-        reason=reason,
-    )
+    return {
+        "guild_id": job.guild_id,
+        "action": action,
+        "at": now,
+        "user_id": job.user_id,
+        "moderator_id": moderator_id,
+        "job_id": job.id,
+        "prompt": job.prompt,
+        "options": options,
+        "provider": job.provider,
+        "cost": job.cost,
+        "reason": reason,
+        "forwarded": False,
+    }
 
 
 def audit_entries(

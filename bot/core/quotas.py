@@ -8,44 +8,46 @@ transactions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, func, text, update
 from sqlmodel import Session, col, select
 
 from bot.core.audit import AuditAction, audit
 from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind, Member
+from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import DAY as DAY
 from bot.core.quota_policy import QuotaPolicy as QuotaPolicy
 from bot.core.quota_policy import Usage as Usage
 from bot.core.quota_policy import utc_midnight as utc_midnight
 
 
-def lock_member(*, session: Session, guild_id: int | None, user_id: int) -> None:
-    """Serialize one member's check-and-spend. On SQLite the IMMEDIATE transaction already holds
-    the write lock; on PostgreSQL the member row is locked until commit."""
-    gid = guild_id or 0
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        stmt: Any = sqlite_insert(Member).values(guild_id=gid, user_id=user_id)
-        session.execute(stmt.on_conflict_do_nothing())
+def lock_member(
+    *, session: Session, guild_id: int | None, user_id: int, budget: bool = True
+) -> None:
+    """Serialize one member's check-and-spend (and, with `budget`, their server's: the
+    server's daily budget is shared by its members). On SQLite the IMMEDIATE transaction
+    already holds the write lock; on PostgreSQL the member's row (and the server's, user 0) is
+    locked until commit, in one statement: `ON CONFLICT DO UPDATE` inserts a missing row, or
+    locks the existing one even when its `WHERE` lets nothing be updated (PostgreSQL docs,
+    sql-insert: "all rows will be locked when the ON CONFLICT DO UPDATE action is taken"), so
+    no row version is written. The lock is the one `SELECT ... FOR UPDATE` takes on the same
+    rows, so processes of an older release wait for it too."""
+    if session.get_bind().dialect.name == "sqlite":
         return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    values = {"guild_id": guild_id or 0, "user_id": user_id, "now": time.time()}
+    session.connection().execute(_LOCK_BOTH if budget else _LOCK_MEMBER, values)
 
-    session.execute(
-        pg_insert(Member).values(guild_id=gid, user_id=user_id).on_conflict_do_nothing()
-    )
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == user_id).with_for_update()
-    ).one()
-    # The server budget is shared: serialize a server's spends on its own row too.
-    session.execute(pg_insert(Member).values(guild_id=gid, user_id=0).on_conflict_do_nothing())
-    session.exec(
-        select(Member).where(Member.guild_id == gid, Member.user_id == 0).with_for_update()
-    ).one()
+
+_LOCK = """
+    INSERT INTO member (guild_id, user_id, created_at) VALUES {rows}
+    ON CONFLICT (guild_id, user_id) DO UPDATE SET created_at = member.created_at WHERE false
+"""
+_LOCK_MEMBER = text(_LOCK.format(rows="(:guild_id, :user_id, :now)"))
+# The server's row after the member's: every transaction takes the two in the same order.
+_LOCK_BOTH = text(_LOCK.format(rows="(:guild_id, :user_id, :now), (:guild_id, 0, :now)"))
 
 
 def ledger_by_time(

@@ -189,7 +189,11 @@ class LedgerEntry(SQLModel, table=True):
     """Quota is a ledger: a member's usage is the sum of amounts counted in the window."""
 
     __tablename__ = "quota_ledger"
-    __table_args__ = (Index("ix_ledger_member_counted", "guild_id", "user_id", "counted_at"),)
+    __table_args__ = (
+        Index("ix_ledger_member_counted", "guild_id", "user_id", "counted_at"),
+        # A server's spend today, for its daily budget (0008_quota_fast).
+        Index("ix_ledger_guild_counted", "guild_id", "counted_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     guild_id: int | None = Field(default=None, sa_column=_id_column(nullable=True))

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot.core import quotas
 from bot.core.audit import AuditAction, AuditEntry, audit, audit_job
 from bot.core.guild.models import GuildConfig
+from bot.core.jobs import reserving
 from bot.core.jobs.models import ACTIVE_STATES, FINAL_STATES, Job, JobState, predecessors
 from bot.core.quotas import QuotaPolicy
 
@@ -32,21 +33,13 @@ def accept(
     """Store a new job, atomically with its checks. Normally it is ACCEPTED with its cost
     reserved, owned by `owner`; with `hold` it is PENDING_REVIEW and nothing is reserved yet
     (the checks still run, so nobody waits for a review of a job they could not pay for)."""
-    quotas.lock_member(session=session, guild_id=job.guild_id, user_id=job.user_id)
-    quotas.check_spend(
-        session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
-    )
     job.state = JobState.PENDING_REVIEW if hold else JobState.ACCEPTED
     job.created_at = job.updated_at = now
     job.quota_limit = policy.limit
     job.quota_daily = policy.daily
     job.lease_owner = owner
     job.lease_expires_at = now + lease_seconds
-    session.add(job)
-    session.flush()
-    if not hold:
-        quotas.reserve(session=session, job=job, now=now)
-    audit_job(session, job=job, action=AuditAction.HELD if hold else AuditAction.ACCEPTED, now=now)
+    reserving.store_new(session=session, job=job, policy=policy, now=now, budget=budget, hold=hold)
     return job
 
 
@@ -67,7 +60,9 @@ def approve(
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.state is not JobState.PENDING_REVIEW:
         return None
-    quotas.lock_member(session=session, guild_id=job.guild_id, user_id=job.user_id)
+    quotas.lock_member(
+        session=session, guild_id=job.guild_id, user_id=job.user_id, budget=budget is not None
+    )
     quotas.check_spend(
         session=session, job=job, policy=policy, now=now, budget=budget, in_flight=False
     )

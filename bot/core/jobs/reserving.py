@@ -1,0 +1,317 @@
+"""Storing a new job with its checks and its reservation, in as few statements as the database
+allows: the path every accepted request takes, so it is built for speed.
+
+The member's lock comes first (`quotas.lock_member`), in its own statement. Then:
+
+- on PostgreSQL, one statement: the member's usage in the window, their unfinished jobs and
+  (with a budget) the server's spend today, and, only if every limit holds, the job, its ledger
+  entry and its audit entry, inserted by data-modifying `WITH` queries (PostgreSQL docs,
+  queries-with: "Data-Modifying Statements in WITH"). The lock must be a statement of its own:
+  under READ COMMITTED each statement reads the rows committed when it starts (PostgreSQL docs,
+  transaction-iso), so the figures are read after the lock is held and every spend made under
+  it before is counted;
+- on SQLite, whose write transactions run one at a time (`BEGIN IMMEDIATE`, `bot.core.db`), the
+  figures in one statement and the three rows in three inserts: there is no round trip to save.
+
+The statements are SQLAlchemy Core, built once per shape (the server's or the member's guild
+NULL or not, a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's
+compiled cache), never ORM objects and a flush. A refused request goes the slow way: the
+figures the member is shown are computed exactly as `quotas.check_spend` always has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql import Executable
+from sqlmodel import Session
+
+from bot.core import quotas
+from bot.core.audit import AuditAction, AuditEntry, job_audit_values
+from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
+from bot.core.quota_policy import QuotaPolicy, utc_midnight
+
+JOBS: Table = Job.__table__  # type: ignore[attr-defined]
+LEDGER: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+
+# Another member may free units (a refund, a job finishing) between a refusal and the slow
+# path's second look without the lock; the check is then simply run again.
+_TRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    postgresql: bool
+    guild: bool  # the job has a server (guild_id not NULL)
+    budget: bool  # the server has a daily budget to check
+    reserve: bool  # a ledger entry is written (not a job held for review)
+
+
+def store_new(
+    *,
+    session: Session,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    hold: bool,
+) -> None:
+    """Insert `job` (its fields already set) with its ledger and audit entries, if the member
+    (and the server) can spend its cost now; else raise what `quotas.check_spend` raises.
+    `job` is left detached, as if loaded and its session closed."""
+    quotas.lock_member(
+        session=session, guild_id=job.guild_id, user_id=job.user_id, budget=budget is not None
+    )
+    connection = session.connection()
+    shape = _Shape(
+        postgresql=connection.dialect.name == "postgresql",
+        guild=job.guild_id is not None,
+        budget=budget is not None,
+        reserve=not hold,
+    )
+    if shape.postgresql:
+        values = _pg_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    else:
+        values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    for _ in range(_TRIES):
+        if shape.postgresql:
+            row = connection.execute(_checked_insert(shape), values).one()
+            if row.stored:
+                break
+        else:
+            row = connection.execute(_figures(shape), values).one()
+            if _fits(row, values):
+                for statement in _inserts(shape):
+                    connection.execute(statement, values)
+                break
+        # Refused: the member is told why with the figures they always were.
+        quotas.check_spend(
+            session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
+        )
+    else:  # pragma: no cover - three refusals each undone before their second look
+        raise RuntimeError("the quota check kept changing its answer")
+    if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
+        make_transient_to_detached(job)
+
+
+def _fits(row: Any, values: dict[str, Any]) -> bool:
+    """The SQLite side of `_limits_hold`, on the figures read under the write lock."""
+    if row.in_flight >= values["max_in_flight"]:
+        return False
+    if max(0, row.used) + values["j_cost"] > values["limit"]:
+        return False
+    return values["budget"] is None or row.spent + values["j_cost"] <= values["budget"]
+
+
+def _values(
+    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
+) -> dict[str, Any]:
+    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
+    audit = job_audit_values(job=job, action=action, now=now)
+    return {
+        **{f"j_{column.name}": getattr(job, column.name) for column in JOBS.columns},
+        **{f"a_{name}": value for name, value in audit.items()},
+        "since": policy.window_start(now),
+        "midnight": utc_midnight(now),
+        "limit": policy.limit,
+        "max_in_flight": policy.max_in_flight,
+        "budget": budget,
+        "now": now,
+    }
+
+
+def _pg_values(
+    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
+) -> dict[str, Any]:
+    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
+    return {
+        "guild_id": job.guild_id,
+        "user_id": job.user_id,
+        "cost": job.cost,
+        "since": policy.window_start(now),
+        "midnight": utc_midnight(now),
+        "limit": policy.limit,
+        "max_in_flight": policy.max_in_flight,
+        "budget": budget,
+        "now": now,
+        "job": _json({column.name: getattr(job, column.name) for column in JOBS.columns}),
+        "audit": _json(job_audit_values(job=job, action=action, now=now)),
+    }
+
+
+def _member(table: Table, shape: _Shape) -> list[ColumnElement[bool]]:
+    guild = table.c.guild_id
+    return [
+        guild == bindparam("j_guild_id") if shape.guild else guild.is_(None),
+        table.c.user_id == bindparam("j_user_id"),
+    ]
+
+
+def _figure_columns(shape: _Shape) -> list[Any]:
+    """The member's units counted in the window, their unfinished jobs, and the server's
+    spend today (0 unless checked): each a scalar subquery on an index range
+    (ix_ledger_member_counted, ix_job_user_state, ix_ledger_guild_counted)."""
+    used = select(func.coalesce(func.sum(LEDGER.c.amount), 0)).where(
+        *_member(LEDGER, shape), LEDGER.c.counted_at > bindparam("since")
+    )
+    in_flight = select(func.count()).where(
+        *_member(JOBS, shape), JOBS.c.state.in_(sorted(ACTIVE_STATES))
+    )
+    spent: Any = literal(0)
+    if shape.budget:
+        guild = _member(LEDGER, shape)[0]
+        spent = select(func.coalesce(func.sum(LEDGER.c.amount), 0)).where(
+            guild,
+            LEDGER.c.counted_at >= bindparam("midnight"),
+            LEDGER.c.kind.in_((LedgerKind.RESERVE, LedgerKind.REFUND)),
+        )
+        spent = spent.scalar_subquery()
+    return [
+        used.scalar_subquery().label("used"),
+        in_flight.scalar_subquery().label("in_flight"),
+        spent.label("spent"),
+    ]
+
+
+@cache
+def _figures(shape: _Shape) -> Executable:
+    return select(*_figure_columns(shape))
+
+
+def _limits_hold(figures: Any, shape: _Shape) -> ColumnElement[bool]:
+    """`quotas.check_spend`'s three tests, in SQL: fewer unfinished jobs than the cap, the
+    cost within the quota (usage below 0 counts as 0) and within the server's budget."""
+    cost: Any = bindparam("j_cost")
+    holds = [
+        figures.c.in_flight < bindparam("max_in_flight"),
+        func.greatest(figures.c.used, 0) + cost <= bindparam("limit"),
+    ]
+    if shape.budget:
+        holds.append(figures.c.spent + cost <= bindparam("budget"))
+    return and_(*holds)
+
+
+def _job_binds() -> list[Any]:
+    return [bindparam(f"j_{column.name}", type_=column.type) for column in JOBS.columns]
+
+
+def _ledger_row(job_id: Any) -> dict[str, Any]:
+    return {
+        "guild_id": bindparam("j_guild_id", type_=LEDGER.c.guild_id.type),
+        "user_id": bindparam("j_user_id", type_=LEDGER.c.user_id.type),
+        "job_id": job_id,
+        "kind": literal(LedgerKind.RESERVE, LEDGER.c.kind.type),
+        "amount": bindparam("j_cost", type_=LEDGER.c.amount.type),
+        "counted_at": bindparam("now", type_=LEDGER.c.counted_at.type),
+        "created_at": bindparam("now", type_=LEDGER.c.created_at.type),
+        "note": literal(None, LEDGER.c.note.type),
+        "actor_id": literal(None, LEDGER.c.actor_id.type),
+    }
+
+
+def _audit_row(job_id: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        column.name: bindparam(f"a_{column.name}", type_=column.type)
+        for column in AUDIT.columns
+        if column.name != "id"
+    }
+    row["job_id"] = job_id
+    return row
+
+
+@cache
+def _inserts(shape: _Shape) -> tuple[Executable, ...]:
+    """SQLite: the job, its reservation and its audit entry, one insert each."""
+    job_id = bindparam("j_id", type_=JOBS.c.id.type)
+    statements: list[Executable] = [
+        insert(JOBS).values({c.name: bindparam(f"j_{c.name}", type_=c.type) for c in JOBS.columns})
+    ]
+    if shape.reserve:
+        statements.append(insert(LEDGER).values(_ledger_row(job_id)))
+    statements.append(insert(AUDIT).values(_audit_row(job_id)))
+    return tuple(statements)
+
+
+@cache
+def _checked_insert(shape: _Shape) -> Executable:
+    """PostgreSQL: the figures, and the three rows only if the limits hold, in one statement.
+    Returns the figures and whether the job was stored.
+
+    The job's and the audit entry's columns travel as one JSON parameter each, turned into
+    rows by `json_populate_record` (PostgreSQL docs, functions-json): a short statement with a
+    few parameters, which psycopg parses once and prepares on the server (psycopg docs,
+    advanced/prepare; it caches statements of at most 4,096 characters and 50 parameters)."""
+    # Every piece put into the text is the code's own (column names, enum values); every value
+    # from a request is a bound parameter.
+    guild = "guild_id = :guild_id" if shape.guild else "guild_id IS NULL"
+    states = ", ".join(f"'{state.value}'" for state in sorted(ACTIVE_STATES))
+    spent = "0"
+    limits = "in_flight < :max_in_flight AND greatest(used, 0) + :cost <= :limit"
+    if shape.budget:
+        kinds = f"'{LedgerKind.RESERVE.value}', '{LedgerKind.REFUND.value}'"
+        spent = (
+            "(SELECT coalesce(sum(amount), 0) FROM quota_ledger"  # noqa: S608 - see below
+            f" WHERE {guild} AND counted_at >= :midnight AND kind IN ({kinds}))"
+        )
+        limits += " AND spent + :cost <= :budget"
+    ledger = ""
+    if shape.reserve:
+        ledger = f"""
+        new_ledger AS (
+            INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, counted_at,
+                                      created_at)
+            SELECT :guild_id, :user_id, id, '{LedgerKind.RESERVE.value}', :cost, :now, :now
+            FROM new_job
+        ),"""  # noqa: S608
+    audit = ", ".join(name for name in _AUDITED)
+    return text(f"""
+        WITH figures AS (
+            SELECT
+                (SELECT coalesce(sum(amount), 0) FROM quota_ledger
+                 WHERE {guild} AND user_id = :user_id AND counted_at > :since) AS used,
+                (SELECT count(*) FROM job
+                 WHERE {guild} AND user_id = :user_id AND state IN ({states})) AS in_flight,
+                {spent} AS spent
+        ),
+        new_job AS (
+            INSERT INTO job
+            SELECT * FROM json_populate_record(NULL::job, CAST(:job AS json))
+            WHERE EXISTS (SELECT FROM figures WHERE {limits})
+            RETURNING id
+        ),{ledger}
+        new_audit AS (
+            INSERT INTO audit_log ({audit})
+            SELECT {audit}
+            FROM json_populate_record(NULL::audit_log, CAST(:audit AS json))
+            WHERE EXISTS (SELECT FROM new_job)
+        )
+        SELECT used, in_flight, spent, EXISTS (SELECT FROM new_job) AS stored FROM figures
+    """)  # noqa: S608
+
+
+_AUDITED = tuple(column.name for column in AUDIT.columns if column.name != "id")
+
+
+def _json(values: dict[str, Any]) -> str:
+    """A row as JSON text; NUL dropped from strings, as `bot.core.db` does for every other
+    parameter (PostgreSQL text cannot hold it)."""
+    return json.dumps(
+        {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
+    )
