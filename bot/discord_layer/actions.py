@@ -15,7 +15,7 @@ from bot.core.db import Database
 from bot.core.errors import ChannelUnusable, Refused
 from bot.core.guild.policy import Requester
 from bot.core.i18n import later, number, translate
-from bot.core.images import ImageRejected, check_size
+from bot.core.images import ImageRejected
 from bot.core.jobs import store
 from bot.core.jobs.contracts import CancelResult
 from bot.core.jobs.models import Job, JobState
@@ -23,7 +23,7 @@ from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
 from bot.core.preferences.resolve import PreferenceUnsupported
 from bot.core.starting import JobSpec, StartRequest, start_job
-from bot.discord_layer import render
+from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.edit import EditModal
 from bot.discord_layer.errors import (
@@ -113,9 +113,7 @@ class Actions:
         locale = locale_of(interaction)
         try:
             status = await self._post_status(job, image)
-            image_url = (
-                status.attachments[0].url if image is not None and status.attachments else None
-            )
+            image_url = message_image.image_url(status) if image is not None else None
             await self.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
             job.status_message_id, job.image_url = status.id, image_url
             self.runner.launch(job.id)
@@ -349,10 +347,9 @@ class Actions:
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         try:
             message = await channel.fetch_message(job.status_message_id)
-            attachment = message.attachments[0]
-            check_size(attachment.size)
-            return await attachment.read()
-        except (discord.HTTPException, IndexError) as error:
+            data, _ = await message_image.read_image(message, self.channels.client)
+            return data
+        except (discord.HTTPException, LookupError) as error:
             raise BadRequest(GONE) from error
         except ImageRejected as error:
             raise BadRequest(error.wording) from error

@@ -180,7 +180,8 @@ class Extender:
     async def _last_frame(self, parent: Job, locale: str) -> bytes:
         """The last picture of the file the bot posted, as a JPEG the providers accept."""
         assert parent.result_message_id is not None  # noqa: S101 - checked by the plan
-        # Not named after a job (the upkeep sweep would take it for a dead job's download).
+        # Not named after a job (the upkeep sweep would take it for a dead job's download);
+        # one a dead process left is swept once stale (`upkeep.EXTEND_PATTERN`).
         path = await self.posts.fetch_clip(
             parent, parent.result_message_id, prefix=f"extend-{parent.id[:12]}"
         )

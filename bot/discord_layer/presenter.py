@@ -19,7 +19,7 @@ from bot.core.jobs.fitting import FittedVideo
 from bot.core.jobs.models import Job, JobState
 from bot.core.lookups import Lookups
 from bot.discord_layer import direct_messages as dm
-from bot.discord_layer import render
+from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.result_notes import fitted_note
 from bot.discord_layer.review_messages import ReviewMessages
@@ -239,7 +239,7 @@ class DiscordPresenter:
         except discord.HTTPException as error:
             log.warning("job %s: the image's message is gone (%s)", job.id, error.status)
             return None
-        return message.attachments[0].url if message.attachments else None
+        return message_image.image_url(message)
 
     async def _refreshed(self, job: Job) -> str | None:
         if job.image_url is None:
@@ -269,7 +269,7 @@ class DiscordPresenter:
         found = await self._find(job, f"{render.CANCEL_PREFIX}{job.id}", job.created_at)
         if found is None:
             return None
-        return found.id, found.attachments[0].url if found.attachments else None
+        return found.id, message_image.image_url(found)
 
     async def _find(self, job: Job, marker: str, around: float) -> discord.Message | None:
         """The bot's own message in the job's channel carrying a button `marker`."""

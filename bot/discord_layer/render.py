@@ -6,11 +6,15 @@ preferred locale). Prompts are shown as written."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import discord
 
 from bot.core import bounded
 from bot.core.i18n import duration, ngettext, translate
 from bot.core.jobs.models import Job, JobState
+from bot.core.starting import PLACEHOLDER_IMAGE_URL
+from bot.discord_layer import message_image
 from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.usage_text import cost_text, failover_note
 from providers import Mode, ProviderName
@@ -200,7 +204,22 @@ def _footer(job: Job) -> str:
     return translate(job.guild_locale, "job {job_id}", context="footer", job_id=job.id)
 
 
-def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Embed:
+def status_thumbnail(job: Job) -> str | None:
+    """Where the status embed's thumbnail comes from. The image the status message carries is
+    named as that message's file (`attachment://`), never by its URL: Discord signs attachment
+    URLs to expire (about 24 h), and every edit would send a dead one again."""
+    if job.mode != Mode.IMAGE or not job.image_url or job.image_url == PLACEHOLDER_IMAGE_URL:
+        return None
+    if urlsplit(job.image_url).path.split("/")[1:2] != ["attachments"]:
+        return job.image_url  # not a Discord attachment (given on the command line)
+    name = message_image.embedded_name(job.image_url)
+    return None if name is None else f"{message_image.SCHEME}{name}"
+
+
+def status_embed(
+    job: Job, *, waiting_position: int | None = None, image_name: str | None = None
+) -> discord.Embed:
+    """`image_name`: the `attachment://` name of an image posted with this embed."""
     locale = job.guild_locale
     if job.mode == Mode.IMAGE:
         title = translate(locale, "Image to video", context="embed_title")
@@ -225,8 +244,9 @@ def status_embed(job: Job, *, waiting_position: int | None = None) -> discord.Em
         value=status if note is None else f"{note}\n{status}",
         inline=False,
     )
-    if job.mode == Mode.IMAGE and job.image_url:
-        embed.set_thumbnail(url=job.image_url)
+    thumbnail = image_name or status_thumbnail(job)
+    if thumbnail is not None:
+        embed.set_thumbnail(url=thumbnail)
     embed.set_footer(text=_footer(job))
     return _fit(embed)
 

@@ -10,11 +10,11 @@ import discord
 
 from bot.core.errors import BudgetExhausted, QuotaExceeded
 from bot.core.i18n import translate
-from bot.core.images import ImageRejected, check_size
+from bot.core.images import ImageRejected
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
-from bot.discord_layer import render
+from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.errors import BadRequest, UserFacingError
 from bot.discord_layer.review_messages import ReviewMessages
@@ -81,7 +81,7 @@ class Review:
         except discord.HTTPException as error:
             await self._unpostable(interaction, job_id, error)
             return
-        image_url = status.attachments[0].url if image is not None and status.attachments else None
+        image_url = message_image.image_url(status) if image is not None else None
         await self.runner.set_fields(job.id, status_message_id=status.id, image_url=image_url)
         config = await self.lookups.guild_config(job.guild_id)
         try:
@@ -131,10 +131,8 @@ class Review:
                     raise BadRequest("I can't find this request's image; reject it instead.")
                 channel = self.channels.get(channel_id, guild_id=job.guild_id)
                 message = await channel.fetch_message(job.review_message_id)
-            attachment = message.attachments[0]
-            check_size(attachment.size)
-            return await attachment.read(), attachment.filename
-        except (discord.HTTPException, IndexError, ImageRejected) as error:
+            return await message_image.read_image(message, self.channels.client)
+        except (discord.HTTPException, LookupError, ImageRejected) as error:
             raise BadRequest(
                 "I can't read this request's image from the review message; reject it instead."
             ) from error

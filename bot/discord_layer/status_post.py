@@ -8,7 +8,7 @@ from typing import Any
 import discord
 
 from bot.core.jobs.models import Job
-from bot.discord_layer import render
+from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.presenter import DiscordPresenter
 from bot.discord_layer.views import status_view
@@ -26,12 +26,14 @@ class StatusPoster:
         are ephemeral). `content` may mention the requester, and no one else."""
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         kwargs: dict[str, Any] = {}
+        name = None
         if image is not None:
             kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
+            name = f"{message_image.SCHEME}{image[1]}"  # shown in the embed, never expires
         async with self.presenter.posting(job.channel_id):  # ahead of status edits
             return await channel.send(
                 content,
-                embed=render.status_embed(job),
+                embed=render.status_embed(job, image_name=name),
                 view=status_view(job.id, job.guild_locale),
                 allowed_mentions=render.requester_only(job.user_id),
                 **kwargs,

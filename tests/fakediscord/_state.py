@@ -75,6 +75,9 @@ _ERROR_MESSAGES: dict[int, str] = {
 }
 
 
+ATTACHMENT_SCHEME = "attachment://"
+
+
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
 
@@ -957,7 +960,42 @@ class DiscordState:
         if code is not None:
             raise ApiError(403, code, _ERROR_MESSAGES.get(code, "Missing Permissions"))
 
+    def embedded_media(self, message: FakeMessage) -> tuple[list[JSON], list[JSON]]:
+        """The message's attachments and embeds as Discord serves them.
+
+        reference ("Uploading Files", "Using Attachments within Embeds"): an embed's image or
+        thumbnail may be ``attachment://filename``, naming a file of the same message. Discord
+        serves it as the attachment's CDN URL, signed afresh like every attachment URL
+        (reference, "Signed Attachment CDN URLs"), and an attachment shown inside an embed is
+        no longer listed in ``attachments`` (discord/discord-api-docs#6539 shows both payloads).
+        A reference to a file the message does not carry shows nothing."""
+        by_name = {str(a.get("filename")): a for a in message.attachments}
+        embedded: set[str] = set()
+        embeds: list[JSON] = []
+        for original in copy.deepcopy(message.embeds):
+            embed: JSON = {"type": "rich", **original}
+            for key in ("image", "thumbnail"):
+                media = embed.get(key)
+                url = str(media.get("url", "")) if isinstance(media, dict) else ""
+                if not url.startswith(ATTACHMENT_SCHEME):
+                    continue
+                attachment = by_name.get(url.removeprefix(ATTACHMENT_SCHEME))
+                if attachment is None:
+                    del embed[key]
+                    continue
+                embedded.add(str(attachment["id"]))
+                signed = self.sign_url(str(attachment["url"]))
+                resolved: JSON = {"url": signed, "proxy_url": signed}
+                for side in ("width", "height"):
+                    if side in attachment:
+                        resolved[side] = attachment[side]
+                embed[key] = resolved
+            embeds.append(embed)
+        shown = [a for a in message.attachments if str(a["id"]) not in embedded]
+        return self.signed_attachments(shown), embeds
+
     def message_payload(self, message: FakeMessage) -> JSON:
+        attachments, embeds = self.embedded_media(message)
         payload: JSON = {
             "id": str(message.id),
             "channel_id": str(message.channel_id),
@@ -970,8 +1008,8 @@ class DiscordState:
             "mentions": [self.user_payload(uid) for uid in message.mentioned_user_ids],
             "mention_roles": [str(rid) for rid in message.mentioned_role_ids],
             "mention_channels": [],
-            "attachments": self.signed_attachments(message.attachments),
-            "embeds": [{"type": "rich", **e} for e in copy.deepcopy(message.embeds)],
+            "attachments": attachments,
+            "embeds": embeds,
             "reactions": [],
             "pinned": False,
             "type": message.type,

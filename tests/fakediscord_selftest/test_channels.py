@@ -5,6 +5,7 @@ expiring attachment URLs with the refresh endpoint."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -189,3 +190,24 @@ async def test_interactions_from_a_thread_carry_the_channel_and_its_parent(
     assert not interaction.app_permissions.send_messages
     assert interaction.app_permissions.send_messages_in_threads
     assert fake.internal_errors == []
+
+
+async def test_an_embed_shows_its_own_file_by_name_with_a_fresh_url(fake: FakeDiscord) -> None:
+    embed = {"title": "x", "thumbnail": {"url": "attachment://a.png"}}
+    payload = {"embeds": [embed, {"title": "y", "image": {"url": "attachment://nope.png"}}]}
+    form = aiohttp.FormData()
+    form.add_field("payload_json", json.dumps(payload), content_type="application/json")
+    form.add_field("files[0]", b"\x89PNG-ish", filename="a.png", content_type="image/png")
+    status, message = await call(fake, "POST", f"/channels/{TEXT}/messages", data=form)
+    assert status == 200
+    assert message["attachments"] == []  # shown inside the embed, not listed again
+    shown = message["embeds"][0]["thumbnail"]["url"]
+    assert await fetch(shown) == 200
+    assert "image" not in message["embeds"][1]  # names no file of this message
+    fake.clock_offset = fake.attachment_url_lifetime + 1
+    assert await fetch(shown) == 404  # expired, like any attachment URL
+    status, edited = await call(
+        fake, "PATCH", f"/channels/{TEXT}/messages/{message['id']}", json={"embeds": [embed]}
+    )
+    assert status == 200  # an edit naming the file it keeps shows it, signed anew
+    assert await fetch(edited["embeds"][0]["thumbnail"]["url"]) == 200

@@ -26,7 +26,9 @@ callbacks and `sim.drop_webhooks(n)` loses the next n.
 from ._callbacks import Delivery, signed_headers
 from ._model import Phase, RecordedRequest, RequestKind, SimJob, peak_in_flight
 from ._runcomfy import ASPECT_RATIOS as RUNCOMFY_ASPECT_RATIOS
+from ._runcomfy import IMAGE_MAX_BYTES as RUNCOMFY_IMAGE_MAX_BYTES
 from ._runcomfy import IMAGE_TO_VIDEO as RUNCOMFY_IMAGE_TO_VIDEO
+from ._runcomfy import IMAGE_TOO_LARGE as RUNCOMFY_IMAGE_TOO_LARGE
 from ._runcomfy import TEXT_TO_VIDEO as RUNCOMFY_TEXT_TO_VIDEO
 from ._script import DropMode, Fault, FaultKind, JobScript, Outcome, tiny_mp4
 from ._server import CHUNK_SIZE, ProviderSim
@@ -38,6 +40,8 @@ from ._wavespeed import TEXT_TO_VIDEO as WAVESPEED_TEXT_TO_VIDEO
 __all__ = [
     "CHUNK_SIZE",
     "RUNCOMFY_ASPECT_RATIOS",
+    "RUNCOMFY_IMAGE_MAX_BYTES",
+    "RUNCOMFY_IMAGE_TOO_LARGE",
     "RUNCOMFY_IMAGE_TO_VIDEO",
     "RUNCOMFY_TEXT_TO_VIDEO",
     "WAVESPEED_ASPECT_RATIOS",

@@ -12,6 +12,11 @@ from ._model import Incoming, Reply, Route, SimCore, SimJob
 
 TEXT_TO_VIDEO = "bytedance/dreamina-3-0/pro/text-to-video"
 IMAGE_TO_VIDEO = "bytedance/dreamina-3-0/image-to-video"
+# The image-to-video input schema (docs/PROVIDERS.md; the model page's "Input schema", seeds
+# 001): `"validation_rule": "file_size_mb<", "validation_value": 4.7`, answered with this
+# error. Megabytes of 1,000,000 bytes, the stricter reading.
+IMAGE_MAX_BYTES = 4_700_000
+IMAGE_TOO_LARGE = "File size must be less than 4.7 MB."
 
 ASPECT_RATIOS: tuple[str, ...] = (
     "1920\u00d71088(16:9)",

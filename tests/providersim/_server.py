@@ -33,6 +33,8 @@ from ._model import (
     Route,
     SimJob,
 )
+from ._runcomfy import IMAGE_MAX_BYTES as RUNCOMFY_IMAGE_MAX_BYTES
+from ._runcomfy import IMAGE_TOO_LARGE as RUNCOMFY_IMAGE_TOO_LARGE
 from ._runcomfy import RunComfyHandler
 from ._script import Fault, JobScript, mp4_prefix, tiny_mp4
 from ._timing import GenerationTimes
@@ -406,19 +408,23 @@ class ProviderSim:
             # Only loopback URLs are fetched: tests have no other network.
             if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
                 continue
-            status = 0
+            status, size = 0, 0
             try:
                 async with (
                     aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
                     session.get(url) as response,
                 ):
-                    await response.read()
+                    size = len(await response.read())
                     status = response.status
             except (aiohttp.ClientError, TimeoutError):
                 status = 0
             job.input_fetches.append((url, status))
+            reason = None
             if status != 200:
                 reason = f"failed to download the input image (HTTP {status or 'no answer'})"
+            elif self.flavor == "runcomfy" and size >= RUNCOMFY_IMAGE_MAX_BYTES:
+                reason = RUNCOMFY_IMAGE_TOO_LARGE  # the schema's size rule and its error
+            if reason is not None:
                 error: Any = {"message": reason} if self.flavor == "runcomfy" else reason
                 job.script = dataclasses.replace(job.script, outcome="failed", error=error)
 

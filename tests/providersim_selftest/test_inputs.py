@@ -7,7 +7,9 @@ import httpx
 import pytest
 
 from tests.providersim import (
+    RUNCOMFY_IMAGE_MAX_BYTES,
     RUNCOMFY_IMAGE_TO_VIDEO,
+    RUNCOMFY_IMAGE_TOO_LARGE,
     WAVESPEED_IMAGE_TO_VIDEO,
     JobScript,
     ProviderSim,
@@ -40,3 +42,25 @@ async def test_an_unfetchable_image_fails_the_job(flavor: str) -> None:
         fine, failed = sim.jobs.values()
         assert fine.input_fetches == [(good, 200)] and fine.script.outcome == "completed"
         assert failed.input_fetches == [(dead, 404)] and failed.script.outcome == "failed"
+
+
+async def test_runcomfy_fails_an_image_of_4_7_mb_with_its_schema_error() -> None:
+    async with (
+        ProviderSim("runcomfy", api_key=KEY, time_scale=1000.0) as sim,
+        ProviderSim("runcomfy", api_key=KEY) as host,
+    ):
+        host.put_file("under.png", b"\0" * (RUNCOMFY_IMAGE_MAX_BYTES - 1))
+        host.put_file("at.png", b"\0" * RUNCOMFY_IMAGE_MAX_BYTES)
+        urls = [host.file_url("under.png"), host.file_url("at.png")]
+        sim.script(JobScript(run_seconds=1), JobScript(run_seconds=1))
+        async with httpx.AsyncClient(
+            base_url=sim.base_url, headers={"Authorization": f"Bearer {KEY}"}
+        ) as c:
+            for url in urls:
+                body = {"image_urls": [url], "prompt": "x"}
+                response = await c.post(f"/v1/models/{RUNCOMFY_IMAGE_TO_VIDEO}", json=body)
+                assert response.status_code == 200
+        under, at = sim.jobs.values()
+        assert under.script.outcome == "completed"
+        assert at.script.outcome == "failed"
+        assert at.script.error == {"message": RUNCOMFY_IMAGE_TOO_LARGE}

@@ -8,8 +8,10 @@ moderator, the review deadline) loses its file and gets its final state shown.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -23,6 +25,11 @@ log = logging.getLogger(__name__)
 # Downloads are named `reelbot-{job_id}-{random}` (see `providers.download`).
 _TEMP_NAME = re.compile(r"^reelbot-([0-9a-f]{32})-")
 CATCH_UP_HOURS = 24.0  # older unfinished business is left to admins
+# Extend reads the last frame of a posted clip from a copy named `reelbot-extend-{id}-{random}`
+# (`bot.discord_layer.extend`), deleted a few seconds later; one older than this was left by a
+# process that died in between (no live process keeps one that long).
+EXTEND_PATTERN = "reelbot-extend-*"
+STALE_EXTEND_SECONDS = 3600.0
 
 
 def temp_files_by_job(directory: Path) -> dict[str, list[Path]]:
@@ -35,6 +42,19 @@ def temp_files_by_job(directory: Path) -> dict[str, list[Path]]:
         if match is not None:
             found.setdefault(match.group(1), []).append(path)
     return found
+
+
+def stale_extend_files(directory: Path, *, now: float, older_than: float) -> list[Path]:
+    """Extend's copies in `directory` last written more than `older_than` seconds before
+    `now` (wall-clock seconds, as file times are)."""
+    stale: list[Path] = []
+    if not directory.is_dir():
+        return stale
+    for path in directory.glob(EXTEND_PATTERN):
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile by its process
+            if path.stat().st_mtime < now - older_than:
+                stale.append(path)
+    return stale
 
 
 class Upkeep:
@@ -65,10 +85,11 @@ class Upkeep:
         directory = self.temp_dir
         if directory is None:
             return 0
+        removed = await self._sweep_extend_copies(directory)
         found = await asyncio.to_thread(temp_files_by_job, directory)
         candidates = [job_id for job_id in found if job_id not in self.driving()]
         if not candidates:
-            return 0
+            return removed
         now = self.clock()
         busy = await self.db.run(
             lambda s: store.leased_elsewhere(
@@ -89,7 +110,21 @@ class Upkeep:
         if stray:
             await asyncio.to_thread(remove)
             log.info("removed %d temporary file(s) no process was using", len(stray))
-        return len(stray)
+        return removed + len(stray)
+
+    async def _sweep_extend_copies(self, directory: Path) -> int:
+        """Remove Extend's copies of posted clips that a dead process left behind."""
+
+        def remove() -> int:
+            stale = stale_extend_files(directory, now=time.time(), older_than=STALE_EXTEND_SECONDS)
+            for path in stale:
+                path.unlink(missing_ok=True)
+            return len(stale)
+
+        removed = await asyncio.to_thread(remove)
+        if removed:
+            log.info("removed %d stale Extend copy(ies) of a posted clip", removed)
+        return removed
 
     async def show_unshown_finals(self) -> int:
         """Finished jobs whose status message may still show an earlier state (their process
