@@ -110,7 +110,7 @@ async def usage_command(
         figures.rows,
         first_day=figures.first_day,
         last_day=figures.last_day,
-        title=translate(locale, "Units used per day", context="message"),
+        locale=locale,
     )
     await interaction.edit_original_response(
         embed=usage_embed(figures, locale),
