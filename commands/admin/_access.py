@@ -52,7 +52,7 @@ class Channels(AdminGroup):
                 locale_of(interaction),
                 "Videos may be made in: {channels}.",
                 context="reply",
-                channels=_list(ids, "<#{}>", "", limit=LISTED),
+                channels=_list(ids, "<#{}>", "", limit=LISTED, locale=locale_of(interaction)),
             ),
         )
 
@@ -72,7 +72,7 @@ class Channels(AdminGroup):
                 locale,
                 "Allowed channels: {channels}.",
                 context="reply",
-                channels=_list(ids, "<#{}>", anywhere, limit=LISTED),
+                channels=_list(ids, "<#{}>", anywhere, limit=LISTED, locale=locale),
             ),
         )
 
@@ -112,7 +112,7 @@ class Roles(AdminGroup):
                 locale_of(interaction),
                 "Roles that may make videos: {roles}.",
                 context="reply",
-                roles=_list(ids, "<@&{}>", "", limit=LISTED),
+                roles=_list(ids, "<@&{}>", "", limit=LISTED, locale=locale_of(interaction)),
             ),
         )
 
@@ -132,7 +132,7 @@ class Roles(AdminGroup):
                 locale,
                 "Roles that may make videos: {roles}.",
                 context="reply",
-                roles=_list(ids, "<@&{}>", everyone, limit=LISTED),
+                roles=_list(ids, "<@&{}>", everyone, limit=LISTED, locale=locale),
             ),
         )
 
@@ -293,6 +293,7 @@ class Members(AdminGroup):
             lines,
             sep="\n",
             limit=bounded.DESCRIPTION - len(header) - 2,
+            locale=locale,
             empty=translate(locale, "No entries.", context="reply"),
         )
         embed = discord.Embed(

@@ -121,7 +121,9 @@ class Filter(AdminGroup):
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
         lines = [f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows]
         empty = translate(locale_of(interaction), "No filter rules.", context="reply")
-        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty=empty)
+        text = bounded_join(
+            lines, sep="\n", limit=bounded.CONTENT, empty=empty, locale=locale_of(interaction)
+        )
         await self._done(interaction, text)
 
 

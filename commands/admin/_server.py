@@ -92,7 +92,10 @@ class Reelbot(AdminGroup):
             )
             return
         text = bounded_join(
-            [describe(e, locale) for e in entries], sep="\n\n", limit=bounded.DESCRIPTION
+            [describe(e, locale) for e in entries],
+            sep="\n\n",
+            limit=bounded.DESCRIPTION,
+            locale=locale,
         )
         embed = discord.Embed(
             title=translate(locale, "Audit log (newest first)", context="reply_title"),
@@ -202,7 +205,7 @@ class Reelbot(AdminGroup):
             "(refund, or keep the charge).",
             context="reply",
         )
-        listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice))
+        listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice), locale=locale)
         await self._done(interaction, listed + advice)
 
     @app_commands.command(

@@ -43,7 +43,11 @@ def settings_embed(
     everyone = translate(locale, "everyone", context="reply")
     roles_line = translate(locale, "Roles: {roles}", context="reply_field_value", roles="")
     roles = _list(
-        config.allowed_role_ids, "<@&{}>", everyone, limit=bounded.FIELD - len(roles_line)
+        config.allowed_role_ids,
+        "<@&{}>",
+        everyone,
+        limit=bounded.FIELD - len(roles_line),
+        locale=locale,
     )
     embed.add_field(
         name=translate(locale, "Who", context="reply_field_name"),
@@ -61,6 +65,7 @@ def settings_embed(
             [_tier_line(locale, t) for t in tiers],
             sep="\n",
             limit=bounded.FIELD,
+            locale=locale,
             empty=translate(locale, "No tiers.", context="reply_field_value"),
         ),
         inline=False,
@@ -113,6 +118,7 @@ def _where(locale: Locale, config: GuildConfig) -> str:
         "<#{}>",
         translate(locale, "anywhere I can post", context="reply"),
         limit=bounded.FIELD - len(frame) - len(nsfw_only) - 1,
+        locale=locale,
     )
     listed = translate(
         locale, "Channels: {channels}", context="reply_field_value", channels=channels
@@ -233,6 +239,7 @@ def _moderation(locale: Locale, config: GuildConfig, rules: int) -> str:
             "<#{}>",
             translate(locale, "off", context="reply_field_value"),
             limit=room,
+            locale=locale,
         )
     )
     lines[2] = translate(

@@ -207,7 +207,7 @@ class JobDriver:
             return await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
-                f"{job.provider} is no longer configured; an admin will check this job",
+                reasons.stored(reasons.PROVIDER_GONE_UNKNOWN, provider=job.provider),
             )
         logs.bind(provider=job.provider, provider_job_id=job.provider_job_id, guild_id=job.guild_id)
         current = job

@@ -43,6 +43,9 @@ PROVIDER_TROUBLE = later(
 PROVIDER_FAILED_SAYING = later("field_value", "{provider} could not make this video: {reason}")
 PROVIDER_FAILED = later("field_value", "{provider} could not make this video ({reason})")
 PROVIDER_GONE = later("field_value", "{provider} is no longer configured")
+PROVIDER_GONE_UNKNOWN = later(
+    "field_value", "{provider} is no longer configured; an admin will check this job"
+)
 NO_RESULT = later("field_value", "no result after {minutes} minutes; an admin will check it")
 NOT_FETCHED = later("field_value", "the finished video could not be fetched")
 IMAGE_GONE = later(
