@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.i18n import ngettext
+
 CONTENT = 2000
 DESCRIPTION = 4096
 FIELD = 1024
@@ -14,19 +16,28 @@ FIELDS = 25
 EMBED_TOTAL = 6000
 
 
-def more(count: int) -> str:
-    return f"… and {count} more"
+def more(count: int, locale: str | None = None) -> str:
+    """ "… and 9 more", in a Discord locale's language."""
+    return ngettext(locale, "… and {n} more", "… and {n} more", count, context="reply")
 
 
-def bounded_join(items: Sequence[str], *, limit: int, sep: str = ", ", empty: str = "") -> str:
+def bounded_join(
+    items: Sequence[str],
+    *,
+    limit: int,
+    sep: str = ", ",
+    empty: str = "",
+    locale: str | None = None,
+) -> str:
     """As many whole items as fit in `limit` characters, joined by `sep`, then "… and N
-    more" for the rest. Never longer than `limit` (for any `limit` of 20 or more)."""
+    more" (in `locale`'s language) for the rest. Never longer than `limit` (for any `limit`
+    of 20 or more)."""
     if not items:
         return empty
     joined = sep.join(items)
     if len(joined) <= limit:
         return joined
-    reserve = len(sep) + len(more(len(items)))
+    reserve = len(sep) + len(more(len(items), locale))
     shown: list[str] = []
     used = 0
     for item in items:
@@ -35,5 +46,5 @@ def bounded_join(items: Sequence[str], *, limit: int, sep: str = ", ", empty: st
             break
         shown.append(item)
         used += extra
-    rest = more(len(items) - len(shown))
+    rest = more(len(items) - len(shown), locale)
     return sep.join([*shown, rest]) if shown else rest

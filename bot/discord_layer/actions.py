@@ -16,7 +16,7 @@ from bot.core.errors import ChannelUnusable, Refused
 from bot.core.guild.policy import Requester
 from bot.core.i18n import later, number, translate
 from bot.core.images import ImageRejected
-from bot.core.jobs import store
+from bot.core.jobs import reasons, store
 from bot.core.jobs.contracts import CancelResult
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
@@ -146,7 +146,7 @@ class Actions:
             message_id = await self.review.post_request(job, channel_id, image=image)
         except discord.HTTPException as error:
             await self.runner.reject(
-                job.id, moderator_id=None, reason="the review channel is not available"
+                job.id, moderator_id=None, reason=reasons.stored(reasons.REVIEW_CHANNEL_UNAVAILABLE)
             )
             raise ChannelError(
                 later(
@@ -213,7 +213,7 @@ class Actions:
         try:
             return await self.status.post(job, image)
         except discord.Forbidden as error:
-            await self.runner.abandon(job.id, "the bot may not post in this channel")
+            await self.runner.abandon(job.id, reasons.stored(reasons.STATUS_FORBIDDEN))
             raise ChannelError(
                 later(
                     "reply",
@@ -222,7 +222,7 @@ class Actions:
                 )
             ) from error
         except discord.HTTPException as error:
-            await self.runner.abandon(job.id, "Discord refused the status message")
+            await self.runner.abandon(job.id, reasons.stored(reasons.STATUS_REFUSED))
             raise UserFacingError(
                 later(
                     "reply",

@@ -15,9 +15,9 @@ from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database
 from bot.core.exclusive import one_process_at_a_time
 from bot.core.i18n import ngettext, translate
+from bot.core.jobs.reasons import shown as reason_shown
 from bot.core.lookups import Lookups
 from bot.discord_layer.channels import ChannelGetter
-from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.render import NO_PINGS, safe_text
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ import aiohttp
 import discord
 
 from bot.core.i18n import ngettext
+from bot.core.jobs import reasons
 from bot.core.jobs.contracts import DeliveryFailed
 from bot.core.jobs.models import Job
 from bot.discord_layer import render
@@ -108,18 +109,18 @@ class ChainPosts:
                     )
                 return message.id
             except discord.Forbidden as error:
-                raise DeliveryFailed("the bot may not post the joined video here") from error
+                raise DeliveryFailed(reasons.stored(reasons.JOINED_FORBIDDEN)) from error
             except discord.HTTPException as error:
                 if error.status == 413 or error.code == 40005 or pause is None:
                     raise DeliveryFailed(
-                        f"Discord refused the joined video ({error.status})"
+                        reasons.stored(reasons.JOINED_REFUSED, status=error.status)
                     ) from error
                 log.warning(
                     "job %s: posting the joined video failed (attempt %d)", job.id, attempt + 1
                 )
             except (aiohttp.ClientError, OSError) as error:
                 if pause is None:
-                    raise DeliveryFailed("Discord could not be reached") from error
+                    raise DeliveryFailed(reasons.stored(reasons.DISCORD_UNREACHABLE)) from error
                 log.warning(
                     "job %s: posting the joined video failed (attempt %d)", job.id, attempt + 1
                 )

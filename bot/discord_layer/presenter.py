@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.core.jobs import reasons
 from bot.core.jobs.contracts import DeliveryFailed
 from bot.core.jobs.fitting import FittedVideo
 from bot.core.jobs.models import Job, JobState
@@ -29,11 +30,6 @@ from providers import Downloaded
 
 log = logging.getLogger(__name__)
 
-# Stored as the job's reason in English; shown in the server's language (`reasons`).
-MISSING_PERMISSIONS = (
-    "I can't post in this channel: I need the View Channel, Send Messages, Embed Links, "
-    "Attach Files and Read Message History permissions here. Ask an admin to grant them"
-)
 DELIVERY_RETRIES = (5.0, 15.0, 45.0)
 
 
@@ -113,12 +109,10 @@ class DiscordPresenter:
                     return await self._post(job, video)
             except discord.Forbidden as error:
                 log.warning("job %s: cannot post the result (%s)", job.id, error.code)
-                raise DeliveryFailed(MISSING_PERMISSIONS) from error
+                raise DeliveryFailed(reasons.stored(reasons.MISSING_PERMISSIONS)) from error
             except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
                 if pause is None:
-                    raise DeliveryFailed(
-                        "Discord kept refusing the video; please try again later"
-                    ) from error
+                    raise DeliveryFailed(reasons.stored(reasons.DISCORD_REFUSED)) from error
                 log.warning(
                     "job %s: posting the result failed (attempt %d): %s", job.id, attempt + 1, error
                 )
@@ -199,7 +193,7 @@ class DiscordPresenter:
     async def hold_for_review(self, job: Job, video: Downloaded | None) -> int:
         config = await self.lookups.guild_config(job.guild_id)
         if config.review_channel_id is None:
-            raise DeliveryFailed("no review channel is set for flagged videos")
+            raise DeliveryFailed(reasons.stored(reasons.NO_REVIEW_CHANNEL))
         channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
         embed = render.review_embed(job, flagged=True)
         try:
@@ -222,7 +216,7 @@ class DiscordPresenter:
                     allowed_mentions=render.NO_PINGS,
                 )
         except discord.HTTPException as error:
-            raise DeliveryFailed("the review channel refused the flagged video") from error
+            raise DeliveryFailed(reasons.stored(reasons.REVIEW_CHANNEL_REFUSED)) from error
         return message.id
 
     async def fresh_image_url(self, job: Job) -> str | None:

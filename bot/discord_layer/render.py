@@ -13,9 +13,9 @@ import discord
 from bot.core import bounded
 from bot.core.i18n import duration, ngettext, translate
 from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.reasons import shown as reason_shown
 from bot.core.starting import PLACEHOLDER_IMAGE_URL
 from bot.discord_layer import message_image
-from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.usage_text import cost_text, failover_note
 from providers import Mode, ProviderName
 

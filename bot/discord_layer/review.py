@@ -5,23 +5,42 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 import discord
 
 from bot.core.errors import BudgetExhausted, QuotaExceeded
-from bot.core.i18n import translate
+from bot.core.i18n import Wording, later, number, translate
 from bot.core.images import ImageRejected
+from bot.core.jobs import reasons
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
 from bot.discord_layer import message_image, render
+from bot.discord_layer.account_text import state_word
 from bot.discord_layer.channels import ChannelGetter
-from bot.discord_layer.errors import BadRequest, UserFacingError
+from bot.discord_layer.errors import (
+    BadRequest,
+    UserFacingError,
+    locale_of,
+    permission_name,
+    stamp,
+)
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
+from bot.discord_layer.usage_text import cost_text
 from providers import Mode
 
 log = logging.getLogger(__name__)
+
+#: What the bot needs in a member's channel to post there (README, the permissions).
+_CHANNEL_PERMISSIONS = (
+    "view_channel",
+    "send_messages",
+    "embed_links",
+    "attach_files",
+    "read_message_history",
+)
 
 
 class Review:
@@ -47,13 +66,20 @@ class Review:
         permissions = interaction.permissions
         if permissions.manage_messages or permissions.manage_guild or permissions.administrator:
             return True
-        await _tell(interaction, "Only moderators (Manage Messages) can review requests.")
+        await _tell(
+            interaction,
+            translate(
+                locale_of(interaction),
+                "Only moderators (Manage Messages) can review requests.",
+                context="reply",
+            ),
+        )
         return False
 
     async def _job(self, interaction: discord.Interaction[discord.Client], job_id: str) -> Job:
         job = await self.lookups.job(job_id)
         if job is None or job.guild_id != interaction.guild_id:
-            raise BadRequest("I can't find that job on this server.")
+            raise BadRequest(later("reply", "I can't find that job here."))
         return job
 
     async def approve(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
@@ -62,7 +88,7 @@ class Review:
         await interaction.response.defer(ephemeral=True, thinking=True)
         job = await self._job(interaction, job_id)
         if job.state is not JobState.PENDING_REVIEW:
-            raise UserFacingError(f"This request is no longer pending ({job.state.value}).")
+            raise UserFacingError(_not_pending(job.state))
         image = await self._held_image(interaction, job)
         # The public status message appears now, before the job can reach a provider slot:
         # it carries the image whose URL the provider is given.
@@ -91,21 +117,30 @@ class Review:
         except QuotaExceeded as error:
             await self._withdraw(status)
             raise UserFacingError(
-                f"Can't approve: the member has used {error.usage.used} of {error.usage.limit} "
-                "units. Reject it, or grant them more with /reelbot members grant."
+                later(
+                    "reply",
+                    "Can't approve: the member has used {used} of {limit} units. Reject it, or "
+                    "grant them more with /reelbot members grant.",
+                    used=_number(error.usage.used),
+                    limit=_number(error.usage.limit),
+                )
             ) from error
         except BudgetExhausted as error:
             await self._withdraw(status)
             raise UserFacingError(
-                f"Can't approve: the server's daily budget ({error.budget} units) is used up; "
-                f"it resets <t:{int(error.resets_at)}:R>."
+                later(
+                    "reply",
+                    "Can't approve: the server's daily budget ({budget}) is used up; it resets "
+                    "{when}.",
+                    budget=_units(error.budget),
+                    when=stamp(error.resets_at, "R"),
+                )
             ) from error
         current = moved or await self.lookups.job(job_id)
         if current is None or current.status_message_id != status.id:
             await self._withdraw(status)  # another moderator's approval got there first
         if moved is None:
-            state = current.state.value if current is not None else "gone"
-            raise UserFacingError(f"This request is no longer pending ({state}).")
+            raise UserFacingError(_not_pending(current.state if current is not None else None))
         outcome = translate(
             moved.guild_locale,
             "✅ Approved by {moderator}",
@@ -113,7 +148,11 @@ class Review:
             moderator=f"<@{interaction.user.id}>",
         )
         await self._close(interaction, moved, outcome)
-        await interaction.edit_original_response(content="Approved; the video is being made.")
+        await interaction.edit_original_response(
+            content=translate(
+                locale_of(interaction), "Approved; the video is being made.", context="reply"
+            )
+        )
 
     async def _held_image(
         self, interaction: discord.Interaction[discord.Client], job: Job
@@ -128,13 +167,18 @@ class Review:
                 # Where it was posted; older rows: the server's review channel now.
                 channel_id = job.review_channel_id or config.review_channel_id
                 if channel_id is None or job.review_message_id is None:
-                    raise BadRequest("I can't find this request's image; reject it instead.")
+                    raise BadRequest(
+                        later("reply", "I can't find this request's image; reject it instead.")
+                    )
                 channel = self.channels.get(channel_id, guild_id=job.guild_id)
                 message = await channel.fetch_message(job.review_message_id)
             return await message_image.read_image(message, self.channels.client)
         except (discord.HTTPException, LookupError, ImageRejected) as error:
             raise BadRequest(
-                "I can't read this request's image from the review message; reject it instead."
+                later(
+                    "reply",
+                    "I can't read this request's image from the review message; reject it instead.",
+                )
             ) from error
 
     async def _unpostable(
@@ -149,9 +193,14 @@ class Review:
         moved = await self.runner.reject(
             job_id,
             moderator_id=interaction.user.id,
-            reason="I can't post in that channel any more",
+            reason=reasons.stored(reasons.CHANNEL_UNPOSTABLE),
         )
-        channel = f"<#{moved.channel_id}>" if moved is not None else "that channel"
+        locale = locale_of(interaction)
+        channel = (
+            f"<#{moved.channel_id}>"
+            if moved is not None
+            else translate(locale, "that channel", context="reply")
+        )
         if moved is not None:
             outcome = translate(
                 moved.guild_locale,
@@ -162,10 +211,13 @@ class Review:
             await self._close(interaction, moved, outcome)
             await self.messages.tell_member(moved)
         await interaction.edit_original_response(
-            content=(
-                f"I can't post in {channel}, so the request was rejected and nothing was "
-                "charged. Check my permissions there (View Channel, Send Messages, Embed Links, "
-                "Attach Files, Read Message History)."
+            content=translate(
+                locale,
+                "I can't post in {channel}, so the request was rejected and nothing was "
+                "charged. Check my permissions there ({permissions}).",
+                context="reply",
+                channel=channel,
+                permissions=", ".join(permission_name(p, locale) for p in _CHANNEL_PERMISSIONS),
             )
         )
 
@@ -180,10 +232,14 @@ class Review:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._job(interaction, job_id)
-        text = f"rejected by a moderator: {reason}" if reason else "rejected by a moderator"
+        text = (
+            reasons.stored(reasons.REJECTED_BECAUSE, reason=reason)
+            if reason
+            else reasons.stored(reasons.REJECTED)
+        )
         moved = await self.runner.reject(job_id, moderator_id=interaction.user.id, reason=text)
         if moved is None:
-            raise UserFacingError("This request is no longer pending.")
+            raise UserFacingError(_not_pending(None))
         moderator = f"<@{interaction.user.id}>"
         if reason:
             outcome = translate(
@@ -202,7 +258,11 @@ class Review:
             )
         await self._close(interaction, moved, outcome)
         await self.messages.tell_member(moved)
-        await interaction.edit_original_response(content="Rejected; the member was told.")
+        await interaction.edit_original_response(
+            content=translate(
+                locale_of(interaction), "Rejected; the member was told.", context="reply"
+            )
+        )
 
     async def release(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
         if not await self.check_moderator(interaction):
@@ -211,7 +271,7 @@ class Review:
         await self._job(interaction, job_id)
         moved = await self.runner.release(job_id, moderator_id=interaction.user.id)
         if moved is None:
-            raise UserFacingError("This video is no longer held.")
+            raise UserFacingError(later("reply", "This video is no longer held."))
         outcome = translate(
             moved.guild_locale,
             "✅ Posted behind a spoiler by {moderator}",
@@ -220,7 +280,11 @@ class Review:
         )
         await self._close(interaction, moved, outcome, flagged=True)
         await interaction.edit_original_response(
-            content="Released; it will be posted behind a spoiler."
+            content=translate(
+                locale_of(interaction),
+                "Released; it will be posted behind a spoiler.",
+                context="reply",
+            )
         )
 
     async def discard(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
@@ -230,7 +294,7 @@ class Review:
         await self._job(interaction, job_id)
         moved = await self.runner.discard(job_id, moderator_id=interaction.user.id)
         if moved is None:
-            raise UserFacingError("This video is no longer held.")
+            raise UserFacingError(later("reply", "This video is no longer held."))
         outcome = translate(
             moved.guild_locale,
             "🗑️ Discarded by {moderator}",
@@ -239,7 +303,11 @@ class Review:
         )
         await self._close(interaction, moved, outcome, flagged=True)
         await interaction.edit_original_response(
-            content="Discarded; the member got their quota back."
+            content=translate(
+                locale_of(interaction),
+                "Discarded; the member got their quota back.",
+                context="reply",
+            )
         )
 
     async def _close(
@@ -261,6 +329,27 @@ class Review:
                 log.warning(
                     "job %s: could not update the review message (%s)", job.id, error.status
                 )
+
+
+def _number(value: int) -> Callable[[str | None], str]:
+    """A count written the reader's way, once their language is known."""
+    return lambda locale: number(locale, value)
+
+
+def _units(value: int) -> Callable[[str | None], str]:
+    """An amount of quota units, in the reader's language."""
+    return lambda locale: cost_text(value, locale)
+
+
+def _not_pending(state: JobState | None) -> Wording:
+    """The request was decided, cancelled or finished meanwhile (by another moderator, say)."""
+    if state is None:
+        return later("reply", "This request is no longer pending.")
+    return later(
+        "reply",
+        "This request is no longer pending ({state}).",
+        state=lambda locale: state_word(locale, state),
+    )
 
 
 async def _tell(interaction: discord.Interaction[discord.Client], message: str) -> None:

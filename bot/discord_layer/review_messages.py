@@ -12,10 +12,10 @@ import discord
 
 from bot.core.i18n import translate
 from bot.core.jobs.models import Job
+from bot.core.jobs.reasons import shown as reason_shown
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
-from bot.discord_layer.reasons import reason_shown
 from bot.discord_layer.views import review_view
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ member's access and quota."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 import discord
 from discord import app_commands
@@ -13,6 +13,7 @@ from bot.core import bounded, quotas
 from bot.core.bounded import bounded_join
 from bot.core.guild import store as guild_store
 from bot.core.i18n import ngettext, number, translate
+from bot.core.jobs.models import LedgerKind
 from bot.discord_layer.errors import locale_of, stamp
 from bot.discord_layer.render import safe_text
 from bot.discord_layer.translator import tr
@@ -51,7 +52,7 @@ class Channels(AdminGroup):
                 locale_of(interaction),
                 "Videos may be made in: {channels}.",
                 context="reply",
-                channels=_list(ids, "<#{}>", "", limit=LISTED),
+                channels=_list(ids, "<#{}>", "", limit=LISTED, locale=locale_of(interaction)),
             ),
         )
 
@@ -71,7 +72,7 @@ class Channels(AdminGroup):
                 locale,
                 "Allowed channels: {channels}.",
                 context="reply",
-                channels=_list(ids, "<#{}>", anywhere, limit=LISTED),
+                channels=_list(ids, "<#{}>", anywhere, limit=LISTED, locale=locale),
             ),
         )
 
@@ -111,7 +112,7 @@ class Roles(AdminGroup):
                 locale_of(interaction),
                 "Roles that may make videos: {roles}.",
                 context="reply",
-                roles=_list(ids, "<@&{}>", "", limit=LISTED),
+                roles=_list(ids, "<@&{}>", "", limit=LISTED, locale=locale_of(interaction)),
             ),
         )
 
@@ -131,7 +132,7 @@ class Roles(AdminGroup):
                 locale,
                 "Roles that may make videos: {roles}.",
                 context="reply",
-                roles=_list(ids, "<@&{}>", everyone, limit=LISTED),
+                roles=_list(ids, "<@&{}>", everyone, limit=LISTED, locale=locale),
             ),
         )
 
@@ -269,7 +270,7 @@ class Members(AdminGroup):
         locale = locale_of(interaction)
         job_word = translate(locale, "job", context="reply")
         lines = [
-            f"{stamp(e.created_at, 'f')} **{e.kind.value}** {e.amount:+d}"
+            f"{stamp(e.created_at, 'f')} **{_kind_word(locale, e.kind)}** {e.amount:+d}"
             + (f" · {job_word} `{e.job_id[:8]}`" if e.job_id else "")
             + (f" · {e.note}" if e.note else "")
             + (
@@ -292,6 +293,7 @@ class Members(AdminGroup):
             lines,
             sep="\n",
             limit=bounded.DESCRIPTION - len(header) - 2,
+            locale=locale,
             empty=translate(locale, "No entries.", context="reply"),
         )
         embed = discord.Embed(
@@ -299,3 +301,18 @@ class Members(AdminGroup):
             description=f"{header}\n\n{listed}",
         )
         await self._done(interaction, embed=embed)
+
+
+def _kind_word(locale: str | None, kind: LedgerKind) -> str:
+    """A ledger entry's kind, in the admin's language."""
+    match kind:
+        case LedgerKind.RESERVE:
+            return translate(locale, "reserved", context="reply")
+        case LedgerKind.COMMIT:
+            return translate(locale, "delivered", context="reply")
+        case LedgerKind.REFUND:
+            return translate(locale, "refunded", context="reply")
+        case LedgerKind.GRANT:
+            return translate(locale, "granted", context="reply")
+        case _:
+            assert_never(kind)

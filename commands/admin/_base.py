@@ -118,9 +118,12 @@ def _channel(channel_id: int | None, locale: str | None) -> str:
     return f"<#{channel_id}>" if channel_id else translate(locale, "none", context="reply")
 
 
-def _list(ids: list[int], mention: str, empty: str, *, limit: int = 1000) -> str:
-    """Mentions of the ids, at most `limit` characters ("… and 9 more")."""
-    return bounded_join([mention.format(i) for i in ids], limit=limit, empty=empty)
+def _list(
+    ids: list[int], mention: str, empty: str, *, limit: int = 1000, locale: str | None = None
+) -> str:
+    """Mentions of the ids, at most `limit` characters ("… and 9 more", in `locale`'s
+    language)."""
+    return bounded_join([mention.format(i) for i in ids], limit=limit, empty=empty, locale=locale)
 
 
 def _user(user_id: int) -> str:

@@ -49,8 +49,14 @@ class Filter(AdminGroup):
                     session=s, guild_id=gid, kind=kind, pattern=cleaned, actor_id=actor, now=now
                 )
             )
-        except ValueError as error:
-            raise BadRequest(str(error)) from error
+        except guild_store.TooManyRules as error:
+            raise BadRequest(
+                later(
+                    "reply",
+                    "A server may have at most {count} filter rules; remove one first.",
+                    count=guild_store.MAX_RULES,
+                )
+            ) from error
         await self._update(interaction, f"filter +{kind} #{row.id}")
         locale, shown = locale_of(interaction), safe_text(cleaned, 200)
         await self._done(
@@ -115,7 +121,9 @@ class Filter(AdminGroup):
         rows = await self.bot.db.run(lambda s: guild_store.rules(session=s, guild_id=gid))
         lines = [f"#{r.id} {r.kind}: `{safe_text(r.pattern, 200)}`" for r in rows]
         empty = translate(locale_of(interaction), "No filter rules.", context="reply")
-        text = bounded_join(lines, sep="\n", limit=bounded.CONTENT, empty=empty)
+        text = bounded_join(
+            lines, sep="\n", limit=bounded.CONTENT, empty=empty, locale=locale_of(interaction)
+        )
         await self._done(interaction, text)
 
 

@@ -61,6 +61,9 @@ class Reelbot(AdminGroup):
             spent=spent,
             base=self.bot.runner.config.quota,
             order=self.bot.provider_order,
+            server_locale=None
+            if interaction.guild_locale is None
+            else interaction.guild_locale.value,
         )
         await self._done(interaction, embed=embed)
 
@@ -88,7 +91,12 @@ class Reelbot(AdminGroup):
                 interaction, translate(locale, "No audit entries match.", context="reply")
             )
             return
-        text = bounded_join([describe(e) for e in entries], sep="\n\n", limit=bounded.DESCRIPTION)
+        text = bounded_join(
+            [describe(e, locale) for e in entries],
+            sep="\n\n",
+            limit=bounded.DESCRIPTION,
+            locale=locale,
+        )
         embed = discord.Embed(
             title=translate(locale, "Audit log (newest first)", context="reply_title"),
             description=text,
@@ -197,7 +205,7 @@ class Reelbot(AdminGroup):
             "(refund, or keep the charge).",
             context="reply",
         )
-        listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice))
+        listed = bounded_join(lines, sep="\n", limit=bounded.CONTENT - len(advice), locale=locale)
         await self._done(interaction, listed + advice)
 
     @app_commands.command(

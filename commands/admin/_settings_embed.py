@@ -9,9 +9,10 @@ import discord
 from bot.core import bounded
 from bot.core.bounded import bounded_join
 from bot.core.guild.models import GuildConfig, NsfwPolicy, QuotaTier
-from bot.core.i18n import ngettext, number, translate
+from bot.core.i18n import language_of, ngettext, number, translate
 from bot.core.quota_policy import QuotaPolicy
 from commands.admin._base import _channel, _list, _role, _window
+from commands.admin._language import language_name
 from providers import ProviderName
 
 Locale = str | None
@@ -26,8 +27,9 @@ def settings_embed(
     spent: int,
     base: QuotaPolicy,
     order: Sequence[ProviderName],
+    server_locale: Locale = None,
 ) -> discord.Embed:
-    """Six fields, each list bounded to its field (1024), so the embed stays well under
+    """Seven fields, each list bounded to its field (1024), so the embed stays well under
     Discord's 6000 characters however many channels, roles and tiers a server has."""
     embed = discord.Embed(
         title=translate(locale, "Reelbot settings", context="reply_title"),
@@ -41,7 +43,11 @@ def settings_embed(
     everyone = translate(locale, "everyone", context="reply")
     roles_line = translate(locale, "Roles: {roles}", context="reply_field_value", roles="")
     roles = _list(
-        config.allowed_role_ids, "<@&{}>", everyone, limit=bounded.FIELD - len(roles_line)
+        config.allowed_role_ids,
+        "<@&{}>",
+        everyone,
+        limit=bounded.FIELD - len(roles_line),
+        locale=locale,
     )
     embed.add_field(
         name=translate(locale, "Who", context="reply_field_name"),
@@ -59,6 +65,7 @@ def settings_embed(
             [_tier_line(locale, t) for t in tiers],
             sep="\n",
             limit=bounded.FIELD,
+            locale=locale,
             empty=translate(locale, "No tiers.", context="reply_field_value"),
         ),
         inline=False,
@@ -73,7 +80,30 @@ def settings_embed(
         value=_moderation(locale, config, rules),
         inline=False,
     )
+    embed.add_field(
+        name=translate(locale, "Language", context="reply_field_name"),
+        value=_language(locale, config, server_locale),
+        inline=False,
+    )
     return embed
+
+
+def _language(locale: Locale, config: GuildConfig, server_locale: Locale) -> str:
+    """The language of the server's public posts (`/reelbot language`, else the server's
+    preferred locale, else English), named in the admin's own."""
+    if config.locale:
+        return translate(
+            locale,
+            "Public posts: {language} (chosen with /reelbot language)",
+            context="reply_field_value",
+            language=language_name(config.locale, locale),
+        )
+    return translate(
+        locale,
+        "Public posts: {language} (the server's language)",
+        context="reply_field_value",
+        language=language_name(language_of(server_locale), locale),
+    )
 
 
 def _where(locale: Locale, config: GuildConfig) -> str:
@@ -88,6 +118,7 @@ def _where(locale: Locale, config: GuildConfig) -> str:
         "<#{}>",
         translate(locale, "anywhere I can post", context="reply"),
         limit=bounded.FIELD - len(frame) - len(nsfw_only) - 1,
+        locale=locale,
     )
     listed = translate(
         locale, "Channels: {channels}", context="reply_field_value", channels=channels
@@ -208,6 +239,7 @@ def _moderation(locale: Locale, config: GuildConfig, rules: int) -> str:
             "<#{}>",
             translate(locale, "off", context="reply_field_value"),
             limit=room,
+            locale=locale,
         )
     )
     lines[2] = translate(

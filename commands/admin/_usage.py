@@ -89,7 +89,9 @@ def usage_embed(figures: Usage, locale: str) -> discord.Embed:
     top = [f"<@{user}>: {cost_text(n, locale)}" for user, n in figures.top_members]
     embed.add_field(
         name=translate(locale, "Top members", context="message"),
-        value=bounded.bounded_join(top, sep="\n", limit=bounded.FIELD) if top else "-",
+        value=bounded.bounded_join(top, sep="\n", limit=bounded.FIELD, locale=locale)
+        if top
+        else "-",
         inline=False,
     )
     embed.set_image(url="attachment://usage.png")
@@ -110,7 +112,7 @@ async def usage_command(
         figures.rows,
         first_day=figures.first_day,
         last_day=figures.last_day,
-        title=translate(locale, "Units used per day", context="message"),
+        locale=locale,
     )
     await interaction.edit_original_response(
         embed=usage_embed(figures, locale),

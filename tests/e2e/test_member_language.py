@@ -183,6 +183,9 @@ class AdminExpected:
     budget_set: str
     settings_title: str
     budget_line: str
+    language: tuple[str, str]  # /reelbot settings: the public posts' language, name and value
+    audit_title: str
+    audit_setting: str  # how /reelbot audit shows a settings change
 
 
 ADMIN_ANSWERS = [
@@ -198,6 +201,9 @@ ADMIN_ANSWERS = [
         budget_set=f"Budget quotidien{NBSP}: 40 unités.",
         settings_title="Réglages de Reelbot",
         budget_line=f"Budget du serveur{NBSP}: 0/40 unités aujourd'hui",
+        language=("Langue", f"Messages publics{NBSP}: anglais (la langue du serveur)"),
+        audit_title="Journal d'audit (plus récentes d'abord)",
+        audit_setting="⚙️ **réglages**",
     ),
     AdminExpected(
         locale="ja",
@@ -206,6 +212,9 @@ ADMIN_ANSWERS = [
         budget_set="1 日の予算：40 ユニット。",
         settings_title="Reelbot の設定",
         budget_line="サーバーの予算：本日 0/40 ユニット",
+        language=("言語", "公開投稿：英語（サーバーの言語）"),
+        audit_title="監査ログ（新しい順）",
+        audit_setting="⚙️ **設定**",
     ),
     AdminExpected(
         locale="es-ES",
@@ -216,6 +225,9 @@ ADMIN_ANSWERS = [
         budget_set="Daily budget: 40 units.",
         settings_title="Reelbot settings",
         budget_line="Server budget: 0/40 units today",
+        language=("Language", "Public posts: English (the server's language)"),
+        audit_title="Audit log (newest first)",
+        audit_setting="⚙️ **settings**",
     ),
 ]
 
@@ -270,3 +282,11 @@ async def test_reelbot_answers_speak_the_admins_language(
         assert expected.budget_line in [
             line for field in embed["fields"] for line in field["value"].split("\n")
         ]
+        # the language public posts go out in (the server's own here), named in the admin's
+        assert (embed["fields"][-1]["name"], embed["fields"][-1]["value"]) == expected.language
+
+        audit = await reelbot(w, expected.locale, "audit")
+        assert audit.original is not None
+        [logged] = audit.original.embeds
+        assert logged["title"] == expected.audit_title
+        assert logged["description"].startswith(expected.audit_setting)

@@ -207,3 +207,44 @@ async def test_review_and_audit_channel_posts_speak_the_servers_language(tmp_pat
         assert "**retenu pour examen**" in posts and f"par <@{MODERATOR}>" in posts
         assert "raison : rejetée par un modérateur : trop flou" in posts
         assert "> à vérifier" in posts
+
+
+def button(message: FakeMessage, prefix: str) -> str:
+    [custom_id] = [c for c in message.custom_ids() if c.startswith(prefix)]
+    return custom_id
+
+
+async def test_moderators_read_their_own_answers_in_their_own_language(tmp_path: Path) -> None:
+    """The review messages speak the server's language (English here); what a moderator reads
+    alone, answering their button, speaks theirs."""
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        await w.admin("review", "channel", channel=REVIEW_CHANNEL)
+        await w.admin("review", "approval", enabled=True, channel=CHANNEL)
+        await w.reply(await video(w, "first"))
+        await w.reply(await video(w, "second"))
+        await w.fake.wait_for(lambda: len(w.channel_posts(REVIEW_CHANNEL)) == 2)
+        first, second = w.channel_posts(REVIEW_CHANNEL)
+        assert labels(first) == ["Approve", "Reject"]
+
+        denied = await w.fake.click(
+            first, button(first, "reelbot:approve:"), user_id=MEMBER, locale="ja"
+        )
+        assert await w.reply(denied) == (
+            "リクエストを審査できるのはモデレーター（「メッセージの管理」権限）だけです。"
+        )
+        approved = await w.fake.click(
+            first, button(first, "reelbot:approve:"), user_id=MODERATOR, locale="fr"
+        )
+        assert await w.reply(approved) == "Approuvée\u00a0; la vidéo est en cours de création."
+
+        reject = await w.fake.click(
+            second, button(second, "reelbot:reject:"), user_id=MODERATOR, locale="ja"
+        )
+        await w.fake.wait_for(lambda: reject.modal is not None)
+        submitted = await w.fake.submit_modal(
+            reject, {"reelbot-reject-reason": "flou"}, locale="ja"
+        )
+        assert await w.reply(submitted) == "却下しました。メンバーに通知しました。"
+        await w.fake.wait_for(lambda: "Decision" in fields(second))
+        assert fields(second)["Decision"] == f"🚫 Rejected by <@{MODERATOR}>: flou"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -66,12 +66,13 @@ class Admission:
 LISTED = 1500
 
 
-def _channels(ids: Sequence[int]) -> str:
-    return bounded_join([f"<#{i}>" for i in ids], limit=LISTED)
+def _channels(ids: Sequence[int]) -> Callable[[str | None], str]:
+    """The channels, listed once the reader's language is known ("… and 9 more")."""
+    return lambda locale: bounded_join([f"<#{i}>" for i in ids], limit=LISTED, locale=locale)
 
 
-def _roles(ids: Sequence[int]) -> str:
-    return bounded_join([f"<@&{i}>" for i in ids], limit=LISTED)
+def _roles(ids: Sequence[int]) -> Callable[[str | None], str]:
+    return lambda locale: bounded_join([f"<@&{i}>" for i in ids], limit=LISTED, locale=locale)
 
 
 def best_tier(tiers: Sequence[QuotaTier], roles: frozenset[int], guild_id: int) -> QuotaTier | None:

@@ -127,6 +127,10 @@ def rules(*, session: Session, guild_id: int) -> Sequence[FilterRuleRow]:
     ).all()
 
 
+class TooManyRules(ValueError):
+    """The server already has `MAX_RULES` filter rules."""
+
+
 def add_rule(
     *, session: Session, guild_id: int, kind: str, pattern: str, actor_id: int, now: float
 ) -> FilterRuleRow:
@@ -135,7 +139,7 @@ def add_rule(
     dialect.insert_if_missing(session=session, row=GuildConfig(guild_id=guild_id))
     session.get(GuildConfig, guild_id, with_for_update=True)
     if len(rules(session=session, guild_id=guild_id)) >= MAX_RULES:
-        raise ValueError(f"a server may have at most {MAX_RULES} filter rules")
+        raise TooManyRules(f"a server may have at most {MAX_RULES} filter rules")
     row = FilterRuleRow(
         guild_id=guild_id, kind=kind, pattern=pattern, added_by=actor_id, added_at=now
     )

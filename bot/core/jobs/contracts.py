@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core.jobs import reasons
 from bot.core.jobs.models import Job
 from bot.core.quotas import QuotaPolicy
 from providers import (
@@ -94,10 +95,12 @@ def user_reason(error: ProviderError) -> str:
     """Plain words for a member. Admin detail goes to the logs."""
     match error:
         case ContentModerated():
-            return "the provider's content filter refused this request"
+            return reasons.stored(reasons.CONTENT_FILTER)
         case InputNotFetchable():
-            return "the provider could not fetch the image; try again with a fresh upload"
+            return reasons.stored(reasons.IMAGE_NOT_FETCHABLE)
         case TransientError():
-            return f"{error.provider} is having trouble right now; try again in a few minutes"
+            return reasons.stored(reasons.PROVIDER_TROUBLE, provider=error.provider)
         case _:
-            return f"{error.provider} could not make this video ({error.summary})"
+            return reasons.stored(
+                reasons.PROVIDER_FAILED, provider=error.provider, reason=error.summary
+            )

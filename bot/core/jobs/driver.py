@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy
-from bot.core.jobs import learning, store
+from bot.core.jobs import learning, reasons, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.models import Job, JobState
@@ -142,13 +142,13 @@ class JobDriver:
         """An accepted job is set up (status message posted, image saved) before it is
         launched; one taken over after its process died half-way is not sent."""
         if resumed and job.status_message_id is None:
-            return "the bot restarted before this request was set up; nothing was sent"
+            return reasons.stored(reasons.RESTARTED_BEFORE_SET_UP)
         missing = missing_for_submit(job)
         if missing is None:
             return None
         if resumed:
-            return f"the bot restarted before this request was set up ({missing}); nothing was sent"
-        return f"this request could not be sent ({missing})"
+            return reasons.stored(reasons.RESTARTED_BEFORE_READY, missing=missing)
+        return reasons.stored(reasons.NOT_SENDABLE, missing=missing)
 
     async def _find_status(self, job: Job) -> Job:
         """The process died between posting the status message and storing its id: look for
@@ -177,12 +177,12 @@ class JobDriver:
             job.state is not JobState.SUBMITTING or job.submit_attempted_at is not None
         )
         if not sent:
-            await self.moves.fail(job, "something went wrong before it was sent; nothing was sent")
+            await self.moves.fail(job, reasons.stored(reasons.CRASHED_BEFORE_SENDING))
         elif job.state is JobState.SUBMITTING:
             await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
-                "something went wrong while sending this job; an admin will check it",
+                reasons.stored(reasons.CRASHED_WHILE_SENDING),
             )
         elif crashes < MAX_CRASHES:
             return False  # poll, download or post again, as after a restart
@@ -190,10 +190,10 @@ class JobDriver:
             await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
-                "something kept going wrong while waiting for it; an admin will check it",
+                reasons.stored(reasons.CRASHED_WHILE_WAITING),
             )
         else:
-            await self.moves.fail(job, "something kept going wrong while posting the video")
+            await self.moves.fail(job, reasons.stored(reasons.CRASHED_WHILE_POSTING))
         self.moves.notify()
         return True
 
@@ -207,7 +207,7 @@ class JobDriver:
             return await self.moves.settle(
                 job.id,
                 JobState.UNKNOWN,
-                f"{job.provider} is no longer configured; an admin will check this job",
+                reasons.stored(reasons.PROVIDER_GONE_UNKNOWN, provider=job.provider),
             )
         logs.bind(provider=job.provider, provider_job_id=job.provider_job_id, guild_id=job.guild_id)
         current = job
@@ -264,14 +264,19 @@ class JobDriver:
             case Failed(reason=reason, moderated=moderated):
                 log.info("job %s: failed at the provider: %s", job.id, reason)
                 text = (
-                    "the provider's content filter refused this request"
+                    reasons.stored(reasons.CONTENT_FILTER)
                     if moderated
-                    else f"{provider.label} could not make this video: {reason}"
+                    else reasons.stored(
+                        reasons.PROVIDER_FAILED_SAYING, provider=provider.label, reason=reason
+                    )
                 )
                 return await self.moves.fail(job, text)
             case Cancelled():
                 moved = await self.moves.move(
-                    job.id, JobState.CANCELLED, now=now, error="cancelled at the provider"
+                    job.id,
+                    JobState.CANCELLED,
+                    now=now,
+                    error=reasons.stored(reasons.CANCELLED_AT_PROVIDER),
                 )
                 if moved is not None:
                     await self.moves.show(moved)
@@ -282,7 +287,7 @@ class JobDriver:
                     job.id,
                     JobState.UNKNOWN,
                     now=now,
-                    error=f"no result after {waited / 60:.0f} minutes; an admin will check it",
+                    error=reasons.stored(reasons.NO_RESULT, minutes=f"{waited / 60:.0f}"),
                 )
                 if moved is not None:
                     await self.moves.show(moved)
@@ -309,7 +314,7 @@ class JobDriver:
                 video = None  # post a link instead
             except ProviderError as error:
                 log.warning("job %s: download failed: %s", job.id, error.admin_message)
-                return await self.moves.fail(job, "the finished video could not be fetched")
+                return await self.moves.fail(job, reasons.stored(reasons.NOT_FETCHED))
             if video is not None and self.fitter is not None:
                 # Too large for the channel: a re-encoded copy, or None for the link alone.
                 # A restart before the post downloads and re-encodes again.
@@ -364,11 +369,7 @@ class JobDriver:
         if policy is NsfwPolicy.SPOILER:
             return None
         if policy is NsfwPolicy.DISCARD:
-            return await self.moves.fail(
-                job,
-                "the provider flagged the video as not safe for work, "
-                "and this server discards those",
-            )
+            return await self.moves.fail(job, reasons.stored(reasons.DISCARDED_AS_NSFW))
         held = await self.moves.move(job.id, JobState.HELD, now=self.clock())
         if held is None:
             return None

@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.core.db import Database
 from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs import store
+from bot.core.jobs import reasons, store
 from bot.core.jobs.contracts import (
     CancelResult,
     Presenter,
@@ -298,7 +298,7 @@ class JobRunner:
             job_id,
             JobState.FAILED,
             moderator_id=moderator_id,
-            error="a moderator discarded the video after the provider flagged it",
+            error=reasons.stored(reasons.DISCARDED_BY_MODERATOR),
         )
 
     async def _decide(
@@ -385,7 +385,9 @@ class JobRunner:
             return CancelResult.FINISHED
         now = self.clock()
         note = (
-            "cancelled by the requester" if actor_id == job.user_id else "cancelled by a moderator"
+            reasons.stored(reasons.CANCELLED_BY_REQUESTER)
+            if actor_id == job.user_id
+            else reasons.stored(reasons.CANCELLED_BY_MODERATOR)
         )
         if job.state in (JobState.ACCEPTED, JobState.PENDING_REVIEW):
             moved = await self._move(
@@ -575,7 +577,9 @@ class JobRunner:
             partial(_expired_reviews, now=now, default_hours=self.config.review_expiry_hours)
         )
         for job_id in expired:
-            await self.reject(job_id, moderator_id=None, reason="no moderator reviewed it in time")
+            await self.reject(
+                job_id, moderator_id=None, reason=reasons.stored(reasons.REVIEW_EXPIRED)
+            )
         return len(expired)
 
     async def _remove_temp_files(self, job_id: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.core.db import Database
-from bot.core.jobs import store
+from bot.core.jobs import reasons, store
 from bot.core.jobs.contracts import Presenter, RunnerConfig, user_reason
 from bot.core.jobs.failover import (
     Move,
@@ -58,7 +58,7 @@ def submit_wait(error: ProviderError) -> float:
 def missing_for_submit(job: Job) -> str | None:
     """What an accepted job still lacks before it may be sent, in the member's words."""
     if job.mode == Mode.IMAGE and not job.image_url:
-        return "its image was not saved"
+        return reasons.stored(reasons.IMAGE_NOT_SAVED)
     return None
 
 
@@ -114,16 +114,18 @@ class SubmitStep:
         return await self.moves.settle(
             job.id,
             JobState.UNKNOWN,
-            "the bot restarted while sending this job; an admin will check it",
+            reasons.stored(reasons.RESTARTED_WHILE_SENDING),
         )
 
     async def submit(self, job: Job) -> Job | None:
         provider = self.providers.get(ProviderName(job.provider))
         if provider is None:
-            return await self.moves.fail(job, f"{job.provider} is no longer configured")
+            return await self.moves.fail(
+                job, reasons.stored(reasons.PROVIDER_GONE, provider=job.provider)
+            )
         missing = missing_for_submit(job)
         if missing is not None:
-            return await self.moves.fail(job, f"this request could not be sent ({missing})")
+            return await self.moves.fail(job, reasons.stored(reasons.NOT_SENDABLE, missing=missing))
         await self.moves.show(job)
         deadline = job.created_at + self.config.deadline_seconds
         while True:
@@ -133,16 +135,12 @@ class SubmitStep:
                 # job waited, the provider gets one signed just now.
                 image_url = await self.presenter.fresh_image_url(job)
                 if image_url is None:
-                    return await self.moves.fail(
-                        job, "the image is no longer available on Discord, so nothing was sent"
-                    )
+                    return await self.moves.fail(job, reasons.stored(reasons.IMAGE_GONE))
             try:
                 request = build_request(job, provider, image_url=image_url)
             except (ValidationError, ValueError) as error:  # e.g. its prompt was erased
                 log.warning("job %s: the stored request is not valid: %s", job.id, error)
-                return await self.moves.fail(
-                    job, "this request can no longer be built, so nothing was sent"
-                )
+                return await self.moves.fail(job, reasons.stored(reasons.NOT_BUILDABLE))
             marked = await self.db.run(
                 partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock()),
                 idempotent=True,  # nothing is on the wire yet: writing it twice is harmless
@@ -158,7 +156,7 @@ class SubmitStep:
                     return await self.moves.settle(
                         job.id,
                         JobState.UNKNOWN,
-                        "the provider did not confirm the job; an admin will check it",
+                        reasons.stored(reasons.NOT_CONFIRMED),
                     )
                 elsewhere = await self._fail_over(job, error, image_url)
                 if elsewhere is not None:
