@@ -219,11 +219,17 @@ def waiting_position(*, session: Session, job: Job) -> int:
 
 
 def renew_leases(*, session: Session, owner: str, job_ids: Iterable[str], until: float) -> None:
+    """Extend `owner`'s leases on those of `job_ids` that are unfinished: a job that ended
+    (cancelled through another process, say) keeps no lease it released."""
     ids = list(job_ids)
     if ids:
         session.execute(
             update(Job)
-            .where(col(Job.id).in_(ids), col(Job.lease_owner) == owner)
+            .where(
+                col(Job.id).in_(ids),
+                col(Job.lease_owner) == owner,
+                col(Job.state).in_(ACTIVE_STATES),
+            )
             .values(lease_expires_at=until)
         )
 
