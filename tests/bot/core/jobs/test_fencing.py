@@ -11,9 +11,11 @@ from sqlmodel import Session
 
 from bot.core.db import Database
 from bot.core.jobs import fence, store
+from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves, LeaseLost
-from tests.bot.core.jobdata import accept, new_job
+from tests.bot.core.jobdata import POLICY, accept, new_job
 
 NOW = 2000.0
 
@@ -187,3 +189,58 @@ def test_the_epoch_moves_only_when_the_lease_changes_hands(db: Database) -> None
     assert epoch_of(db, job.id) == first + 1
     assert claim_orphans(db, owner="me", now=1183) == [job.id]
     assert epoch_of(db, job.id) == first + 2
+
+
+async def test_a_driver_paused_while_its_lease_went_away_and_came_back_stops_without_writing(
+    db: Database,
+) -> None:
+    """The A -> B -> A sequence through a real driver: process A's driver waits for a slot
+    (its pause), meanwhile B takes the job over and submits it, then dies, and A's recovery
+    claims it back. The paused driver must neither settle nor resend B's job: it stops and asks
+    for a fresh driver."""
+    job = accept(db, new_job(), now=1000)
+    move_row(db, job.id, lease_owner="proc-a")
+
+    async def pause_while_the_lease_travels(job_id: str) -> None:
+        assert claim_orphans(db, owner="proc-b", now=1061) == [job_id]
+        b_epoch = epoch_of(db, job_id)
+        steps: list[tuple[JobState, dict[str, Any]]] = [
+            (JobState.SUBMITTING, {}),
+            (JobState.SUBMITTED, {"provider_job_id": "b-job", "submitted_at": 1063}),
+        ]
+        with db.session() as session:
+            for to, fields in steps:
+                moved = store.transition(
+                    session=session,
+                    job_id=job_id,
+                    to=to,
+                    now=1063,
+                    owner="proc-b",
+                    epoch=b_epoch,
+                    **fields,
+                )
+                assert moved is not None
+            session.commit()
+        assert claim_orphans(db, owner="proc-a", now=1122) == [job_id]
+
+    moves = moves_of(db, "proc-a")
+    driver = JobDriver(
+        db=db,
+        moves=moves,
+        submitter=None,  # type: ignore[arg-type]  # never reached: the driver stops first
+        providers={},  # B's provider is unknown here: a driver that went on would settle it
+        downloader=None,  # type: ignore[arg-type]
+        config=RunnerConfig(quota=POLICY),
+        presenter=NoChat(),  # type: ignore[arg-type]
+        owner="proc-a",
+        clock=lambda: 1123,
+        wait_for_slot=pause_while_the_lease_travels,
+    )
+    assert await driver.drive(job.id, resumed=False) is True  # a fresh driver takes over
+    row = stored(db, job.id)
+    assert (row.state, row.provider_job_id, row.lease_owner) == (
+        JobState.SUBMITTED,
+        "b-job",
+        "proc-a",
+    )
+    assert row.error is None and row.finished_at is None
