@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from bot.core.db import Database
 from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy
-from bot.core.jobs import learning, reasons, store
+from bot.core.jobs import fence, learning, reasons, store
 from bot.core.jobs.contracts import DeliveryFailed, Presenter, RunnerConfig, user_reason
 from bot.core.jobs.fitting import ResultFitter
 from bot.core.jobs.models import Job, JobState
@@ -88,32 +88,58 @@ class JobDriver:
         self.fitter = fitter  # re-encodes a result over the upload limit; None: link only
         self.after_delivery = after_delivery
 
-    async def drive(self, job_id: str, *, resumed: bool) -> None:
+    async def drive(self, job_id: str, *, resumed: bool) -> bool:
         """Drive one job to its end. An unexpected error is logged and the job is settled or
-        retried by the rules of its state, so it never sits on a slot until its lease lapses."""
+        retried by the rules of its state, so it never sits on a slot until its lease lapses.
+
+        The driver acts under the claim of the lease its process holds when it starts (its
+        epoch, `fence`). True if it stopped because the lease moved on and came back to this
+        process under a newer claim: the job is to be driven again, by a fresh driver that
+        reads what the other process did."""
         logs.bind(job_id=job_id)  # this task's log lines carry the job id
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        if job is None or job.lease_owner != self.owner:
+            return False
+        epoch = job.lease_epoch
+        fence.bind(epoch)  # this task's fenced writes carry it
         crashes = 0
         while True:
             try:
                 await self._steps(job_id, resumed=resumed)
-                return
+                return False
             except LeaseLost:
-                log.info("job %s: another process took it over; stopping here", job_id)
-                return
+                log.info("job %s: its lease moved on; this driver stops here", job_id)
+                return await self._came_back(job_id, epoch)
             except Exception:
                 crashes += 1
                 log.exception("job %s: driver crashed (%d of %d)", job_id, crashes, MAX_CRASHES)
             if await self._after_crash(job_id, crashes):
-                return
+                return False
             resumed = True
             await asyncio.sleep(min(2.0**crashes, 30.0))
+
+    async def _came_back(self, job_id: str, epoch: int) -> bool:
+        """After this driver lost its lease: True if the job is this process's again, under a
+        newer claim, and still needs a driver."""
+        job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
+        return (
+            job is not None
+            and not job.state.is_final
+            and job.state not in (JobState.HELD, JobState.PENDING_REVIEW)
+            and job.lease_owner == self.owner
+            and job.lease_epoch != epoch
+        )
+
+    def _holds(self, job: Job) -> bool:
+        """This driver still holds the job's lease: its process, under its claim."""
+        return job.lease_owner == self.owner and job.lease_epoch == fence.current()
 
     async def _steps(self, job_id: str, *, resumed: bool) -> None:
         job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
         while job is not None and not job.state.is_final:
-            if job.lease_owner != self.owner:
-                log.info("job %s: now owned by %s; stopping here", job_id, job.lease_owner)
-                return
+            if not self._holds(job):
+                log.info("job %s: now held by %s; stopping here", job_id, job.lease_owner)
+                raise LeaseLost(job_id)
             match job.state:
                 case JobState.ACCEPTED:
                     if resumed and job.status_message_id is None:
@@ -169,7 +195,7 @@ class JobDriver:
     async def _after_crash(self, job_id: str, crashes: int) -> bool:
         """Settle a job whose driver crashed, or say it should be driven again (False)."""
         job = await self.db.run(lambda s: store.get(session=s, job_id=job_id))
-        if job is None or job.state.is_final or job.lease_owner != self.owner:
+        if job is None or job.state.is_final or not self._holds(job):
             return True
         if job.state in (JobState.HELD, JobState.PENDING_REVIEW):
             return True  # a moderator decides what happens next

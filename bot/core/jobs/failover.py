@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 
 from bot.core.audit import AuditAction, audit_job
 from bot.core.guild.models import GuildConfig
+from bot.core.jobs import fence
 from bot.core.jobs.models import Job, JobState
 from providers import (
     AuthenticationError,
@@ -134,6 +135,7 @@ def move_provider(
     owner: str,
     now: float,
     move: Move,
+    epoch: int | None = None,
     remaining: Sequence[ProviderName],
     refusal: str,
 ) -> Job | None:
@@ -144,7 +146,7 @@ def move_provider(
         .where(
             col(Job.id) == job_id,
             col(Job.state) == JobState.SUBMITTING,
-            col(Job.lease_owner) == owner,
+            *fence.held_by(owner, epoch),
         )
         .values(
             failover_from=Job.provider,

@@ -6,7 +6,7 @@ import time
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, String
+from sqlalchemy import BigInteger, Column, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
 from bot.core.db import enum_column
@@ -176,6 +176,11 @@ class Job(SQLModel, table=True):
 
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: float | None = None
+    # Raised each time the lease moves to another process (0009_lease_epoch): with the owner,
+    # the fencing token a driver carries (`bot.core.jobs.fence`).
+    lease_epoch: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
 
 
 class LedgerKind(StrEnum):

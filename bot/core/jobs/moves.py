@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core.db import Database
-from bot.core.jobs import store
+from bot.core.jobs import fence, store
 from bot.core.jobs.contracts import Presenter
 from bot.core.jobs.models import Job, JobState
 from bot.core.observability.metrics import Metrics
@@ -46,11 +46,15 @@ class JobMoves:
 
     async def set_fields(self, job_id: str, *, fenced: bool = True, **fields: Any) -> None:
         """Write a job's fields. Fenced (the default): only while this process holds the
-        job's lease, else LeaseLost and nothing is written."""
+        job's lease under the calling driver's claim (`fence`), else LeaseLost and nothing is
+        written."""
         now = self.clock()
         owner = self.owner if fenced else None
+        epoch = fence.current()
         written = await self.db.run(
-            lambda s: store.update_fields(session=s, job_id=job_id, now=now, owner=owner, **fields),
+            lambda s: store.update_fields(
+                session=s, job_id=job_id, now=now, owner=owner, epoch=epoch, **fields
+            ),
             idempotent=True,
         )
         if fenced and not written:
@@ -60,24 +64,31 @@ class JobMoves:
         """Right before an action that cannot be fenced (posting a result): True if this
         process still holds the job, its lease then renewed for a full term."""
         until = self.clock() + self.lease_seconds
+        epoch = fence.current()
         return await self.db.run(
-            lambda s: store.hold_lease(session=s, job_id=job_id, owner=self.owner, until=until),
+            lambda s: store.hold_lease(
+                session=s, job_id=job_id, owner=self.owner, until=until, epoch=epoch
+            ),
             idempotent=True,
         )
 
     async def move(
         self, job_id: str, to: JobState, *, now: float, owned: bool = True, **fields: Any
     ) -> Job | None:
-        """Compare-and-set the job's state. Driver moves also require this process's lease;
-        a cancel (`owned=False`) may come from any process."""
+        """Compare-and-set the job's state. Driver moves also require this process's lease,
+        under the driver's claim of it (`fence`); a cancel (`owned=False`) may come from any
+        process."""
         owner = self.owner if owned else None
+        epoch = fence.current() if owned else None
         moved = await self.db.run(
             lambda s: store.transition(
-                session=s, job_id=job_id, to=to, now=now, owner=owner, **fields
+                session=s, job_id=job_id, to=to, now=now, owner=owner, epoch=epoch, **fields
             ),
             # A COMMIT cut off by a lost connection: the move took effect if the job now shows
             # it (its state, and the time it was made); else it is made again.
-            landed=lambda s: store.moved_at(session=s, job_id=job_id, to=to, now=now, owner=owner),
+            landed=lambda s: store.moved_at(
+                session=s, job_id=job_id, to=to, now=now, owner=owner, epoch=epoch
+            ),
         )
         if moved is not None:
             self.notify()  # a provider slot may have come free: let the dispatcher look now

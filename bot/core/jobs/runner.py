@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.core.db import Database
 from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs import reasons, store
+from bot.core.jobs import fence, reasons, store
 from bot.core.jobs.contracts import (
     CancelResult,
     Presenter,
@@ -83,7 +83,7 @@ class JobRunner:
         self.clock = clock
         self.temp_dir = temp_dir
         self.accepting = False
-        self._drivers: dict[str, asyncio.Task[None]] = {}
+        self._drivers: dict[str, asyncio.Task[bool]] = {}
         # Accepted here, not launched yet (the status message is being posted): their leases
         # are renewed too, so a slow post never lets recovery take a job that is being set up.
         self._setting_up: set[str] = set()
@@ -286,8 +286,7 @@ class JobRunner:
             JobState.DELIVERING,
             moderator_id=moderator_id,
             show=False,
-            lease_owner=self.owner,
-            lease_expires_at=until,
+            **fence.claim(self.owner, until),
         )
         if moved is not None:
             self.launch(job_id)
@@ -339,13 +338,19 @@ class JobRunner:
         task.add_done_callback(lambda t: self._driver_done(job_id, t))
         self._notify()
 
-    def _driver_done(self, job_id: str, task: asyncio.Task[None]) -> None:
-        self._drivers.pop(job_id, None)
+    def _driver_done(self, job_id: str, task: asyncio.Task[bool]) -> None:
+        if self._drivers.get(job_id) is task:
+            del self._drivers[job_id]
         waiter = self._slot_waiters.pop(job_id, None)
         if waiter is not None and not waiter.done():
             waiter.cancel()
         if not task.cancelled() and task.exception() is not None:
             log.error("job %s: driver crashed", job_id, exc_info=task.exception())
+        elif not task.cancelled() and task.result() and self.accepting:
+            # Its lease went to another process and came back here while it was paused: a
+            # fresh driver picks the job up where the other process left it.
+            log.info("job %s: back with this process; driving it afresh", job_id)
+            self.launch(job_id, resumed=True)
         self._notify()
 
     def _notify(self) -> None:
@@ -477,6 +482,13 @@ class JobRunner:
         claimed, positions = result.claimed, result.positions
         for job_id in result.lost:  # taken over while waiting (this process stalled)
             log.warning("job %s: taken over by another process while waiting", job_id)
+            task = self._drivers.get(job_id)
+            if task is not None:
+                task.cancel()
+        for job_id in result.ended:  # cancelled through another process while it waited
+            log.info(
+                "job %s: ended elsewhere while waiting for a slot; stopping its driver", job_id
+            )
             task = self._drivers.get(job_id)
             if task is not None:
                 task.cancel()

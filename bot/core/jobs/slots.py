@@ -18,8 +18,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from bot.core import dialect
-from bot.core.jobs import store
-from bot.core.jobs.models import Job, JobState
+from bot.core.jobs import fence, store
+from bot.core.jobs.models import FINAL_STATES, Job, JobState
 from bot.core.jobs.submitting import missing_for_submit
 
 # The key of the advisory lock every process's slot claim takes (any bigint that is ours).
@@ -35,6 +35,7 @@ class SlotPass:
     positions: list[tuple[Job, int]]  # this process's other waiting jobs, 1-based
     adopted: list[str]  # waiting jobs of a dead process, now this process's to drive
     lost: list[str]  # this process's waiting jobs that another process took over
+    ended: list[str]  # this process's waiting jobs that ended meanwhile (a cancel from elsewhere)
 
 
 def waiting_lease(lease_seconds: float) -> float:
@@ -59,7 +60,9 @@ def claim_slots(
     queue = session.exec(
         select(Job).where(Job.state == JobState.ACCEPTED).order_by(col(Job.created_at), col(Job.id))
     ).all()
-    result = SlotPass(claimed=[], positions=[], adopted=[], lost=[])
+    result = SlotPass(
+        claimed=[], positions=[], adopted=[], lost=[], ended=_ended(session, mine, owner)
+    )
     for index, job in enumerate(queue):
         if missing_for_submit(job) is not None:
             continue  # still being set up, or its process died half-way: never sent
@@ -92,6 +95,26 @@ def claim_slots(
     return result
 
 
+def _ended(session: Session, mine: set[str], owner: str) -> list[str]:
+    """Of this process's waiting jobs, those another process finished meanwhile (a member or
+    moderator cancelled it through a process that is not driving it): their drivers stop here,
+    and their leases are released, so nothing goes on renewing them."""
+    if not mine:
+        return []
+    ended = list(
+        session.exec(
+            select(Job.id).where(col(Job.id).in_(mine), col(Job.state).in_(FINAL_STATES))
+        ).all()
+    )
+    if ended:
+        session.execute(
+            update(Job)
+            .where(col(Job.id).in_(ended), col(Job.lease_owner) == owner)
+            .values(lease_expires_at=0.0)
+        )
+    return ended
+
+
 def _adopt(session: Session, *, job: Job, owner: str, now: float, until: float) -> bool:
     """Take a dead process's waiting job (its lease lapsed), unless someone else just did."""
     if job.lease_expires_at is not None and job.lease_expires_at >= now:
@@ -104,6 +127,6 @@ def _adopt(session: Session, *, job: Job, owner: str, now: float, until: float) 
             col(Job.lease_owner) == job.lease_owner,
             col(Job.lease_expires_at).is_(None) | (col(Job.lease_expires_at) < now),
         )
-        .values(lease_owner=owner, lease_expires_at=until)
+        .values(**fence.claim(owner, until))
     )
     return bool(taken.rowcount == 1)

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from bot.core import quotas
 from bot.core.audit import AuditAction, AuditEntry, audit, audit_job
 from bot.core.guild.models import GuildConfig
-from bot.core.jobs import reserving
+from bot.core.jobs import fence, reserving
 from bot.core.jobs.models import ACTIVE_STATES, FINAL_STATES, Job, JobState, predecessors
 from bot.core.quotas import QuotaPolicy
 
@@ -68,7 +68,7 @@ def approve(
     )
     lease: dict[str, Any] = {}
     if owner is not None:
-        lease = {"lease_owner": owner, "lease_expires_at": now + lease_seconds}
+        lease = fence.claim(owner, now + lease_seconds)
     moved = transition(
         session=session,
         job_id=job_id,
@@ -91,6 +91,7 @@ def transition(
     to: JobState,
     now: float,
     owner: str | None = None,
+    epoch: int | None = None,
     actor_id: int | None = None,
     **fields: Any,
 ) -> Job | None:
@@ -98,7 +99,8 @@ def transition(
 
     Returns the updated job, or None when the job was not in an allowed state (someone else
     moved it first). FAILED and CANCELLED refund the reservation; DELIVERED commits it, each
-    exactly once because the move itself happens once.
+    exactly once because the move itself happens once. With `owner` (and `epoch`), only while
+    that process holds the job's lease under that claim (`bot.core.jobs.fence`).
     """
     conditions = [col(Job.id) == job_id, col(Job.state).in_(predecessors(to))]
     if to is JobState.CANCELLED:
@@ -107,7 +109,7 @@ def transition(
             (col(Job.state) != JobState.SUBMITTING) | col(Job.submit_attempted_at).is_(None)
         )
     if owner is not None:
-        conditions.append(col(Job.lease_owner) == owner)
+        conditions.extend(fence.held_by(owner, epoch))
     values: dict[str, Any] = {"state": to, "updated_at": now, **fields}
     if to.is_final:
         values.setdefault("finished_at", now)
@@ -127,7 +129,13 @@ def transition(
 
 
 def moved_at(
-    *, session: Session, job_id: str, to: JobState, now: float, owner: str | None
+    *,
+    session: Session,
+    job_id: str,
+    to: JobState,
+    now: float,
+    owner: str | None,
+    epoch: int | None = None,
 ) -> Job | None:
     """The job, if it shows the move `transition(to=to, now=now)` made (after a COMMIT whose
     outcome was lost with the connection); else None."""
@@ -135,6 +143,8 @@ def moved_at(
     if job is None or job.state is not to or job.updated_at != now:
         return None
     if owner is not None and job.lease_owner != owner:
+        return None
+    if owner is not None and epoch is not None and job.lease_epoch != epoch:
         return None
     return job
 
@@ -154,28 +164,37 @@ def get(*, session: Session, job_id: str) -> Job | None:
 
 
 def update_fields(
-    *, session: Session, job_id: str, now: float, owner: str | None = None, **fields: Any
+    *,
+    session: Session,
+    job_id: str,
+    now: float,
+    owner: str | None = None,
+    epoch: int | None = None,
+    **fields: Any,
 ) -> bool:
     """Write a job's fields; with `owner`, only while that process holds its lease (a fenced
-    write: a process paused past its lease cannot overwrite its successor's progress).
-    False if nothing was written."""
+    write: a process paused past its lease cannot overwrite its successor's progress), and
+    with `epoch` only under that claim of it. False if nothing was written."""
     conditions = [col(Job.id) == job_id]
     if owner is not None:
-        conditions.append(col(Job.lease_owner) == owner)
+        conditions.extend(fence.held_by(owner, epoch))
     result: Any = session.execute(update(Job).where(*conditions).values(updated_at=now, **fields))
     return bool(result.rowcount == 1)
 
 
-def hold_lease(*, session: Session, job_id: str, owner: str, until: float) -> bool:
+def hold_lease(
+    *, session: Session, job_id: str, owner: str, until: float, epoch: int | None = None
+) -> bool:
     """Extend `owner`'s lease on an unfinished job, if it still holds it: False once another
     process took the job over. Whether the lease had lapsed does not matter: a takeover moves
     the owner in the same compare-and-set (`claim_orphans`), so while the owner is unchanged
-    nobody else has acted on the job, and after this nobody can until `until`."""
+    nobody else has acted on the job, and after this nobody can until `until`. With `epoch`,
+    a lease that went elsewhere and came back since that claim is not this caller's."""
     result: Any = session.execute(
         update(Job)
         .where(
             col(Job.id) == job_id,
-            col(Job.lease_owner) == owner,
+            *fence.held_by(owner, epoch),
             col(Job.state).in_(ACTIVE_STATES),
         )
         .values(lease_expires_at=until)
@@ -194,11 +213,17 @@ def waiting_position(*, session: Session, job: Job) -> int:
 
 
 def renew_leases(*, session: Session, owner: str, job_ids: Iterable[str], until: float) -> None:
+    """Extend `owner`'s leases on those of `job_ids` that are unfinished: a job that ended
+    (cancelled through another process, say) keeps no lease it released."""
     ids = list(job_ids)
     if ids:
         session.execute(
             update(Job)
-            .where(col(Job.id).in_(ids), col(Job.lease_owner) == owner)
+            .where(
+                col(Job.id).in_(ids),
+                col(Job.lease_owner) == owner,
+                col(Job.state).in_(ACTIVE_STATES),
+            )
             .values(lease_expires_at=until)
         )
 
@@ -220,28 +245,42 @@ def claim_orphans(*, session: Session, owner: str, now: float, until: float) -> 
                 col(Job.id) == job_id,
                 (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
             )
-            .values(lease_owner=owner, lease_expires_at=until)
+            .values(**fence.claim(owner, until))
         )
         if result.rowcount == 1:
             claimed.append(job_id)
     return claimed
 
 
-def mark_submit_attempt(*, session: Session, job_id: str, owner: str, now: float) -> bool:
+def mark_submit_attempt(
+    *, session: Session, job_id: str, owner: str, now: float, epoch: int | None = None
+) -> bool:
     """Record, before the paid POST, that it is about to be sent. False if the job is no
     longer this process's to send (cancelled, or taken over)."""
     return _set_submitting(
-        session, job_id=job_id, owner=owner, now=now, attempted_at=now, retry_at=None
+        session, job_id=job_id, owner=owner, epoch=epoch, now=now, attempted_at=now, retry_at=None
     )
 
 
 def clear_submit_attempt(
-    *, session: Session, job_id: str, owner: str, now: float, retry_at: float
+    *,
+    session: Session,
+    job_id: str,
+    owner: str,
+    now: float,
+    retry_at: float,
+    epoch: int | None = None,
 ) -> bool:
     """The provider said no job was created (429, or never reached): nothing is on the wire
     until the next try at `retry_at`."""
     return _set_submitting(
-        session, job_id=job_id, owner=owner, now=now, attempted_at=None, retry_at=retry_at
+        session,
+        job_id=job_id,
+        owner=owner,
+        epoch=epoch,
+        now=now,
+        attempted_at=None,
+        retry_at=retry_at,
     )
 
 
@@ -250,6 +289,7 @@ def _set_submitting(
     *,
     job_id: str,
     owner: str,
+    epoch: int | None,
     now: float,
     attempted_at: float | None,
     retry_at: float | None,
@@ -260,7 +300,7 @@ def _set_submitting(
         .where(
             col(Job.id) == job_id,
             col(Job.state) == JobState.SUBMITTING,
-            col(Job.lease_owner) == owner,
+            *fence.held_by(owner, epoch),
         )
         .values(submit_attempted_at=attempted_at, submit_retry_at=retry_at, updated_at=now)
     )
@@ -318,7 +358,7 @@ def claim_unshown_finals(
                 col(Job.final_shown).is_(False),
                 (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
             )
-            .values(lease_owner=owner, lease_expires_at=until)
+            .values(**fence.claim(owner, until))
         )
         if result.rowcount == 1:
             job = session.get(Job, job_id, populate_existing=True)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.core.db import Database
-from bot.core.jobs import reasons, store
+from bot.core.jobs import fence, reasons, store
 from bot.core.jobs.contracts import Presenter, RunnerConfig, user_reason
 from bot.core.jobs.failover import (
     Move,
@@ -78,8 +78,10 @@ def build_request(job: Job, provider: Provider, *, image_url: str | None) -> Vid
     return request
 
 
-def _mark_attempt(session: Any, *, job_id: str, owner: str, now: float) -> bool:
-    return store.mark_submit_attempt(session=session, job_id=job_id, owner=owner, now=now)
+def _mark_attempt(session: Any, *, job_id: str, owner: str, epoch: int | None, now: float) -> bool:
+    return store.mark_submit_attempt(
+        session=session, job_id=job_id, owner=owner, epoch=epoch, now=now
+    )
 
 
 class SubmitStep:
@@ -142,7 +144,13 @@ class SubmitStep:
                 log.warning("job %s: the stored request is not valid: %s", job.id, error)
                 return await self.moves.fail(job, reasons.stored(reasons.NOT_BUILDABLE))
             marked = await self.db.run(
-                partial(_mark_attempt, job_id=job.id, owner=self.owner, now=self.clock()),
+                partial(
+                    _mark_attempt,
+                    job_id=job.id,
+                    owner=self.owner,
+                    epoch=fence.current(),
+                    now=self.clock(),
+                ),
                 idempotent=True,  # nothing is on the wire yet: writing it twice is harmless
             )
             if not marked:
@@ -238,11 +246,13 @@ class SubmitStep:
             return None
         now = self.clock()
         refusal = error.admin_message
+        epoch = fence.current()
         moved = await self.db.run(
             lambda s: move_provider(
                 s,
                 job_id=job.id,
                 owner=self.owner,
+                epoch=epoch,
                 now=now,
                 move=Move(to=to, reason=reason),
                 remaining=remaining,
@@ -266,9 +276,15 @@ class SubmitStep:
             log.warning("job %s: still refused at the deadline: %s", job.id, error.admin_message)
             return False
         log.info("job %s: %s; sending again in %.1f s", job.id, error.admin_message, delay)
+        epoch = fence.current()
         cleared = await self.db.run(
             lambda s: store.clear_submit_attempt(
-                session=s, job_id=job.id, owner=self.owner, now=now, retry_at=now + delay
+                session=s,
+                job_id=job.id,
+                owner=self.owner,
+                epoch=epoch,
+                now=now,
+                retry_at=now + delay,
             ),
             idempotent=True,
         )

@@ -1,15 +1,21 @@
 """Fencing: a process whose job was taken over (its lease moved to another process in the
-database, as a takeover after a pause past the lease does) can no longer change the job."""
+database, as a takeover after a pause past the lease does) can no longer change the job, nor
+can a driver whose lease left its process and came back to it under a newer claim."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from sqlmodel import Session
 
 from bot.core.db import Database
+from bot.core.jobs import fence, store
+from bot.core.jobs.contracts import RunnerConfig
+from bot.core.jobs.driver import JobDriver
 from bot.core.jobs.models import Job, JobState
 from bot.core.jobs.moves import JobMoves, LeaseLost
-from tests.bot.core.jobdata import accept, new_job
+from tests.bot.core.jobdata import POLICY, accept, new_job
 
 NOW = 2000.0
 
@@ -45,6 +51,16 @@ def taken_over(db: Database, by: str) -> Job:
         session.add(row)
         session.commit()
     return job
+
+
+def move_row(db: Database, job_id: str, **values: Any) -> None:
+    with db.session() as session:
+        row = session.get(Job, job_id)
+        assert row is not None
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+        session.commit()
 
 
 def stored(db: Database, job_id: str) -> Job:
@@ -90,3 +106,141 @@ async def test_the_holder_of_a_lapsed_lease_nobody_took_renews_it_before_posting
     job = accept(db, new_job(), now=1000)  # owner "me", lease until 1060: lapsed at NOW
     assert await moves_of(db, "me").still_holds(job.id) is True
     assert stored(db, job.id).lease_expires_at == NOW + 60
+
+
+def claim_orphans(db: Database, *, owner: str, now: float) -> list[str]:
+    with db.session() as session:
+        claimed = store.claim_orphans(session=session, owner=owner, now=now, until=now + 60)
+        session.commit()
+        return claimed
+
+
+def epoch_of(db: Database, job_id: str) -> int:
+    return stored(db, job_id).lease_epoch
+
+
+async def test_a_lease_that_left_a_process_and_came_back_fences_out_its_stalled_driver(
+    db: Database,
+) -> None:
+    # Process A accepts the job (lease until 1060), its driver (epoch read at start) sees it
+    # running at the provider, then stalls past its lease.
+    job = accept(db, new_job(), now=1000)
+    move_row(db, job.id, state=JobState.RUNNING, provider_job_id="a-job", lease_owner="proc-a")
+    a = moves_of(db, "proc-a")
+    stalled = epoch_of(db, job.id)
+    # Process B takes it over, gets the result, and dies (its lease lapses at 1121).
+    assert claim_orphans(db, owner="proc-b", now=1061) == [job.id]
+    with fence.holding(epoch_of(db, job.id)):
+        moved = await moves_of(db, "proc-b").move(
+            job.id, JobState.DOWNLOADING, now=1062, video_url="https://b/result.mp4"
+        )
+    assert moved is not None
+    # Process A's recovery claims the orphan back: a fresh driver of A's drives it now.
+    assert claim_orphans(db, owner="proc-a", now=1122) == [job.id]
+    fresh = epoch_of(db, job.id)
+    assert fresh != stalled
+
+    # The stalled driver wakes up, holding the old claim: every write it tries is refused.
+    with fence.holding(stalled):
+        with pytest.raises(LeaseLost):
+            await a.set_fields(job.id, video_url="https://stale/result.mp4", queue_position=9)
+        assert await a.move(job.id, JobState.DELIVERING, now=1123) is None
+        assert await a.still_holds(job.id) is False
+    row = stored(db, job.id)
+    assert (row.state, row.video_url, row.queue_position) == (
+        JobState.DOWNLOADING,
+        "https://b/result.mp4",
+        None,
+    )
+
+    # The fresh driver goes on from B's progress.
+    with fence.holding(fresh):
+        assert await a.still_holds(job.id) is True
+        moved = await a.move(job.id, JobState.DELIVERING, now=1124)
+    assert moved is not None and moved.video_url == "https://b/result.mp4"
+    assert stored(db, job.id).state is JobState.DELIVERING
+
+
+def test_a_stalled_driver_cannot_mark_a_submit_its_process_claimed_again(db: Database) -> None:
+    job = accept(db, new_job(), now=1000)
+    move_row(db, job.id, state=JobState.SUBMITTING, lease_owner="proc-a")
+    stalled = epoch_of(db, job.id)
+    assert claim_orphans(db, owner="proc-b", now=1061) == [job.id]
+    assert claim_orphans(db, owner="proc-a", now=1122) == [job.id]
+    fresh = epoch_of(db, job.id)
+    with db.session() as session:
+        assert not store.mark_submit_attempt(
+            session=session, job_id=job.id, owner="proc-a", epoch=stalled, now=1123
+        )
+        assert store.mark_submit_attempt(
+            session=session, job_id=job.id, owner="proc-a", epoch=fresh, now=1123
+        )
+        session.commit()
+    assert stored(db, job.id).submit_attempted_at == 1123
+
+
+def test_the_epoch_moves_only_when_the_lease_changes_hands(db: Database) -> None:
+    # While the owner is unchanged nobody else acted on the job: its driver stays valid.
+    job = accept(db, new_job(), now=1000)
+    first = epoch_of(db, job.id)
+    assert claim_orphans(db, owner="me", now=1061) == [job.id]
+    assert epoch_of(db, job.id) == first
+    assert claim_orphans(db, owner="other", now=1122) == [job.id]
+    assert epoch_of(db, job.id) == first + 1
+    assert claim_orphans(db, owner="me", now=1183) == [job.id]
+    assert epoch_of(db, job.id) == first + 2
+
+
+async def test_a_driver_paused_while_its_lease_went_away_and_came_back_stops_without_writing(
+    db: Database,
+) -> None:
+    """The A -> B -> A sequence through a real driver: process A's driver waits for a slot
+    (its pause), meanwhile B takes the job over and submits it, then dies, and A's recovery
+    claims it back. The paused driver must neither settle nor resend B's job: it stops and asks
+    for a fresh driver."""
+    job = accept(db, new_job(), now=1000)
+    move_row(db, job.id, lease_owner="proc-a")
+
+    async def pause_while_the_lease_travels(job_id: str) -> None:
+        assert claim_orphans(db, owner="proc-b", now=1061) == [job_id]
+        b_epoch = epoch_of(db, job_id)
+        steps: list[tuple[JobState, dict[str, Any]]] = [
+            (JobState.SUBMITTING, {}),
+            (JobState.SUBMITTED, {"provider_job_id": "b-job", "submitted_at": 1063}),
+        ]
+        with db.session() as session:
+            for to, fields in steps:
+                moved = store.transition(
+                    session=session,
+                    job_id=job_id,
+                    to=to,
+                    now=1063,
+                    owner="proc-b",
+                    epoch=b_epoch,
+                    **fields,
+                )
+                assert moved is not None
+            session.commit()
+        assert claim_orphans(db, owner="proc-a", now=1122) == [job_id]
+
+    moves = moves_of(db, "proc-a")
+    driver = JobDriver(
+        db=db,
+        moves=moves,
+        submitter=None,  # type: ignore[arg-type]  # never reached: the driver stops first
+        providers={},  # B's provider is unknown here: a driver that went on would settle it
+        downloader=None,  # type: ignore[arg-type]
+        config=RunnerConfig(quota=POLICY),
+        presenter=NoChat(),  # type: ignore[arg-type]
+        owner="proc-a",
+        clock=lambda: 1123,
+        wait_for_slot=pause_while_the_lease_travels,
+    )
+    assert await driver.drive(job.id, resumed=False) is True  # a fresh driver takes over
+    row = stored(db, job.id)
+    assert (row.state, row.provider_job_id, row.lease_owner) == (
+        JobState.SUBMITTED,
+        "b-job",
+        "proc-a",
+    )
+    assert row.error is None and row.finished_at is None
