@@ -217,13 +217,24 @@ def renew_leases(*, session: Session, owner: str, job_ids: Iterable[str], until:
     (cancelled through another process, say) keeps no lease it released."""
     ids = list(job_ids)
     if ids:
-        session.execute(
-            update(Job)
+        # A renewal never waits for a row another transaction holds (a slot pass or a move
+        # writing it right now): it skips it until the next pass, so it cannot deadlock with
+        # writers that lock the same jobs in another order (PostgreSQL docs, sql-select:
+        # "The Locking Clause", SKIP LOCKED). SQLite writes one transaction at a time and
+        # renders no locking clause.
+        free = (
+            select(Job.id)
             .where(
                 col(Job.id).in_(ids),
                 col(Job.lease_owner) == owner,
                 col(Job.state).in_(ACTIVE_STATES),
             )
+            .order_by(col(Job.id))
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(Job)
+            .where(col(Job.id).in_(free.scalar_subquery()))
             .values(lease_expires_at=until)
         )
 
