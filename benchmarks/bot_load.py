@@ -76,6 +76,9 @@ POLL_INTERVAL = 1.5  # the default cadence's interval after the warm-up
 # discord.py's start-up notes about optional voice libraries: not problems.
 HARMLESS = ("voice will NOT be supported",)
 GC_NOTABLE_MS = 5.0
+# Set to a path prefix, the bot child runs under cProfile and writes PREFIX.PID when it stops
+# (`python -m pstats` reads it): where the bot's time goes under this load.
+PROFILE_ENV = "BOT_LOAD_PROFILE"
 SLOW_WAKEUP_MS = 30.0
 
 
@@ -235,7 +238,16 @@ def child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="internal: the bot plus a loop-lag probe")
     parser.add_argument("--bot-child", type=Path, required=True, metavar="OUT")
     args = parser.parse_args(argv)
-    return asyncio.run(_child_serve(args.bot_child))
+    profile_to = os.environ.get(PROFILE_ENV)
+    if not profile_to:
+        return asyncio.run(_child_serve(args.bot_child))
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(asyncio.run, _child_serve(args.bot_child))
+    finally:
+        profiler.dump_stats(f"{profile_to}.{os.getpid()}")
 
 
 # ----- the parent
