@@ -32,7 +32,13 @@ from benchmarks import (
     two_processes,
     webhook_lag,
 )
-from benchmarks._report import Section, merge_report, render_header, render_section
+from benchmarks._report import (
+    Section,
+    choose_header,
+    machine_summary,
+    merge_report,
+    render_section,
+)
 
 
 class Benchmark(Protocol):
@@ -97,7 +103,9 @@ def run_one(bench: Benchmark, *, quick: bool) -> tuple[Section, bool]:
     wall = time.perf_counter() - started
     mode = "quick" if quick else "full"
     section.notes.insert(
-        0, f"Measured {started_at:%Y-%m-%d %H:%M:%S} UTC, {mode} mode, {wall:.1f} s wall time."
+        0,
+        f"Measured {started_at:%Y-%m-%d %H:%M:%S} UTC, {mode} mode, {wall:.1f} s wall time, "
+        f"on {machine_summary()}.",
     )
     return section, crashed
 
@@ -119,8 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n" + text, flush=True)
 
     previous = REPORT.read_text(encoding="utf-8") if REPORT.exists() else None
-    header = render_header(
-        now=datetime.now(UTC), command=command, partial=len(selected) < len(BENCHMARKS)
+    header = choose_header(
+        previous=previous,
+        now=datetime.now(UTC),
+        command=command,
+        partial=len(selected) < len(BENCHMARKS),
     )
     report = merge_report(
         header=header, fresh=fresh, order=[b.NAME for b in BENCHMARKS], previous=previous

@@ -165,6 +165,30 @@ def render_header(*, now: datetime, command: str, partial: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def machine_summary() -> str:
+    """The machine in one phrase, for a section's own run line."""
+    return f"{_cpu_model()}, {os.cpu_count() or '?'} cores, Python {platform.python_version()}"
+
+
+def header_of(text: str) -> str | None:
+    """An existing report's header: everything before its first section (None if it has no
+    title line)."""
+    if not text.startswith(REPORT_TITLE):
+        return None
+    cut = text.find("\n## ")
+    return (text if cut < 0 else text[: cut + 1]).rstrip("\n") + "\n"
+
+
+def choose_header(*, previous: str | None, now: datetime, command: str, partial: bool) -> str:
+    """A full run writes a new header. A partial run keeps the previous one as it was (its
+    date and machine describe the sections it did not run); the sections it ran carry their own
+    run line (date, mode, machine). With no previous header, a new one says it is partial."""
+    kept = header_of(previous) if partial and previous else None
+    if kept is not None:
+        return kept
+    return render_header(now=now, command=command, partial=partial)
+
+
 def merge_report(
     *, header: str, fresh: dict[str, str], order: list[str], previous: str | None
 ) -> str:

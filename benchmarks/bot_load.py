@@ -29,12 +29,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
 import math
 import os
+import random
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -74,6 +77,9 @@ POLL_INTERVAL = 1.5  # the default cadence's interval after the warm-up
 # discord.py's start-up notes about optional voice libraries: not problems.
 HARMLESS = ("voice will NOT be supported",)
 GC_NOTABLE_MS = 5.0
+# Set to a path prefix, the bot child runs under cProfile and writes PREFIX.PID when it stops
+# (`python -m pstats` reads it): where the bot's time goes under this load.
+PROFILE_ENV = "BOT_LOAD_PROFILE"
 SLOW_WAKEUP_MS = 30.0
 
 
@@ -89,6 +95,15 @@ class Params:
     """Seconds between the last job reaching the provider and the window."""
     window: float
     """Seconds measured with all jobs in flight."""
+    ramp: float = 0.0
+    """The commands after the burst are spread over this many seconds (0: back to back), so
+    the jobs' ages at the window are spread like those of a steady stream of commands."""
+    budget: float = math.inf
+    """Seconds after the burst's dispatch past which no more commands are sent: a bot that
+    cannot take `jobs` in that time is measured with the jobs it took (reported as a miss)."""
+    history: int = 0
+    """Finished jobs per configuration in the learned poller's history before the bot starts
+    (0: none, so the poller keeps today's cadence)."""
 
     @property
     def guard(self) -> float:
@@ -96,8 +111,22 @@ class Params:
         return 120.0 + self.settle + self.window + self.jobs * 0.2
 
 
+# The earlier sizes, today's cadence (no history), for comparison with the scaled case.
 FULL = Params(burst=200, jobs=500, batch=50, settle=25.0, window=30.0)
 QUICK = Params(burst=50, jobs=100, batch=50, settle=5.0, window=10.0)
+# The issue's sizes: 1,000 simultaneous commands, 5,000 jobs in flight, the learned poller.
+SCALED = Params(
+    burst=1000, jobs=5000, batch=50, settle=10.0, window=30.0, ramp=80.0, budget=170.0, history=50
+)
+SCALED_QUICK = Params(burst=200, jobs=600, batch=50, settle=5.0, window=10.0, ramp=10.0, history=20)
+SCALED_ACK_TARGET = 0.5  # seconds, p99 of the burst
+LAG_TARGET = 50.0  # ms, p99 of the bot's event-loop lag with every job in flight
+RSS_TARGET = 250 * 1024 * 1024
+# Generation times of the scaled case's configurations (as in `learned_poll`): log-normal
+# around a median, sigma SPREAD; the history is drawn from them.
+MEDIANS = {"runcomfy": 55.0, "wavespeed": 70.0}
+SPREAD = 0.2
+HISTORY_SEED = 20261130
 
 
 def settings_overrides(params: Params) -> dict[str, Any]:
@@ -215,13 +244,22 @@ def child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="internal: the bot plus a loop-lag probe")
     parser.add_argument("--bot-child", type=Path, required=True, metavar="OUT")
     args = parser.parse_args(argv)
-    return asyncio.run(_child_serve(args.bot_child))
+    profile_to = os.environ.get(PROFILE_ENV)
+    if not profile_to:
+        return asyncio.run(_child_serve(args.bot_child))
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(asyncio.run, _child_serve(args.bot_child))
+    finally:
+        profiler.dump_stats(f"{profile_to}.{os.getpid()}")
 
 
 # ----- the parent
 
 
-def child_env(w: World, params: Params) -> dict[str, str]:
+def child_env(w: World, params: Params, *, metrics_listen: str | None = None) -> dict[str, str]:
     from tests.e2e.harness import BOT_TOKEN, GUILD, PROVIDER_KEY
 
     env = {
@@ -245,7 +283,98 @@ def child_env(w: World, params: Params) -> dict[str, str]:
         WORK_DIR=str(s.work_dir),
     )
     env.update({k.upper(): str(v) for k, v in settings_overrides(params).items()})
+    if metrics_listen is not None:
+        env["METRICS_LISTEN"] = metrics_listen
     return env
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def seed_history(database_url: str, per_config: int) -> None:
+    """`per_config` finished jobs per configuration the scaled case's commands use (text, 5 s
+    and 10 s, 1080P), with running times drawn around MEDIANS, in the learned poller's table.
+    The schema is the bot's own (migrated here, as the bot would at start)."""
+    from bot.core.db import Database
+    from bot.core.jobs import timings
+
+    rng = random.Random(HISTORY_SEED)
+    db = Database.connect(database_url)
+    try:
+        with db.session() as session:
+            now = time.time()
+            for provider, median in MEDIANS.items():
+                for duration in (5, 10):
+                    for number in range(per_config):
+                        run = (
+                            median * (1 if duration == 5 else 1.8) * math.exp(rng.gauss(0, SPREAD))
+                        )
+                        submitted = now - 3600 + number * 60
+                        session.add(
+                            timings.JobTiming(
+                                job_id=f"history{provider}{duration}{number}",
+                                provider=provider,
+                                mode="text",
+                                duration=duration,
+                                resolution="1080P",
+                                submitted_at=submitted,
+                                running_at=submitted + 1.0,
+                                completed_at=submitted + run,
+                                run_seconds=run,
+                            )
+                        )
+            session.commit()
+    finally:
+        db.close()
+
+
+@dataclass
+class Scrape:
+    """One GET of the bot's /metrics during the window, parsed with prometheus-client's parser."""
+
+    status: int = 0
+    seconds: float = math.nan
+    families: int = 0
+    samples: int = 0
+    error: str = ""
+    values: dict[str, float] = field(default_factory=dict)
+    """A few samples: jobs running, status requests so far."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.families > 0 and not self.error
+
+
+async def scrape_metrics(listen: str) -> Scrape:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    scrape = Scrape()
+    started = time.perf_counter()
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+            response = await client.get(f"http://{listen}/metrics")
+        scrape.seconds = time.perf_counter() - started
+        scrape.status = response.status_code
+        for family in text_string_to_metric_families(response.text):
+            scrape.families += 1
+            for sample in family.samples:
+                scrape.samples += 1
+                if sample.name == "reelbot_jobs" and sample.labels.get("state") == "running":
+                    scrape.values["jobs running"] = sample.value
+                if (
+                    sample.name == "reelbot_provider_requests_total"
+                    and sample.labels.get("kind") == "status"
+                ):
+                    scrape.values["status requests"] = (
+                        scrape.values.get("status requests", 0.0) + sample.value
+                    )
+    except (httpx.HTTPError, ValueError) as error:
+        scrape.error = f"{type(error).__name__}: {error}"
+    return scrape
 
 
 @dataclass
@@ -441,6 +570,9 @@ class Outcome:
     parent_window_cpu: float = 0.0
     others_window_cpu: float = 0.0  # CPU seconds of every other process on the machine
     window_connections: tuple[int, int] = (0, 0)
+    scrape: Scrape | None = None
+    ramp_seconds: float = 0.0  # from the burst's dispatch to the last batch's answers
+    asked: int = 0  # jobs the case asked for (more than `params.jobs` if the budget ran out)
     states_after: dict[str, int] = field(default_factory=dict)
     peak_rss: int = 0
     stop_seconds: float = math.nan
@@ -480,7 +612,8 @@ async def measure(tmp: Path, params: Params) -> Outcome:
     from tests.e2e.harness import CHANNEL, GUILD, world
     from tests.providersim import JobScript
 
-    outcome = Outcome(params)
+    outcome = Outcome(params, asked=params.jobs)
+    asked = params.jobs
     probe_out = tmp / "probe.json"
     log_path = tmp / "bot.log"
     async with world(tmp, **settings_overrides(params)) as w:
@@ -492,12 +625,20 @@ async def measure(tmp: Path, params: Params) -> Outcome:
         for uid in members:
             guild.add_member(uid, name=f"load{uid - FIRST_MEMBER}")
         warmup_member, members = members[-1], members[:-1]
-        w.runcomfy.default_script = JobScript(
-            queue_seconds=RUNCOMFY_QUEUE, queue_positions=[3, 2, 1], run_seconds=RUN_FOREVER
-        )
-        w.wavespeed.default_script = JobScript(
-            queue_seconds=WAVESPEED_QUEUE, run_seconds=RUN_FOREVER
-        )
+        if params.history:
+            # Running from the submission: a job's age at the window is its time since its
+            # command, and the learned poller times it from there.
+            w.runcomfy.default_script = JobScript(run_seconds=RUN_FOREVER)
+            w.wavespeed.default_script = JobScript(run_seconds=RUN_FOREVER)
+            await asyncio.to_thread(seed_history, w.settings.database_url, params.history)
+        else:
+            w.runcomfy.default_script = JobScript(
+                queue_seconds=RUNCOMFY_QUEUE, queue_positions=[3, 2, 1], run_seconds=RUN_FOREVER
+            )
+            w.wavespeed.default_script = JobScript(
+                queue_seconds=WAVESPEED_QUEUE, run_seconds=RUN_FOREVER
+            )
+        metrics_listen = f"127.0.0.1:{free_port()}"
         parent_probe = LoopProbe()
         parent_probe_task = asyncio.get_running_loop().create_task(parent_probe.run())
         handle = await asyncio.to_thread(log_path.open, "wb")
@@ -508,7 +649,7 @@ async def measure(tmp: Path, params: Params) -> Outcome:
                 "benchmarks.bot_load",
                 "--bot-child",
                 str(probe_out),
-                env=child_env(w, params),
+                env=child_env(w, params, metrics_listen=metrics_listen),
                 cwd=tmp,
                 stdout=handle,
                 stderr=handle,
@@ -540,9 +681,20 @@ async def measure(tmp: Path, params: Params) -> Outcome:
                 f"sending {params.jobs - params.burst} more in batches of {params.batch}",
                 flush=True,
             )
-            for start in range(params.burst, params.jobs, params.batch):
+            starts = range(params.burst, params.jobs, params.batch)
+            every = params.ramp / max(1, len(starts))
+            ramp_start = time.monotonic()
+            for number, start in enumerate(starts):
+                await asyncio.sleep(max(0.0, ramp_start + number * every - time.monotonic()))
+                if time.monotonic() - outcome.burst.dispatched > params.budget:
+                    # Out of time: measure the jobs the bot took, under their own number.
+                    params = dataclasses.replace(params, jobs=start)
+                    outcome.params = params
+                    print(f"  ramp budget spent: {start} of {asked} commands sent", flush=True)
+                    break
                 chunk = members[start : min(start + params.batch, params.jobs)]
                 outcome.later.append(await send_batch(w, chunk, start, reply_timeout=120))
+            outcome.ramp_seconds = time.monotonic() - outcome.burst.dispatched
 
             def at_providers() -> int:
                 return len(w.runcomfy.jobs) + len(w.wavespeed.jobs)
@@ -561,7 +713,9 @@ async def measure(tmp: Path, params: Params) -> Outcome:
             parent_cpu_before = time.process_time()
             machine_before = machine_busy()
             outcome.window_start = time.monotonic()
-            await asyncio.sleep(params.window)
+            await asyncio.sleep(params.window / 2)
+            outcome.scrape = await scrape_metrics(metrics_listen)
+            await asyncio.sleep(max(0.0, outcome.window_start + params.window - time.monotonic()))
             outcome.window_end = time.monotonic()
             outcome.window_cpu = sampler.cpu() - cpu_before
             outcome.parent_window_cpu = time.process_time() - parent_cpu_before
@@ -702,7 +856,9 @@ def report(o: Outcome, wall: float, quick: bool) -> Section:
     scheduled = p.jobs / POLL_INTERVAL
     section.add(
         f"Provider GETs/s with {p.jobs} jobs in flight",
-        f"{rate:.0f} (the cadence asks for ≈ {scheduled:.0f} once all run past the warm-up)",
+        f"{rate:.0f} (the learned poller, {per_job(o):.2f} per job per second)"
+        if p.history
+        else f"{rate:.0f} (the cadence asks for ≈ {scheduled:.0f} once all run past the warm-up)",
     )
     most, seen = o.window_connections
     section.add(
@@ -734,22 +890,55 @@ def report(o: Outcome, wall: float, quick: bool) -> Section:
         "process, on the other core."
     )
     ov = settings_overrides(p)
-    section.note(
-        "Settings: the default poll cadence in real time (first check after 1 s, every 5 s "
-        "during the 20 s warm-up, then every 1.5 s; 3 s per queue position while queued "
-        f"behind others), status edits at most every 3 s per job, 60 s leases; "
-        f"max_concurrent_jobs {ov['max_concurrent_jobs']}, max_jobs_per_member "
-        f"{ov['max_jobs_per_member']}, quota_limit {ov['quota_limit']}. All status messages "
-        "go to one channel, as on a busy server."
+    limits = (
+        f"status edits at most every 3 s per job, 60 s leases; max_concurrent_jobs "
+        f"{ov['max_concurrent_jobs']}, max_jobs_per_member {ov['max_jobs_per_member']}, "
+        f"quota_limit {ov['quota_limit']}, PROVIDER_MAX_CONNECTIONS default (100), "
+        "METRICS_LISTEN on. All status messages go to one channel, as on a busy server."
     )
-    section.note(
-        "Provider jobs (simulators at 100 simulated s per real s) never finish during the run: "
-        f"RunComfy queued {RUNCOMFY_QUEUE / 100:g} real s at positions 3, 2, 1, WaveSpeed "
-        f"queued {WAVESPEED_QUEUE / 100:g} real s, then both running; a running job past the "
-        "warm-up is polled every 1.5 s (at the end of the window: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(o.states_after.items()))
-        + ")."
-    )
+    states = ", ".join(f"{k} {v}" for k, v in sorted(o.states_after.items()))
+    if p.history:
+        section.note(
+            f"Settings: the learned poller (the default) with a history of {p.history} finished "
+            "jobs per configuration in the database before the bot starts, running times drawn "
+            f"log-normal around medians of {MEDIANS['runcomfy']:g} s (RunComfy) and "
+            f"{MEDIANS['wavespeed']:g} s (WaveSpeed) for 5 s clips (1.8× for 10 s), sigma "
+            f"{SPREAD:g}, as in `learned_poll`; {limits}"
+        )
+        section.note(
+            "Provider jobs (simulators at 100 simulated s per real s) run from their submission "
+            "and never finish during the run, so every job is still polled at the window: its "
+            f"age is its time since its command. The {p.jobs - p.burst} commands after the "
+            f"burst are spread over {p.ramp:g} s, so at the window the ages spread from "
+            f"{p.settle:g} s to {o.window_end - o.burst.dispatched if o.burst else 0:.0f} s, "
+            "across every phase of the learned schedule (sparse before the job can be done, "
+            "dense around its likely end, backing off after). Conservative: a job past its "
+            "likely end keeps being checked densely, where in production most would have "
+            f"finished and been replaced by a young, sparsely checked one (states at the end "
+            f"of the window: {states})."
+        )
+    else:
+        section.note(
+            "Settings: the default poll cadence in real time (first check after 1 s, every 5 s "
+            "during the 20 s warm-up, then every 1.5 s; 3 s per queue position while queued "
+            f"behind others; no history, so the learned poller keeps this cadence), {limits}"
+        )
+        section.note(
+            "Provider jobs (simulators at 100 simulated s per real s) never finish during the "
+            f"run: RunComfy queued {RUNCOMFY_QUEUE / 100:g} real s at positions 3, 2, 1, "
+            f"WaveSpeed queued {WAVESPEED_QUEUE / 100:g} real s, then both running; a running "
+            f"job past the warm-up is polled every 1.5 s (at the end of the window: {states})."
+        )
+    scrape = o.scrape
+    if scrape is not None:
+        section.note(
+            f"/metrics scraped once mid-window: HTTP {scrape.status} in "
+            f"{scrape.seconds * 1000:.0f} ms, {scrape.families} families and {scrape.samples} "
+            "samples parsed by prometheus-client's text parser"
+            + "".join(f"; {k} {v:.0f}" for k, v in scrape.values.items())
+            + (f"; error {scrape.error}" if scrape.error else "")
+            + "."
+        )
     section.note(
         "Acks: `FakeInteraction.acknowledged_at` (dispatch of INTERACTION_CREATE to the first "
         "callback, timed by the fake), with the fake's 3 s ack deadline switched off "
@@ -809,11 +998,96 @@ def batch_refusals(o: Outcome) -> list[str]:
     return [f"{count}× {text}" for text, count in counts.items() if count]
 
 
-async def run(quick: bool) -> Section:
-    params = QUICK if quick else FULL
+def per_job(o: Outcome) -> float:
+    return o.window_polls / o.params.window / max(1, o.params.jobs)
+
+
+def side_by_side(section: Section, old: Outcome, new: Outcome) -> None:
+    """The figures the issue names, the earlier case and the scaled one in one row each."""
+    a, b = old.params, new.params
+
+    def both(
+        figure: str, first: str, second: str, target: str = "—", met: bool | None = None
+    ) -> None:
+        section.add(f"{figure}: {a.jobs} / {b.jobs} jobs", f"{first} / {second}", target, met)
+
+    old_acks = Spread.of(old.burst.acks if old.burst else [])
+    new_acks = Spread.of(new.burst.acks if new.burst else [])
+    section.add(
+        f"Burst ack p50: {a.burst} / {b.burst} simultaneous /video",
+        f"{old_acks.p50:.3f} s / {new_acks.p50:.3f} s",
+    )
+    section.add(
+        f"Burst ack p99: {a.burst} / {b.burst} simultaneous /video",
+        f"{old_acks.p99:.3f} s / {new_acks.p99:.3f} s",
+        f"< {SCALED_ACK_TARGET:g} s ({b.burst})",
+        new_acks.p99 < SCALED_ACK_TARGET and new.burst is not None and new.burst.late == 0,
+    )
+    old_lag = old.lag(old.child_lag, old.window_start, old.window_end)
+    new_lag = new.lag(new.child_lag, new.window_start, new.window_end)
+    both("Bot event-loop lag p50 in the window", f"{old_lag.p50:.1f} ms", f"{new_lag.p50:.1f} ms")
+    both(
+        "Bot event-loop lag p99 in the window",
+        f"{old_lag.p99:.1f} ms",
+        f"{new_lag.p99:.1f} ms",
+        f"< {LAG_TARGET:g} ms ({b.jobs})",
+        new_lag.p99 < LAG_TARGET,
+    )
+    old_rss = max(old.window_rss, default=0)
+    new_rss = max(new.window_rss, default=0)
+    both(
+        "Bot RSS in the window (max)",
+        mib(old_rss),
+        mib(new_rss),
+        f"< {mib(RSS_TARGET)} ({b.jobs})",
+        0 < new_rss < RSS_TARGET,
+    )
+    both(
+        "Bot CPU in the window",
+        f"{old.window_cpu / a.window * 100:.0f}%",
+        f"{new.window_cpu / b.window * 100:.0f}% of one core",
+    )
+    both(
+        "Status requests/s in the window",
+        f"{old.window_polls / a.window:.0f}",
+        f"{new.window_polls / b.window:.0f}",
+    )
+    both(
+        "Status requests per job per second",
+        f"{per_job(old):.3f} (today's cadence)",
+        f"{per_job(new):.3f} (learned poller)",
+    )
+    both(
+        "Bot CPU per status request",
+        f"{old.window_cpu / max(1, old.window_polls) * 1000:.2f} ms",
+        f"{new.window_cpu / max(1, new.window_polls) * 1000:.2f} ms",
+    )
+    both(
+        "Jobs in flight at the end of the window",
+        f"{old.in_flight}",
+        f"{new.in_flight}"
+        + (
+            f" (the bot took {b.jobs} of {new.asked} in the ramp budget)"
+            if new.asked > b.jobs
+            else ""
+        ),
+        f"{new.asked}",
+        new.in_flight == new.asked,
+    )
+    scrapes = [o.scrape for o in (old, new)]
+    section.add(
+        "/metrics scraped mid-window and parsed",
+        " / ".join("yes" if s is not None and s.ok else "no" for s in scrapes),
+        "yes",
+        all(s is not None and s.ok for s in scrapes),
+    )
+
+
+async def measure_case(params: Params) -> tuple[Outcome, float]:
     print(
         f"  bot in a child process; {params.burst} simultaneous /video, then {params.jobs} jobs "
-        f"in flight for {params.window:g} s",
+        f"in flight for {params.window:g} s"
+        + (f" (learned poller, history {params.history})" if params.history else ""),
         flush=True,
     )
     started = time.perf_counter()
@@ -821,14 +1095,35 @@ async def run(quick: bool) -> Section:
         async with asyncio.timeout(params.guard):
             outcome = await measure(Path(directory), params)
     wall = time.perf_counter() - started
-    section = report(outcome, wall, quick)
     window_lag = outcome.lag(outcome.child_lag, outcome.window_start, outcome.window_end)
     burst = outcome.burst
     assert burst is not None
     print(
         f"  burst acks {Spread.of(burst.acks).s()}; {params.jobs} jobs: loop lag "
-        f"{window_lag.ms()}, RSS {mib(max(outcome.window_rss, default=0))}",
+        f"{window_lag.ms()}, RSS {mib(max(outcome.window_rss, default=0))}, "
+        f"{outcome.window_polls / params.window:.0f} status requests/s, CPU "
+        f"{outcome.window_cpu / params.window * 100:.0f}%",
         flush=True,
+    )
+    return outcome, wall
+
+
+async def run(quick: bool) -> Section:
+    """The earlier case (today's cadence), then the scaled one (the learned poller), each in
+    its own child process, reported side by side and then in detail."""
+    old, old_wall = await measure_case(QUICK if quick else FULL)
+    new, new_wall = await measure_case(SCALED_QUICK if quick else SCALED)
+    section = Section()
+    side_by_side(section, old, new)
+    detail = report(new, new_wall, quick)
+    section.rows += detail.rows
+    section.notes += detail.notes
+    earlier = report(old, old_wall, quick)
+    section.note(
+        f"The {old.params.jobs}-job case in the side-by-side rows ran first, in its own child "
+        "process, as this benchmark measured it before (details: "
+        + "; ".join(f"{r.figure}: {r.measured}" for r in earlier.rows if "Burst" not in r.figure)
+        + ")."
     )
     return section
 

@@ -39,6 +39,7 @@ from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
 from bot.services import build_wakeups, side_services, webhook_urls
 from providers import Downloader, Provider, ProviderName, build_providers, new_download_client
+from providers.gate import GatedTransport
 from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,21 @@ def point_discord_at(settings: Settings) -> None:
 
 
 def provider_limits(settings: Settings) -> httpx.Limits:
-    """Keep a connection open per job that polls at once. With httpx's default of 20 kept
-    open, 500 polling jobs opened and closed a TCP connection per check and saturated a core
+    """As many connections kept open as may be open: with httpx's default of 20 kept open, 500
+    polling jobs opened and closed a TCP connection per check and saturated a core
     (benchmarks/REPORT.md, bot_load)."""
-    connections = max(100, 2 * settings.max_concurrent_jobs)
+    connections = settings.provider_max_connections
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
 def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
-    """The provider client's transport, counting requests and errors per provider."""
+    """The provider client's transport: requests counted per provider, then let into the
+    connection pool no more at once than it has connections (the rest wait at the gate, where
+    waiting is cheap, instead of in the pool, where it is not: providers/gate.py)."""
     bases = {name.value: config.base_url for name, config in settings.provider_configs().items()}
+    pool = httpx.AsyncHTTPTransport(limits=provider_limits(settings))
     return MeteredTransport(
-        httpx.AsyncHTTPTransport(limits=provider_limits(settings)),
+        GatedTransport(pool, size=settings.provider_max_connections),
         metrics=metrics,
         hosts=provider_hosts(bases),
     )
