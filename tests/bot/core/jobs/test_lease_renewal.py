@@ -39,9 +39,7 @@ def test_renewal_extends_only_this_owners_unfinished_jobs(db: Database) -> None:
     assert lease_of(db, theirs.id) == NOW + 60
 
 
-@pytest.mark.skipif(
-    not on_postgresql(), reason="row locks are PostgreSQL's"
-)
+@pytest.mark.skipif(not on_postgresql(), reason="row locks are PostgreSQL's")
 def test_renewal_skips_a_row_another_transaction_holds_instead_of_waiting(db: Database) -> None:
     held = accept(db, new_job(user=1), now=NOW)
     free = accept(db, new_job(user=2), now=NOW)
