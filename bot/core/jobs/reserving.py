@@ -120,14 +120,9 @@ def _fits(row: Any, values: dict[str, Any]) -> bool:
     return values["budget"] is None or row.spent + values["j_cost"] <= values["budget"]
 
 
-def _values(
-    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
-) -> dict[str, Any]:
-    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
-    audit = job_audit_values(job=job, action=action, now=now)
+def _limits(*, policy: QuotaPolicy, now: float, budget: int | None) -> dict[str, Any]:
+    """The parameters both databases' checks compare the member's figures with."""
     return {
-        **{f"j_{column.name}": getattr(job, column.name) for column in JOBS.columns},
-        **{f"a_{name}": value for name, value in audit.items()},
         "since": policy.window_start(now),
         "midnight": utc_midnight(now),
         "limit": policy.limit,
@@ -137,22 +132,35 @@ def _values(
     }
 
 
+def _rows(*, job: Job, now: float, hold: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The job's and its audit entry's column values."""
+    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
+    job_row = {column.name: getattr(job, column.name) for column in JOBS.columns}
+    return job_row, job_audit_values(job=job, action=action, now=now)
+
+
+def _values(
+    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
+) -> dict[str, Any]:
+    job_row, audit = _rows(job=job, now=now, hold=hold)
+    return {
+        **{f"j_{name}": value for name, value in job_row.items()},
+        **{f"a_{name}": value for name, value in audit.items()},
+        **_limits(policy=policy, now=now, budget=budget),
+    }
+
+
 def _pg_values(
     *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
 ) -> dict[str, Any]:
-    action = AuditAction.HELD if hold else AuditAction.ACCEPTED
+    job_row, audit = _rows(job=job, now=now, hold=hold)
     return {
         "guild_id": job.guild_id,
         "user_id": job.user_id,
         "cost": job.cost,
-        "since": policy.window_start(now),
-        "midnight": utc_midnight(now),
-        "limit": policy.limit,
-        "max_in_flight": policy.max_in_flight,
-        "budget": budget,
-        "now": now,
-        "job": _json({column.name: getattr(job, column.name) for column in JOBS.columns}),
-        "audit": _json(job_audit_values(job=job, action=action, now=now)),
+        **_limits(policy=policy, now=now, budget=budget),
+        "job": _json(job_row),
+        "audit": _json(audit),
     }
 
 
