@@ -231,6 +231,14 @@ class World:
         )
         return [j for j in self.jobs() if j.state in states]
 
+    async def queue_an_image_job_behind_a_long_one(self) -> None:
+        """One provider slot: a long text job runs while an image job waits in our queue."""
+        self.runcomfy.script(JobScript(run_seconds=300), JobScript(run_seconds=5))
+        await self.reply(await self.video("a long one", provider="runcomfy"))
+        await self.wait_for_state(JobState.SUBMITTED, JobState.RUNNING)
+        await self.reply(await self.animate(jpeg(640, 480), provider="runcomfy"))
+        await self.wait_for_state(JobState.ACCEPTED)
+
 
 def test_settings(
     tmp: Path, fake: FakeDiscord, runcomfy: ProviderSim, wavespeed: ProviderSim, **extra: Any

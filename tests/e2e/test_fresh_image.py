@@ -8,25 +8,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from bot.core.jobs.models import JobState, LedgerKind
-from tests.e2e.harness import CHANNEL, MEMBER, World, jpeg, world
-from tests.providersim import JobScript
+from tests.e2e.harness import CHANNEL, MEMBER, world
 
 DAY = 24 * 3600
-
-
-async def queue_an_image_job_behind_a_long_one(w: World) -> None:
-    """One provider slot: a long text job runs while an image job waits in our queue."""
-    w.runcomfy.script(JobScript(run_seconds=300), JobScript(run_seconds=5))
-    await w.reply(await w.video("a long one", provider="runcomfy"))
-    await w.wait_for_state(JobState.SUBMITTED, JobState.RUNNING)
-    await w.reply(await w.animate(jpeg(640, 480), provider="runcomfy"))
-    await w.wait_for_state(JobState.ACCEPTED)
 
 
 async def test_an_image_job_a_day_later_gets_a_fresh_url(tmp_path: Path) -> None:
     async with world(tmp_path, max_concurrent_jobs=1) as w:
         await w.start_bot()
-        await queue_an_image_job_behind_a_long_one(w)
+        await w.queue_an_image_job_behind_a_long_one()
         w.fake.clock_offset = DAY + 3600  # a day passes while it waits
         await w.wait_for_results(2, timeout=30)
         [_, image_submit] = w.runcomfy.submits()
@@ -41,7 +31,7 @@ async def test_an_image_job_a_day_later_gets_a_fresh_url(tmp_path: Path) -> None
 async def test_without_a_fresh_url_the_job_fails_unsent_and_refunded(tmp_path: Path) -> None:
     async with world(tmp_path, max_concurrent_jobs=1) as w:
         await w.start_bot()
-        await queue_an_image_job_behind_a_long_one(w)
+        await w.queue_an_image_job_behind_a_long_one()
         image_job = next(j for j in w.jobs() if j.mode == "image")
         assert image_job.status_message_id is not None
         w.fake.messages[image_job.status_message_id].deleted = True  # someone deleted it
@@ -57,7 +47,7 @@ async def test_without_a_fresh_url_the_job_fails_unsent_and_refunded(tmp_path: P
 async def test_without_read_message_history_the_url_is_refreshed(tmp_path: Path) -> None:
     async with world(tmp_path, max_concurrent_jobs=1) as w:
         await w.start_bot()
-        await queue_an_image_job_behind_a_long_one(w)
+        await w.queue_an_image_job_behind_a_long_one()
         w.deny_bot(CHANNEL, read_message_history=True)  # taken away while it waits
         w.fake.clock_offset = DAY + 3600
         await w.wait_for_results(2, timeout=30)

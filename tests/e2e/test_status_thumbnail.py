@@ -8,10 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.core.jobs.models import JobState
-from tests.e2e.harness import World, jpeg, world
+from tests.e2e.harness import World, world
 from tests.fakediscord import FakeMessage
-from tests.providersim import JobScript
 
 DAY = 24 * 3600
 
@@ -24,11 +22,7 @@ async def fetch(url: str) -> int:
 
 async def image_status_after_a_day(w: World) -> FakeMessage:
     """An image job waits behind a long text job while a day passes, then finishes."""
-    w.runcomfy.script(JobScript(run_seconds=300), JobScript(run_seconds=5))
-    await w.reply(await w.video("a long one", provider="runcomfy"))
-    await w.wait_for_state(JobState.SUBMITTED, JobState.RUNNING)
-    await w.reply(await w.animate(jpeg(640, 480), provider="runcomfy"))
-    await w.wait_for_state(JobState.ACCEPTED)
+    await w.queue_an_image_job_behind_a_long_one()
     w.fake.clock_offset = DAY + 3600
     await w.wait_for_results(2, timeout=30)
     [status] = w.statuses("Image")
