@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,7 @@ from benchmarks._report import Section, percentile
 if TYPE_CHECKING:
     import psutil
 
+    from bot.core.settings import Settings
     from tests.e2e.harness import World
     from tests.fakediscord import FakeInteraction
 
@@ -215,8 +216,9 @@ class GcTimer:
 # ----- the child: the bot as `python -m bot run` runs it, plus the probe
 
 
-async def _child_serve(out: Path) -> int:
-    from bot.app import serve
+def child_settings() -> Settings:
+    """The bot's settings from the environment, with logging to stderr, as `python -m bot run`
+    sets them up."""
     from bot.core.settings import load_settings
 
     settings = load_settings()
@@ -225,19 +227,42 @@ async def _child_serve(out: Path) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def probed(
+    beside: Callable[[LoopProbe, GcTimer], Coroutine[Any, Any, None]] | None = None,
+) -> AsyncIterator[tuple[LoopProbe, GcTimer]]:
+    """The loop-lag probe and the GC timer, running for the block, with `beside` (given both)
+    as one more task."""
     probe = LoopProbe()
     gc_timer = GcTimer()
     gc.callbacks.append(gc_timer)
-    task = asyncio.get_running_loop().create_task(probe.run())
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(probe.run())]
+    if beside is not None:
+        tasks.append(loop.create_task(beside(probe, gc_timer)))
     try:
-        return await serve(settings)
+        yield probe, gc_timer
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         gc.callbacks.remove(gc_timer)
-        samples = {"lag": probe.samples, "gc": gc_timer.pauses}
-        await asyncio.to_thread(out.write_text, json.dumps(samples), "utf-8")
+
+
+async def _child_serve(out: Path) -> int:
+    from bot.app import serve
+
+    settings = child_settings()
+    async with probed() as (probe, gc_timer):
+        try:
+            return await serve(settings)
+        finally:
+            samples = {"lag": probe.samples, "gc": gc_timer.pauses}
+            await asyncio.to_thread(out.write_text, json.dumps(samples), "utf-8")
 
 
 def child_main(argv: list[str]) -> int:

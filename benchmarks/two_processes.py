@@ -29,9 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import json
-import logging
 import os
 import re
 import signal
@@ -51,11 +49,13 @@ from benchmarks.bot_load import (
     LoopProbe,
     ProcessSampler,
     Spread,
+    child_settings,
     final_text,
     log_problems,
     machine_busy,
     mib,
     port_of,
+    probed,
     settings_overrides,
     wait_replies,
 )
@@ -131,27 +131,10 @@ async def _flush(probe: LoopProbe, gc_timer: GcTimer, out: Path) -> None:
 
 async def _child_serve(out: Path) -> int:
     from bot.app import serve
-    from bot.core.settings import load_settings
 
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    probe = LoopProbe()
-    gc_timer = GcTimer()
-    gc.callbacks.append(gc_timer)
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(probe.run()), loop.create_task(_flush(probe, gc_timer, out))]
-    try:
+    settings = child_settings()
+    async with probed(lambda probe, gc_timer: _flush(probe, gc_timer, out)):
         return await serve(settings)
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        gc.callbacks.remove(gc_timer)
 
 
 def child_main(argv: list[str]) -> int:
