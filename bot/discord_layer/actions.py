@@ -3,6 +3,7 @@ they check input, call the runner, and format replies."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import replace
@@ -50,6 +51,10 @@ NEEDED_PERMISSIONS = (
     "read_message_history",
 )
 
+#: How long a Delete click waits for the result it sits on to be recorded (a result is posted
+#: first and its message id written just after), and how often it looks.
+RECORD_WAIT_SECONDS = 20.0
+RECORD_POLL_SECONDS = 0.25
 GONE = later("reply", "The original image is gone, so this video can't be re-rolled.")
 
 
@@ -182,6 +187,11 @@ class Actions:
                     "Only the member who asked for this video, or a moderator, can delete it.",
                 )
             )
+        job = await self._recorded(job)
+        if job.result_message_id is None and job.state is JobState.DELIVERING:
+            raise BadRequest(
+                later("message", "This video is still being posted; try again in a moment.")
+            )
         if job.result_message_id is None or (
             interaction.message is not None and interaction.message.id != job.result_message_id
         ):
@@ -203,6 +213,19 @@ class Actions:
         await interaction.edit_original_response(
             content=translate(locale_of(interaction), "Deleted.", context="reply")
         )
+
+    async def _recorded(self, job: Job) -> Job:
+        """`job` once its result's message is recorded. The result is posted first and
+        recorded just after, so a quick click can land in between: wait for the record rather
+        than call the member's own button a stranger's."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_WAIT_SECONDS
+        while job.result_message_id is None and job.state is JobState.DELIVERING:
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(RECORD_POLL_SECONDS)
+            job = await self.lookups.job(job.id) or job
+        return job
 
     def _check_channel(self, interaction: discord.Interaction[discord.Client]) -> None:
         missing = missing_permissions(interaction)

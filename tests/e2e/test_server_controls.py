@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -324,6 +325,33 @@ async def test_flagged_video_held_for_review_then_released_or_discarded(tmp_path
             timeout=15,
         )
         assert w.charged() == 1
+
+
+async def test_delete_clicked_before_the_result_is_recorded(tmp_path: Path) -> None:
+    """A result is posted, then recorded: a click in between waits for the record instead of
+    calling the member's own button a stranger's."""
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        # The post is made, its answer held: the bot has not learned the message's id yet.
+        hold = w.fake.hold_next(
+            "POST",
+            rf"^/channels/{CHANNEL}/messages$",
+            when=lambda body: "reelbot:delete:" in json.dumps(body),
+            after=True,
+        )
+        await w.reply(await w.video("quick hands", provider="runcomfy"))
+        await hold.wait_arrived(timeout=60)
+        [result] = w.results()
+        assert [j.result_message_id for j in w.jobs()] == [None]
+        mine = await w.fake.click(result, button(result, "reelbot:delete:"), user_id=MEMBER)
+        await w.fake.wait_for(lambda: mine.deferred, timeout=15)
+        hold.release()  # the retried post finds the first message by its nonce
+        assert "Deleted" in await w.reply(mine, timeout=30)
+        assert w.fake.messages[result.id].deleted
+        assert [(j.state, j.result_message_id) for j in w.jobs()] == [
+            (JobState.DELIVERED, result.id)
+        ]
+        assert w.results() == []
 
 
 async def test_delete_button_and_forgetting_prompts(tmp_path: Path) -> None:
