@@ -278,20 +278,7 @@ class Actions:
             raise BadRequest(
                 later("reply", "This video's prompt was erased, so it can't be re-rolled.")
             )
-        spec = JobSpec(
-            mode=Mode(job.mode),
-            prompt=job.prompt,
-            provider=ProviderName(job.provider),
-            aspect_ratio=job.aspect_ratio,
-            duration=job.duration,
-            resolution=job.resolution,
-            parent_job_id=job.id,
-        )
-        if spec.mode is Mode.IMAGE:
-            # Reading the original image needs Read Message History: say so, not "gone".
-            self._check_channel(interaction)
-            spec = replace(spec, image=await self._original_image(job))
-        await self.submit(interaction, spec)
+        await self._again(interaction, job, prompt=job.prompt, seed=None)
 
     # --- edit -----------------------------------------------------------------------------
 
@@ -349,6 +336,18 @@ class Actions:
                     interaction.locale.value, "I can't find that video here.", context="content"
                 )
             )
+        await self._again(interaction, job, prompt=prompt, seed=seed)
+
+    async def _again(
+        self,
+        interaction: discord.Interaction[discord.Client],
+        job: Job,
+        *,
+        prompt: str,
+        seed: int | None,
+    ) -> None:
+        """A new job with `job`'s options (and image) and the given prompt and seed (None: a
+        new one), started like a command."""
         spec = JobSpec(
             mode=Mode(job.mode),
             prompt=prompt,
@@ -360,6 +359,7 @@ class Actions:
             parent_job_id=job.id,
         )
         if spec.mode is Mode.IMAGE:
+            # Reading the original image needs Read Message History: say so, not "gone".
             self._check_channel(interaction)
             spec = replace(spec, image=await self._original_image(job))
         await self.submit(interaction, spec)
