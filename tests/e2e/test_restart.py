@@ -14,44 +14,10 @@ import pytest
 
 from tests import testdb
 from tests.e2e.harness import BOT_TOKEN, CHANNEL, GUILD, MEMBER, World, world
+from tests.e2e.processes import bot_env
 from tests.providersim import JobScript
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def env_for(w: World) -> dict[str, str]:
-    s = w.settings
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "RUNCOMFY_", "WAVESPEED_"))
-    }
-    assert s.runcomfy_api_key is not None and s.wavespeed_api_key is not None
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DISCORD_TOKEN=BOT_TOKEN,
-        DISCORD_GUILD_IDS=str(GUILD),
-        DISCORD_API_BASE_URL=w.fake.api_base,
-        DISCORD_GATEWAY_URL=w.fake.gateway_url,
-        RUNCOMFY_API_KEY=s.runcomfy_api_key.get_secret_value(),
-        WAVESPEED_API_KEY=s.wavespeed_api_key.get_secret_value(),
-        RUNCOMFY_BASE_URL=s.runcomfy_base_url,
-        WAVESPEED_BASE_URL=s.wavespeed_base_url,
-        ALLOW_LOOPBACK_URLS="true",
-        DATABASE_URL=s.database_url,
-        WORK_DIR=str(s.work_dir),
-        POLL_FIRST_DELAY="0.05",
-        POLL_WARMUP="0",
-        POLL_INTERVAL="0.05",
-        POLL_MAX_INTERVAL="0.2",
-        STATUS_EDIT_INTERVAL="0.2",
-        LEASE_SECONDS="2",
-        QUOTA_LIMIT=str(s.quota_limit),
-        MAX_JOBS_PER_MEMBER=str(s.max_jobs_per_member),
-        MAX_CONCURRENT_JOBS=str(s.max_concurrent_jobs),
-        LOG_LEVEL="INFO",
-    )
-    return env
 
 
 async def spawn(w: World, log: Path) -> asyncio.subprocess.Process:
@@ -62,7 +28,7 @@ async def spawn(w: World, log: Path) -> asyncio.subprocess.Process:
             "-m",
             "bot",
             "run",
-            env=env_for(w),
+            env=bot_env(w, LEASE_SECONDS="2", DISCORD_GUILD_IDS=str(GUILD)),
             cwd=w.tmp,
             stdout=handle,
             stderr=handle,
