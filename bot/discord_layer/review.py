@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import discord
 
@@ -41,6 +42,12 @@ _CHANNEL_PERMISSIONS = (
     "attach_files",
     "read_message_history",
 )
+
+
+class _Settle(Protocol):
+    """Moves a held job on a moderator's word (`JobRunner.release`, `JobRunner.discard`)."""
+
+    def __call__(self, job_id: str, *, moderator_id: int) -> Awaitable[Job | None]: ...
 
 
 class Review:
@@ -265,50 +272,44 @@ class Review:
         )
 
     async def release(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
-        if not await self.check_moderator(interaction):
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._job(interaction, job_id)
-        moved = await self.runner.release(job_id, moderator_id=interaction.user.id)
-        if moved is None:
-            raise UserFacingError(later("reply", "This video is no longer held."))
-        outcome = translate(
-            moved.guild_locale,
-            "✅ Posted behind a spoiler by {moderator}",
-            context="field_value",
-            moderator=f"<@{interaction.user.id}>",
-        )
-        await self._close(interaction, moved, outcome, flagged=True)
-        await interaction.edit_original_response(
-            content=translate(
-                locale_of(interaction),
-                "Released; it will be posted behind a spoiler.",
-                context="reply",
-            )
+        await self._settle_held(
+            interaction,
+            job_id,
+            self.runner.release,
+            outcome=later("field_value", "✅ Posted behind a spoiler by {moderator}"),
+            answer=later("reply", "Released; it will be posted behind a spoiler."),
         )
 
     async def discard(self, interaction: discord.Interaction[discord.Client], job_id: str) -> None:
+        await self._settle_held(
+            interaction,
+            job_id,
+            self.runner.discard,
+            outcome=later("field_value", "🗑️ Discarded by {moderator}"),
+            answer=later("reply", "Discarded; the member got their quota back."),
+        )
+
+    async def _settle_held(
+        self,
+        interaction: discord.Interaction[discord.Client],
+        job_id: str,
+        settle: _Settle,
+        *,
+        outcome: Wording,
+        answer: Wording,
+    ) -> None:
+        """A moderator's decision on a video held as NSFW: `settle` moves the job; the review
+        post records `outcome` in the server's language, the moderator reads `answer` in theirs."""
         if not await self.check_moderator(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._job(interaction, job_id)
-        moved = await self.runner.discard(job_id, moderator_id=interaction.user.id)
+        moved = await settle(job_id, moderator_id=interaction.user.id)
         if moved is None:
             raise UserFacingError(later("reply", "This video is no longer held."))
-        outcome = translate(
-            moved.guild_locale,
-            "🗑️ Discarded by {moderator}",
-            context="field_value",
-            moderator=f"<@{interaction.user.id}>",
-        )
-        await self._close(interaction, moved, outcome, flagged=True)
-        await interaction.edit_original_response(
-            content=translate(
-                locale_of(interaction),
-                "Discarded; the member got their quota back.",
-                context="reply",
-            )
-        )
+        text = outcome.text(moved.guild_locale, moderator=f"<@{interaction.user.id}>")
+        await self._close(interaction, moved, text, flagged=True)
+        await interaction.edit_original_response(content=answer.text(locale_of(interaction)))
 
     async def _close(
         self,
