@@ -25,8 +25,23 @@ DURATIONS: list[Choice[int]] = [
 ]
 RESOLUTIONS: list[Choice[str]] = [Choice(name=r, value=r) for r in ("720P", "1080P")]
 ASPECTS: list[Choice[str]] = [Choice(name=r, value=r) for r in ASPECT_RATIOS]
+#: What each video option means, for the commands that take it (/video, /animate, the
+#: member's and the channel's defaults): `@app_commands.describe(**options("provider", ...))`.
+OPTION_TEXTS: dict[str, app_commands.locale_str] = {
+    "prompt": tr("command", "What should happen in the video (up to 800 characters)"),
+    "provider": tr("command", "Which service makes it"),
+    "aspect_ratio": tr("command", "Shape of the video"),
+    "duration": tr("command", "Length of the clip"),
+    "resolution": tr("command", "Picture quality"),
+    "seed": tr("command", "Same seed + same prompt = similar video (-1 for random)"),
+}
 Seed = app_commands.Range[int, -1, MAX_SEED]
 Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+
+
+def options(*names: str) -> dict[str, app_commands.locale_str]:
+    """The descriptions of the named video options."""
+    return {name: OPTION_TEXTS[name] for name in names}
 
 
 def _provider(value: str | None) -> ProviderName | None:
@@ -59,12 +74,7 @@ def make_cog(bot: VideoBot) -> commands.Cog:
         )
         @app_commands.guild_only()
         @app_commands.describe(
-            prompt=tr("command", "What should happen in the video (up to 800 characters)"),
-            provider=tr("command", "Which service makes it"),
-            aspect_ratio=tr("command", "Shape of the video"),
-            duration=tr("command", "Length of the clip"),
-            resolution=tr("command", "Picture quality"),
-            seed=tr("command", "Same seed + same prompt = similar video (-1 for random)"),
+            **options("prompt", "provider", "aspect_ratio", "duration", "resolution", "seed")
         )
         @app_commands.choices(provider=providers, aspect_ratio=ASPECTS, resolution=RESOLUTIONS)
         @app_commands.choices(duration=DURATIONS)
@@ -98,11 +108,7 @@ def make_cog(bot: VideoBot) -> commands.Cog:
         @app_commands.guild_only()
         @app_commands.describe(
             image=tr("command", "A JPEG or PNG, under 4.7 MB, sides 320–4096 px, at most 3:1"),
-            prompt=tr("command", "What should happen in the video (up to 800 characters)"),
-            provider=tr("command", "Which service makes it"),
-            duration=tr("command", "Length of the clip"),
-            resolution=tr("command", "Picture quality"),
-            seed=tr("command", "Same seed + same prompt = similar video (-1 for random)"),
+            **options("prompt", "provider", "duration", "resolution", "seed"),
         )
         @app_commands.choices(provider=providers, resolution=RESOLUTIONS)
         @app_commands.choices(duration=DURATIONS)

@@ -18,7 +18,7 @@ from bot.discord_layer.actions import rules_channel_id
 from bot.discord_layer.errors import BadRequest
 from bot.discord_layer.preference_texts import listing, unsaveable_text
 from bot.discord_layer.translator import tr
-from commands.generate import ASPECTS, DURATIONS, RESOLUTIONS
+from commands.generate import ASPECTS, DURATIONS, RESOLUTIONS, options
 
 if TYPE_CHECKING:
     from bot.discord_layer.client import VideoBot
@@ -52,10 +52,7 @@ def build(bot: VideoBot) -> app_commands.Group:
             description=tr("command", "Save defaults used when a command leaves them out"),
         )
         @app_commands.describe(
-            provider=tr("command", "Which service makes it"),
-            aspect_ratio=tr("command", "Shape of the video"),
-            duration=tr("command", "Length of the clip"),
-            resolution=tr("command", "Picture quality"),
+            **options("provider", "aspect_ratio", "duration", "resolution"),
             delivery=tr("command", "Where your finished videos go"),
         )
         @app_commands.choices(provider=providers, aspect_ratio=ASPECTS, resolution=RESOLUTIONS)

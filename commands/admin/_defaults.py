@@ -20,7 +20,7 @@ from bot.discord_layer.preference_texts import listing, unsaveable_text
 from bot.discord_layer.translator import tr
 from commands.admin._access import RuleChannel
 from commands.admin._base import MANAGERS, PROVIDERS, AdminGroup
-from commands.generate import ASPECTS, DURATIONS, RESOLUTIONS
+from commands.generate import ASPECTS, DURATIONS, RESOLUTIONS, options
 from commands.settings import DELIVERIES
 
 if TYPE_CHECKING:
@@ -44,10 +44,7 @@ class ChannelDefaults(AdminGroup):
     )
     @app_commands.describe(
         channel=tr("command", "The channel (its threads and forum posts follow it)"),
-        provider=tr("command", "Which service makes it"),
-        aspect_ratio=tr("command", "Shape of the video"),
-        duration=tr("command", "Length of the clip"),
-        resolution=tr("command", "Picture quality"),
+        **options("provider", "aspect_ratio", "duration", "resolution"),
         delivery=tr("command", "Where finished videos go"),
     )
     @app_commands.choices(provider=PROVIDERS, aspect_ratio=ASPECTS, resolution=RESOLUTIONS)
