@@ -8,20 +8,17 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import av.error
 
-import bot.core.video.audio as audio
-from bot.core.video.audio import ClipAudio
+from bot.core.video.clip import write_clip
 from bot.core.video.errors import VideoFailed
-from bot.core.video.grid import FrameGrid
 from bot.core.video.output import Output
 from bot.core.video.plan import FitPlan, plan_fit
-from bot.core.video.probe import VideoInfo, open_input, probe, video_stream
+from bot.core.video.probe import VideoInfo, probe
 from bot.core.video.stop import StopFlag
 
 log = logging.getLogger(__name__)
@@ -46,45 +43,22 @@ class FitResult:
 def _transcode(
     source: Path, info: VideoInfo, plan: FitPlan, out_path: Path, stop: StopFlag | None
 ) -> None:
-    slots = max(1, round(info.duration * info.fps))
-    grid = FrameGrid(fps=info.fps, count=slots)
-    clip_audio = (
-        ClipAudio(samples=round(slots / info.fps * audio.RATE))
-        if plan.audio_bit_rate is not None
-        else None
-    )
-    with (
-        open_input(source) as container,
-        Output(
-            out_path,
-            width=plan.width,
-            height=plan.height,
+    with Output(
+        out_path,
+        width=plan.width,
+        height=plan.height,
+        fps=info.fps,
+        video_bit_rate=plan.video_bit_rate,
+        audio_bit_rate=plan.audio_bit_rate,
+    ) as out:
+        write_clip(
+            out,
+            source,
             fps=info.fps,
-            video_bit_rate=plan.video_bit_rate,
-            audio_bit_rate=plan.audio_bit_rate,
-        ) as out,
-    ):
-        video = video_stream(container, source)
-        video.thread_type = "AUTO"
-        streams: list[av.stream.Stream] = [video]
-        if clip_audio is not None and container.streams.audio:
-            streams.append(container.streams.audio[0])
-        for packet in container.demux(*streams):
-            if stop is not None:
-                stop.check()
-            decoded: Sequence[object] = packet.decode()
-            for frame in decoded:
-                if isinstance(frame, av.VideoFrame):
-                    for slot_frame in grid.push(frame):
-                        out.write_frame(slot_frame)
-                elif isinstance(frame, av.AudioFrame) and clip_audio is not None:
-                    for block in clip_audio.push(frame):
-                        out.write_samples(block)
-        for slot_frame in grid.finish():
-            out.write_frame(slot_frame)
-        if clip_audio is not None:
-            for block in clip_audio.finish():
-                out.write_samples(block)
+            seconds=info.duration,
+            sound=plan.audio_bit_rate is not None,
+            stop=stop,
+        )
 
 
 def fit_to_limit(

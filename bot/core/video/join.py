@@ -11,51 +11,15 @@ from pathlib import Path
 import av
 import av.error
 
-import bot.core.video.audio as audio
-from bot.core.video.audio import ClipAudio
+from bot.core.video.clip import write_clip
 from bot.core.video.errors import VideoFailed, VideoUnreadable
-from bot.core.video.grid import FrameGrid
-from bot.core.video.letterbox import Letterbox
 from bot.core.video.output import Output
-from bot.core.video.probe import VideoInfo, open_input, probe, video_stream
+from bot.core.video.probe import VideoInfo, probe
 from bot.core.video.stop import StopFlag
 
 log = logging.getLogger(__name__)
 
 AUDIO_BIT_RATE = 128_000
-
-
-def _append(
-    out: Output, path: Path, info: VideoInfo, first: VideoInfo, stop: StopFlag | None, sound: bool
-) -> None:
-    slots = max(1, round(info.duration * first.fps))
-    grid = FrameGrid(fps=first.fps, count=slots)
-    clip_audio = ClipAudio(samples=round(slots / first.fps * audio.RATE)) if sound else None
-    with open_input(path) as container:
-        video = video_stream(container, path)
-        video.thread_type = "AUTO"
-        streams: list[av.stream.Stream] = [video]
-        if clip_audio is not None and container.streams.audio:
-            streams.append(container.streams.audio[0])
-        same_size = (info.width, info.height) == (first.width, first.height)
-        box = None if same_size else Letterbox(video, width=first.width, height=first.height)
-        for packet in container.demux(*streams):
-            if stop is not None:
-                stop.check()
-            decoded: Sequence[object] = packet.decode()
-            for frame in decoded:
-                if isinstance(frame, av.VideoFrame):
-                    for boxed in [frame] if box is None else box.convert(frame):
-                        for slot_frame in grid.push(boxed):
-                            out.write_frame(slot_frame)
-                elif isinstance(frame, av.AudioFrame) and clip_audio is not None:
-                    for block in clip_audio.push(frame):
-                        out.write_samples(block)
-    for slot_frame in grid.finish():
-        out.write_frame(slot_frame)
-    if clip_audio is not None:
-        for block in clip_audio.finish():
-            out.write_samples(block)
 
 
 def join_clips(
@@ -76,7 +40,16 @@ def join_clips(
             audio_bit_rate=AUDIO_BIT_RATE if sound else None,
         ) as out:
             for path, info in zip(sources, infos, strict=True):
-                _append(out, path, info, first, stop, sound)
+                same_size = (info.width, info.height) == (first.width, first.height)
+                write_clip(
+                    out,
+                    path,
+                    fps=first.fps,
+                    seconds=info.duration,
+                    sound=sound,
+                    stop=stop,
+                    letterbox=None if same_size else (first.width, first.height),
+                )
     except av.error.FFmpegError as error:
         destination.unlink(missing_ok=True)
         raise VideoFailed(f"the clips could not be joined ({error})") from None
