@@ -107,6 +107,12 @@ class Gateway:
     ) -> None:
         self.state = state
         self.heartbeat_interval_ms = 41250
+        # Discord's ACK crosses the network: it arrives a round trip after the heartbeat (tens
+        # of ms). Answered at once over loopback, it can reach discord.py before its heartbeat
+        # thread records the send, and the client then reports itself 41 s behind ("Can't keep
+        # up", discord.py's gateway.KeepAliveHandler.ack; Rapptz/discord.py#10448).
+        self.heartbeat_ack_delay = 0.05
+        self._acks: set[asyncio.Task[bool]] = set()
         self.url = ""  # set by FakeDiscord.start
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[GatewayConnection] = []
@@ -250,7 +256,9 @@ class Gateway:
             self.received_ops.append(op)
         if op == OP_HEARTBEAT:
             self.heartbeats += 1
-            await conn.send(OP_HEARTBEAT_ACK, None)
+            ack = asyncio.create_task(self._ack_later(conn))
+            self._acks.add(ack)
+            ack.add_done_callback(self._acks.discard)
         elif op == OP_IDENTIFY and isinstance(data, dict):
             await self._identify(conn, data)
         elif op == OP_RESUME and isinstance(data, dict):
@@ -261,6 +269,10 @@ class Gateway:
             pass
         else:
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
+
+    async def _ack_later(self, conn: GatewayConnection) -> bool:
+        await asyncio.sleep(self.heartbeat_ack_delay)
+        return await conn.send(OP_HEARTBEAT_ACK, None)
 
     async def _identify(self, conn: GatewayConnection, data: JSON) -> None:
         if data.get("token") != self.state.token:
@@ -424,6 +436,8 @@ class Gateway:
         await conn.send(op, data)
 
     async def close_all(self) -> None:
+        for ack in list(self._acks):
+            ack.cancel()
         self.live.clear()
         for conn in list(self.connections):
             if not conn.ws.closed:
