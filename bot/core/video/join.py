@@ -17,7 +17,8 @@ from bot.core.video.errors import VideoFailed, VideoUnreadable
 from bot.core.video.grid import FrameGrid
 from bot.core.video.letterbox import Letterbox
 from bot.core.video.output import Output
-from bot.core.video.probe import VideoInfo, open_input, probe, video_stream
+from bot.core.video.probe import open_input, probe, video_stream
+from bot.core.video.results import VideoInfo
 from bot.core.video.stop import StopFlag
 
 log = logging.getLogger(__name__)
