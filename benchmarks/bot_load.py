@@ -914,11 +914,14 @@ def report(o: Outcome, wall: float, quick: bool) -> Section:
         f"{RSS_EVERY:g} s). The fake Discord and both provider simulators run in the parent "
         "process, on the other core."
     )
+    from bot.core.settings import Settings
+
     ov = settings_overrides(p)
     limits = (
         f"status edits at most every 3 s per job, 60 s leases; max_concurrent_jobs "
         f"{ov['max_concurrent_jobs']}, max_jobs_per_member {ov['max_jobs_per_member']}, "
-        f"quota_limit {ov['quota_limit']}, PROVIDER_MAX_CONNECTIONS default (100), "
+        f"quota_limit {ov['quota_limit']}, PROVIDER_MAX_CONNECTIONS default "
+        f"({Settings.model_fields['provider_max_connections'].default} per provider), "
         "METRICS_LISTEN on. All status messages go to one channel, as on a busy server."
     )
     states = ", ".join(f"{k} {v}" for k, v in sorted(o.states_after.items()))

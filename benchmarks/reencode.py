@@ -27,7 +27,8 @@ import numpy as np
 
 from benchmarks._report import Section, percentile
 from benchmarks.download_rss import RssSampler
-from bot.core.video import VideoTools, VideoWorker, probe
+from bot.core.video import VideoTools, VideoWorker
+from bot.core.video.probe import probe
 
 NAME = "reencode"
 TITLE = "Re-encoding a 10 s 1080P clip to fit 10 MiB"

@@ -39,7 +39,7 @@ from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
 from bot.services import build_wakeups, side_services, webhook_urls
 from providers import Downloader, Provider, ProviderName, build_providers, new_download_client
-from providers.gate import GatedTransport
+from providers.connections import provider_transport
 from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
@@ -70,24 +70,17 @@ def point_discord_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-def provider_limits(settings: Settings) -> httpx.Limits:
-    """As many connections kept open as may be open: with httpx's default of 20 kept open, 500
-    polling jobs opened and closed a TCP connection per check and saturated a core
-    (benchmarks/REPORT.md, bot_load)."""
-    connections = settings.provider_max_connections
-    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
 def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
-    """The provider client's transport: requests counted per provider, then let into the
-    connection pool no more at once than it has connections (the rest wait at the gate, where
-    waiting is cheap, instead of in the pool, where it is not: providers/gate.py)."""
+    """The provider client's transport: requests counted per provider, then, for each provider,
+    let through no more at once than PROVIDER_MAX_CONNECTIONS, each on a connection of its own
+    (providers/connections.py: what a request costs does not grow with the connections open,
+    and a slow provider never holds the places another provider's checks need)."""
     bases = {name.value: config.base_url for name, config in settings.provider_configs().items()}
-    pool = httpx.AsyncHTTPTransport(limits=provider_limits(settings))
+    hosts = provider_hosts(bases)
     return MeteredTransport(
-        GatedTransport(pool, size=settings.provider_max_connections),
+        provider_transport(list(hosts), connections=settings.provider_max_connections),
         metrics=metrics,
-        hosts=provider_hosts(bases),
+        hosts=hosts,
     )
 
 

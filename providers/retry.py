@@ -59,6 +59,9 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> floa
     return rng.uniform(0.0, ceiling)
 
 
+_JITTER = random.Random()  # noqa: S311 - jitter, not cryptography; seeded once, not per request
+
+
 def retry_delay(
     attempt: int, retry_after: float | None, policy: RetryPolicy, rng: random.Random
 ) -> float:
@@ -77,7 +80,7 @@ async def with_retries(
     rng: random.Random | None = None,
 ) -> _T:
     """Run `operation`, retrying the `ProviderError`s that say they are retryable."""
-    rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    rng = rng or _JITTER
     attempt = 0
     while True:
         try:

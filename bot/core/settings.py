@@ -79,8 +79,8 @@ class Settings(ProviderSettings):
     job_deadline_seconds: float = Field(1800.0, gt=0)
     http_timeout_seconds: float = Field(30.0, gt=0)
     http_max_retries: int = Field(5, ge=1, le=20)
-    # Connections to the providers at once (status checks wait their turn beyond that).
-    provider_max_connections: int = Field(100, ge=1, le=10_000)
+    # Connections to each provider at once (its requests wait their turn beyond that).
+    provider_max_connections: int = Field(50, ge=1, le=10_000)
 
     # Downloads
     download_max_mb: int = Field(200, gt=0)

@@ -73,6 +73,9 @@ class VideoBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,  # None: ask Discord (GET /gateway/bot)
             http_trace=http_trace or aiohttp.TraceConfig(),  # counts Discord's 429s
+            # No message cache: nothing here reads it, and keeping one made every status edit's
+            # MESSAGE_UPDATE search the last 1,000 messages (benchmarks/REPORT.md, bot_load).
+            max_messages=None,
         )
         self.shard_ids = settings.discord_shard_ids  # None: every shard in this process
         self.settings = settings

@@ -9,9 +9,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.app import metered_transport
-from bot.core.observability.metrics import Metrics
-from bot.core.settings import Settings
 from providers import Mode, Running, VideoRequest
 from providers.gate import GatedTransport
 from providers.wavespeed import WaveSpeed
@@ -112,14 +109,3 @@ async def test_a_failed_request_gives_its_place_back(ws_sim: ProviderSim) -> Non
                 await client.get(ws_sim.base_url + "/api/v3/predictions/x/result")
         answer = await client.get(ws_sim.base_url + "/api/v3/predictions/x/result")
     assert answer.status_code in (401, 404)  # reached the simulator: the place was free
-
-
-def test_the_bot_gates_its_provider_client_at_the_pool_size() -> None:
-    settings = Settings(_env_file=None, provider_max_connections=7)
-    transport = metered_transport(settings, Metrics())
-    gate = transport._inner
-    assert isinstance(gate, GatedTransport)
-    assert gate.size == 7
-    inner = gate._inner
-    assert isinstance(inner, httpx.AsyncHTTPTransport)
-    assert inner._pool._max_connections == 7

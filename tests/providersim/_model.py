@@ -57,6 +57,8 @@ class RecordedRequest:
     kind: RequestKind
     fault: Fault | None = None
     """The injected fault that answered this request, if any."""
+    client_port: int | None = None
+    """The client's TCP port: requests with the same one came over the same connection."""
 
     @property
     def raw(self) -> bytes:

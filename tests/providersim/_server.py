@@ -357,6 +357,7 @@ class ProviderSim:
                 time=self.now(),
                 kind=route.kind,
                 fault=fault,
+                client_port=_client_port(request),
             )
         )
         incoming = Incoming(
@@ -498,6 +499,12 @@ class ProviderSim:
         if transport is not None:
             transport.close()
         return web.Response(status=500)
+
+
+def _client_port(request: web.Request) -> int | None:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
 
 
 __all__ = ["ProviderSim"]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import logging
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from bot.core.images import MAX_BYTES, MAX_SIDE, MIN_SIDE
+
+if TYPE_CHECKING:  # Pillow is imported where an extension needs it, not at start-up
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,13 @@ def _bounded(image: Image.Image) -> Image.Image:
     if scale == 1.0:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS)
+    return image.resize(size, _lanczos())
+
+
+def _lanczos() -> Image.Resampling:
+    from PIL import Image
+
+    return Image.Resampling.LANCZOS
 
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:
@@ -41,6 +49,8 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
 def frame_for_provider(picture: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
     """JPEG bytes of `picture` (any image Pillow reads) within the providers' image rules.
     Blocking (Pillow): call it in a worker thread."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(picture)) as opened:
         image = _bounded(opened.convert("RGB"))
     quality = QUALITY
@@ -51,7 +61,7 @@ def frame_for_provider(picture: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
         elif min(image.size) * SHRINK >= MIN_SIDE:
             image = image.resize(
                 (round(image.width * SHRINK), round(image.height * SHRINK)),
-                Image.Resampling.LANCZOS,
+                _lanczos(),
             )
         else:
             break  # the image check refuses it with its own words

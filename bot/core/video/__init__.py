@@ -1,5 +1,7 @@
 """The video toolkit (Discord-free): probe a file, take its last frame, join clips, re-encode a
-result to fit an upload limit. PyAV (FFmpeg) does the video work, off the event loop."""
+result to fit an upload limit. PyAV (FFmpeg) does the video work, off the event loop. The
+functions that do it live in their modules (`probe.probe`, `last_frame.last_frame_png`,
+`join.join_clips`, `fit.fit_to_limit`), so importing the package does not load PyAV."""
 
 from bot.core.video.errors import (
     VideoError,
@@ -8,10 +10,7 @@ from bot.core.video.errors import (
     VideoTimeout,
     VideoUnreadable,
 )
-from bot.core.video.fit import FitResult, fit_to_limit
-from bot.core.video.join import join_clips
-from bot.core.video.last_frame import last_frame_png
-from bot.core.video.probe import VideoInfo, probe
+from bot.core.video.results import FitResult, VideoInfo
 from bot.core.video.stop import StopFlag
 from bot.core.video.tools import VideoTools
 from bot.core.video.worker import VideoWorker
@@ -27,8 +26,4 @@ __all__ = [
     "VideoTools",
     "VideoUnreadable",
     "VideoWorker",
-    "fit_to_limit",
-    "join_clips",
-    "last_frame_png",
-    "probe",
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -18,7 +17,8 @@ from bot.core.video.clip import write_clip
 from bot.core.video.errors import VideoFailed
 from bot.core.video.output import Output
 from bot.core.video.plan import FitPlan, plan_fit
-from bot.core.video.probe import VideoInfo, probe
+from bot.core.video.probe import probe
+from bot.core.video.results import FitResult, VideoInfo
 from bot.core.video.stop import StopFlag
 
 log = logging.getLogger(__name__)
@@ -26,18 +26,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 RETRY_MARGIN = 0.95
 """After an attempt of size S over limit L, the next aims at L / S × this of the last aim."""
-
-
-@dataclass(frozen=True, slots=True)
-class FitResult:
-    path: Path
-    """The file that fits; the source itself when it already did (`reencoded` False)."""
-    size_bytes: int
-    width: int
-    height: int
-    duration: float
-    reencoded: bool
-    attempts: int
 
 
 def _transcode(

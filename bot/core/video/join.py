@@ -14,7 +14,8 @@ import av.error
 from bot.core.video.clip import write_clip
 from bot.core.video.errors import VideoFailed, VideoUnreadable
 from bot.core.video.output import Output
-from bot.core.video.probe import VideoInfo, probe
+from bot.core.video.probe import probe
+from bot.core.video.results import VideoInfo
 from bot.core.video.stop import StopFlag
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,33 +10,12 @@ import av
 import av.error
 
 from bot.core.video.errors import VideoUnreadable
+from bot.core.video.results import VideoInfo
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FPS = Fraction(24)
 """Used when a stream states no frame rate at all (rare; the providers' MP4s state 24)."""
-
-
-@dataclass(frozen=True, slots=True)
-class VideoInfo:
-    duration: float
-    """Seconds, of the video track (the container's when the track does not say)."""
-    width: int
-    height: int
-    codec: str
-    """FFmpeg's codec name of the video track, e.g. "h264"."""
-    fps: Fraction
-    audio_codec: str | None
-    """None when the file has no audio track."""
-    size_bytes: int
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
-
-    @property
-    def aspect(self) -> float:
-        return self.width / self.height
 
 
 def open_input(path: Path) -> av.container.InputContainer:

@@ -1,5 +1,7 @@
 """The video toolkit's async face: what the bot awaits. Reading headers runs in a thread; the
-decoding and encoding go through the `VideoWorker` (one at a time, under its time limit)."""
+decoding and encoding go through the `VideoWorker` (one at a time, under its time limit). PyAV
+and NumPy (about 70 MiB) are imported by the first piece of work, in its thread, not at
+start-up."""
 
 from __future__ import annotations
 
@@ -7,10 +9,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.core.video.fit import FitResult, fit_to_limit
-from bot.core.video.join import join_clips
-from bot.core.video.last_frame import last_frame_png
-from bot.core.video.probe import VideoInfo, probe
+from bot.core.video.results import FitResult, VideoInfo
 from bot.core.video.stop import StopFlag
 from bot.core.video.worker import VideoWorker
 
@@ -21,12 +20,14 @@ class VideoTools:
         self._directory = directory
 
     async def probe(self, path: Path) -> VideoInfo:
-        return await asyncio.to_thread(probe, path)
+        return await asyncio.to_thread(_probe, path)
 
     async def last_frame_png(self, path: Path) -> bytes:
         """PNG bytes of the clip's last picture (for Extend)."""
 
         def work(stop: StopFlag) -> bytes:
+            from bot.core.video.last_frame import last_frame_png
+
             return last_frame_png(path, stop=stop)
 
         return await self._worker.run(f"taking the last frame of {path.name}", work)
@@ -36,6 +37,8 @@ class VideoTools:
         clips = list(sources)
 
         def work(stop: StopFlag) -> VideoInfo:
+            from bot.core.video.join import join_clips
+
             return join_clips(clips, destination, stop=stop)
 
         return await self._worker.run(f"joining {len(clips)} clips", work)
@@ -48,6 +51,8 @@ class VideoTools:
         instead)."""
 
         def work(stop: StopFlag) -> FitResult | None:
+            from bot.core.video.fit import fit_to_limit
+
             return fit_to_limit(
                 source, self._directory, limit_bytes=limit_bytes, stop=stop, prefix=prefix
             )
@@ -56,3 +61,9 @@ class VideoTools:
 
     async def aclose(self) -> None:
         await self._worker.aclose()
+
+
+def _probe(path: Path) -> VideoInfo:
+    from bot.core.video.probe import probe
+
+    return probe(path)

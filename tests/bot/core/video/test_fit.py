@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.video import VideoUnreadable, fit_to_limit, probe
+from bot.core.video import VideoUnreadable
+from bot.core.video.fit import fit_to_limit
+from bot.core.video.probe import probe
 from tests.bot.core.video.clips import decode_all, make_clip
 
 MiB = 1024 * 1024

@@ -9,7 +9,9 @@ from pathlib import Path
 import av
 import pytest
 
-from bot.core.video import VideoUnreadable, join_clips, probe
+from bot.core.video import VideoUnreadable
+from bot.core.video.join import join_clips
+from bot.core.video.probe import probe
 from tests.bot.core.video.clips import decode_all, make_clip
 
 FRAME = 1 / 24

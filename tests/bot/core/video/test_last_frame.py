@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.core.video import VideoUnreadable, last_frame_png
+from bot.core.video import VideoUnreadable
+from bot.core.video.last_frame import last_frame_png
 from tests.bot.core.video.clips import Colour, make_clip, rainbow
 
 TOLERANCE = 6  # per channel: H.264 at qp 18 and the YUV 4:2:0 round trip

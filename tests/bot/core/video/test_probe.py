@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.video import VideoUnreadable, probe
+from bot.core.video import VideoUnreadable
+from bot.core.video.probe import probe
 from tests.bot.core.video.clips import make_clip
 
 
