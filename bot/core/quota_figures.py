@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, case, cast, func, literal, select
 from sqlmodel import Session
 
 from bot.core.errors import BudgetExhausted, QuotaExceeded, Refused, TooManyInFlight
@@ -126,28 +126,33 @@ def _member(table: Table, guild: bool) -> list[ColumnElement[bool]]:
 @cache
 def _statement(*, budget: bool, guild: bool) -> Any:
     """Built once per shape (a budget or not, the member's server NULL or not)."""
-    # The window's amounts summed per time (ix_ledger_member_counted), each with the running
-    # total up to it and the window's total.
+    # The window's amounts summed per time (ix_ledger_member_counted). Each sum is an integer
+    # (int4, as the amounts are), so the running sums over them are int8 on PostgreSQL, not the
+    # much slower numeric that summing int8 gives.
     per_time = (
         select(
             LEDGER.c.counted_at.label("at"),
-            func.sum(LEDGER.c.amount).label("amount"),
+            cast(func.sum(LEDGER.c.amount), Integer).label("amount"),
         )
         .where(*_member(LEDGER, guild), LEDGER.c.counted_at > bindparam("since"))
         .group_by(LEDGER.c.counted_at)
         .cte("per_time")
     )
+    totals = select(func.coalesce(func.sum(per_time.c.amount), 0).label("total")).cte("totals")
+    # Each time with the amounts counted up to it: enough units fit once the amounts that
+    # left the window add up to what is used (below 0 counts as 0) less the room the request
+    # needs (the quota less its cost).
     running = select(
         per_time.c.at,
         func.sum(per_time.c.amount).over(order_by=per_time.c.at, rows=(None, 0)).label("freed"),
-        func.sum(per_time.c.amount).over().label("total"),
     ).cte("running")
-    used = case((running.c.total > 0, running.c.total), else_=0)
-    total = select(func.coalesce(func.sum(per_time.c.amount), 0)).scalar_subquery()
+    used = case((totals.c.total > 0, totals.c.total), else_=0)
+    total = select(totals.c.total).scalar_subquery()
     first_at = select(func.min(per_time.c.at)).where(per_time.c.amount > 0).scalar_subquery()
     fits_at = (
         select(func.min(running.c.at))
-        .where(used - running.c.freed <= bindparam("room"))
+        .select_from(running.join(totals, literal(True)))
+        .where(running.c.freed >= used - bindparam("room"))
         .scalar_subquery()
     )
     in_flight = (
