@@ -12,12 +12,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, text, update
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
+from bot.core import quota_figures
 from bot.core.audit import AuditAction, audit
-from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
+from bot.core.jobs.models import Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import DAY as DAY
 from bot.core.quota_policy import QuotaPolicy as QuotaPolicy
 from bot.core.quota_policy import Usage as Usage
@@ -69,61 +69,9 @@ def ledger_by_time(
 def usage(
     *, session: Session, guild_id: int | None, user_id: int, policy: QuotaPolicy, now: float
 ) -> Usage:
-    # Summed by the database: one row back however many entries the window holds (a member's
-    # window can hold thousands, and this runs under the member's lock).
-    per_time = (
-        select(
-            col(LedgerEntry.counted_at).label("at"),
-            func.sum(LedgerEntry.amount).label("amount"),
-        )
-        .where(
-            LedgerEntry.guild_id == guild_id,
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.counted_at > policy.window_start(now),
-        )
-        .group_by(col(LedgerEntry.counted_at))
-        .subquery()
-    )
-    total, first = session.execute(
-        select(
-            func.coalesce(func.sum(per_time.c.amount), 0),
-            func.min(case((per_time.c.amount > 0, per_time.c.at))),
-        )
-    ).one()
-    used = max(0, int(total))
-    frees_at = None if first is None else policy.counted_until(float(first))
-    in_flight = session.exec(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.guild_id == guild_id,
-            Job.user_id == user_id,
-            col(Job.state).in_(ACTIVE_STATES),
-        )
-    ).one()
-    return Usage(
-        used=used,
-        limit=policy.limit,
-        in_flight=int(in_flight),
-        max_in_flight=policy.max_in_flight,
-        frees_at=frees_at if used > 0 else None,
-    )
-
-
-def _available_at(
-    rows: Sequence[tuple[float, int]], *, need: int, policy: QuotaPolicy
-) -> float | None:
-    """The earliest time at which `need` more units fit, as counted amounts leave the window."""
-    used = max(0, sum(amount for _, amount in rows))
-    if need > policy.limit:
-        return None
-    for at, amount in rows:
-        if used + need <= policy.limit:
-            break
-        used -= amount
-        if used + need <= policy.limit:
-            return policy.counted_until(at)
-    return None
+    return quota_figures.read(
+        session=session, guild_id=guild_id, user_id=user_id, policy=policy, now=now
+    ).usage(policy)
 
 
 def guild_spent_today(*, session: Session, guild_id: int | None, now: float) -> int:
@@ -147,20 +95,20 @@ def check_spend(
     in_flight: bool,
 ) -> None:
     """Raise if the member (or the server) cannot spend `job.cost` now. Call under the lock."""
-    current = usage(
-        session=session, guild_id=job.guild_id, user_id=job.user_id, policy=policy, now=now
+    figures = quota_figures.read(
+        session=session,
+        guild_id=job.guild_id,
+        user_id=job.user_id,
+        policy=policy,
+        now=now,
+        need=job.cost,
+        budget=budget is not None,
     )
-    if in_flight and current.in_flight >= policy.max_in_flight:
-        raise TooManyInFlight(current)
-    if current.used + job.cost > policy.limit:
-        rows = ledger_by_time(
-            session, guild_id=job.guild_id, user_id=job.user_id, since=policy.window_start(now)
-        )
-        raise QuotaExceeded(current, job.cost, _available_at(rows, need=job.cost, policy=policy))
-    if budget is not None:
-        spent = guild_spent_today(session=session, guild_id=job.guild_id, now=now)
-        if spent + job.cost > budget:
-            raise BudgetExhausted(spent, budget, utc_midnight(now) + DAY)
+    refused = quota_figures.refusal(
+        figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=in_flight
+    )
+    if refused is not None:
+        raise refused
 
 
 def reserve(*, session: Session, job: Job, now: float) -> None:

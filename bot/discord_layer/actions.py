@@ -236,7 +236,7 @@ class Actions:
         try:
             return await self.status.post(job, image)
         except discord.Forbidden as error:
-            await self.runner.abandon(job.id, reasons.stored(reasons.STATUS_FORBIDDEN))
+            await self.runner.abandon(job, reasons.stored(reasons.STATUS_FORBIDDEN))
             raise ChannelError(
                 later(
                     "reply",
@@ -245,7 +245,7 @@ class Actions:
                 )
             ) from error
         except discord.HTTPException as error:
-            await self.runner.abandon(job.id, reasons.stored(reasons.STATUS_REFUSED))
+            await self.runner.abandon(job, reasons.stored(reasons.STATUS_REFUSED))
             raise UserFacingError(
                 later(
                     "reply",

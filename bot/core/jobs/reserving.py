@@ -15,8 +15,14 @@ The member's lock comes first (`quotas.lock_member`), in its own statement. Then
 
 The statements are SQLAlchemy Core, built once per shape (the server's or the member's guild
 NULL or not, a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's
-compiled cache), never ORM objects and a flush. A refused request goes the slow way: the
-figures the member is shown are computed exactly as `quotas.check_spend` always has.
+compiled cache), never ORM objects and a flush.
+
+A refused request is decided under the lock too, by the same statement. The figures that
+explain it to the member (`bot.core.quota_figures`: the usage, when enough units free up) are
+read by one more statement, after the lock is let go on PostgreSQL (the transaction, which
+wrote nothing, is rolled back first), so a member refused again and again does not hold up the
+others; on SQLite they are read under the write lock already held. Should those figures no
+longer refuse the request (units freed in between), it is checked again under the lock.
 """
 
 from __future__ import annotations
@@ -38,11 +44,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
-from bot.core import quotas
+from bot.core import quota_figures, quotas
 from bot.core.audit import AuditAction, AuditEntry, job_audit_values
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import QuotaPolicy, utc_midnight
@@ -51,8 +58,8 @@ JOBS: Table = Job.__table__  # type: ignore[attr-defined]
 LEDGER: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 
-# Another member may free units (a refund, a job finishing) between a refusal and the slow
-# path's second look without the lock; the check is then simply run again.
+# Units may be freed (a refund, a job finishing) between a refusal and the read of its figures;
+# the check is then simply run again.
 _TRIES = 3
 
 
@@ -75,40 +82,71 @@ def store_new(
 ) -> None:
     """Insert `job` (its fields already set) with its ledger and audit entries, if the member
     (and the server) can spend its cost now; else raise what `quotas.check_spend` raises.
-    `job` is left detached, as if loaded and its session closed."""
-    quotas.lock_member(
-        session=session, guild_id=job.guild_id, user_id=job.user_id, budget=budget is not None
-    )
-    connection = session.connection()
-    shape = _Shape(
-        postgresql=connection.dialect.name == "postgresql",
-        guild=job.guild_id is not None,
-        budget=budget is not None,
-        reserve=not hold,
-    )
-    if shape.postgresql:
-        values = _pg_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
-    else:
-        values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    `job` is left detached, as if loaded and its session closed. On PostgreSQL a refusal rolls
+    back the session's transaction before it reads the figures it reports: call this first in
+    a transaction of its own (every caller does)."""
     for _ in range(_TRIES):
-        if shape.postgresql:
-            row = connection.execute(_checked_insert(shape), values).one()
-            if row.stored:
-                break
-        else:
-            row = connection.execute(_figures(shape), values).one()
-            if _fits(row, values):
-                for statement in _inserts(shape):
-                    connection.execute(statement, values)
-                break
-        # Refused: the member is told why with the figures they always were.
-        quotas.check_spend(
-            session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
+        quotas.lock_member(
+            session=session,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            budget=budget is not None,
         )
-    else:  # pragma: no cover - three refusals each undone before their second look
+        connection = session.connection()
+        shape = _Shape(
+            postgresql=connection.dialect.name == "postgresql",
+            guild=job.guild_id is not None,
+            budget=budget is not None,
+            reserve=not hold,
+        )
+        if _stored(connection, shape, job=job, policy=policy, now=now, budget=budget, hold=hold):
+            break
+        if shape.postgresql:
+            # Refused under the lock, and nothing written: the lock is let go before the
+            # figures the member is shown are read, so the members waiting for it need not
+            # wait for those too.
+            session.rollback()
+        figures = quota_figures.read(
+            session=session,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            policy=policy,
+            now=now,
+            need=job.cost,
+            budget=budget is not None,
+        )
+        refused = quota_figures.refusal(
+            figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=True
+        )
+        if refused is not None:
+            raise refused
+        # Units were freed (a refund, a job finishing) since the refusal: check again.
+    else:  # pragma: no cover - three refusals each undone before their figures were read
         raise RuntimeError("the quota check kept changing its answer")
     if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
         make_transient_to_detached(job)
+
+
+def _stored(
+    connection: Connection,
+    shape: _Shape,
+    *,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    hold: bool,
+) -> bool:
+    """Check the limits and insert the rows if they hold, under the lock; whether it did."""
+    if shape.postgresql:
+        values = _pg_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+        return bool(connection.execute(_checked_insert(shape), values).one().stored)
+    values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    if not _fits(connection.execute(_figures(shape), values).one(), values):
+        return False
+    for statement in _inserts(shape):
+        connection.execute(statement, values)
+    return True
 
 
 def _fits(row: Any, values: dict[str, Any]) -> bool:

@@ -225,14 +225,25 @@ class JobRunner:
         unexpected error) left for recovery once its lease lapses."""
         self._setting_up.discard(job_id)
 
-    async def abandon(self, job_id: str, reason: str) -> Job | None:
-        """Fail an accepted job that never started (e.g. its status message could not be
-        posted). The reservation is refunded."""
-        self.setup_over(job_id)
+    async def abandon(self, job: Job, reason: str) -> Job | None:
+        """Fail a job this process accepted and never started (e.g. its status message could
+        not be posted), `job` as `accept` returned it. The reservation is refunded. None if
+        the job is no longer this process's under the claim it was accepted with: set-up
+        outlived the lease (a pause, failed renewals) and another process took the job over,
+        or the lease came back here under a newer claim whose driver runs it; failing it then
+        would refund and end a job that is being run (fenced like every driver's write,
+        `bot.core.jobs.fence`)."""
+        self.setup_over(job.id)
         now = self.clock()
         return await self.db.run(
             lambda s: store.transition(
-                session=s, job_id=job_id, to=JobState.FAILED, now=now, error=reason
+                session=s,
+                job_id=job.id,
+                to=JobState.FAILED,
+                now=now,
+                owner=self.owner,
+                epoch=job.lease_epoch,
+                error=reason,
             )
         )
 

@@ -4,17 +4,23 @@ can a driver whose lease left its process and came back to it under a newer clai
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.core.db import Database
 from bot.core.jobs import fence, store
 from bot.core.jobs.contracts import RunnerConfig
 from bot.core.jobs.driver import JobDriver
-from bot.core.jobs.models import Job, JobState
+from bot.core.jobs.models import Job, JobState, LedgerEntry, LedgerKind
 from bot.core.jobs.moves import JobMoves, LeaseLost
+from bot.core.jobs.runner import JobRunner
+from providers import Downloader
 from tests.bot.core.jobdata import POLICY, accept, new_job
 
 NOW = 2000.0
@@ -244,3 +250,60 @@ async def test_a_driver_paused_while_its_lease_went_away_and_came_back_stops_wit
         "proc-a",
     )
     assert row.error is None and row.finished_at is None
+
+
+@contextlib.asynccontextmanager
+async def runner_of(db: Database, owner: str) -> AsyncIterator[JobRunner]:
+    """A process's runner, not started: its setup-path calls (accept, abandon) only."""
+    async with httpx.AsyncClient() as client:
+        yield JobRunner(
+            db=db,
+            providers={},
+            downloader=Downloader(client=client, max_bytes=1_000, directory=Path(".")),
+            config=RunnerConfig(quota=POLICY, lease_seconds=60),
+            presenter=NoChat(),  # type: ignore[arg-type]
+            owner=owner,
+            clock=lambda: NOW,
+        )
+
+
+def refunds(db: Database, job_id: str) -> list[int]:
+    with Session(db.engine) as session:
+        rows = session.exec(
+            select(LedgerEntry).where(
+                LedgerEntry.job_id == job_id, LedgerEntry.kind == LedgerKind.REFUND
+            )
+        ).all()
+        return [row.amount for row in rows]
+
+
+async def test_a_process_that_cannot_post_its_status_fails_and_refunds_the_job_it_holds(
+    db: Database,
+) -> None:
+    job = accept(db, new_job(), now=1000)
+    async with runner_of(db, "me") as runner:
+        failed = await runner.abandon(job, "status refused")
+    assert failed is not None and failed.state is JobState.FAILED
+    assert stored(db, job.id).state is JobState.FAILED and refunds(db, job.id) == [-1]
+
+
+async def test_a_stale_process_cannot_fail_a_job_another_process_took_over_during_set_up(
+    db: Database,
+) -> None:
+    job = taken_over(db, by="successor")  # accepted by "me", whose lease lapsed mid-set-up
+    async with runner_of(db, "me") as runner:
+        assert await runner.abandon(job, "status refused") is None
+    row = stored(db, job.id)
+    assert row.state is JobState.RUNNING and row.lease_owner == "successor"
+    assert refunds(db, job.id) == []
+
+
+async def test_a_set_up_whose_lease_left_and_came_back_cannot_fail_the_new_claim(
+    db: Database,
+) -> None:
+    job = accept(db, new_job(), now=1000)
+    # The lease went to another process and back to "me", whose new driver runs the job.
+    move_row(db, job.id, state=JobState.RUNNING, lease_epoch=job.lease_epoch + 2)
+    async with runner_of(db, "me") as runner:
+        assert await runner.abandon(job, "status refused") is None
+    assert stored(db, job.id).state is JobState.RUNNING and refunds(db, job.id) == []
