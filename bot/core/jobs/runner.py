@@ -56,6 +56,11 @@ log = logging.getLogger(__name__)
 # At a stop, how long a submit already on the wire may take to be answered (and its provider
 # job id stored) before it is cut off. Short enough for a container's stop timeout (10 s).
 SUBMIT_GRACE_SECONDS = 8.0
+# The recovery pass that follows another process's lease end runs this long after it (clocks
+# of processes on one machine or NTP-synchronised hosts agree far better), and never sooner
+# than this after the last pass.
+EXPIRY_MARGIN_SECONDS = 0.1
+MIN_RECOVERY_PAUSE_SECONDS = 0.2
 
 
 class JobRunner:
@@ -545,18 +550,25 @@ class JobRunner:
                 log.exception("renewing leases failed; trying again on the next pass")
 
     async def _recovery_loop(self) -> None:
-        """Take over unfinished jobs whose process died. Runs at once, then every few seconds."""
+        """Take over unfinished jobs whose process died. Runs at once, then every few seconds,
+        and just after another process's lease runs out: a dead process's jobs are taken
+        over when their lease ends, not up to a pass later."""
+        interval = min(5.0, self.config.lease_seconds / 4)
         while True:
+            pause = interval
             if self.accepting:
                 try:
-                    await self._recovery_pass()
+                    next_expiry = await self._recovery_pass()
                 except Exception:
                     log.exception("recovery pass failed; trying again on the next pass")
-            await asyncio.sleep(min(5.0, self.config.lease_seconds / 4))
+                else:
+                    pause = recovery_pause(interval, next_expiry=next_expiry, now=self.clock())
+            await asyncio.sleep(pause)
 
-    async def _recovery_pass(self) -> None:
+    async def _recovery_pass(self) -> float | None:
+        """Claim the orphans; returns when the next lease of another process runs out."""
         now = self.clock()
-        claimed = await self.db.run(
+        claimed, next_expiry = await self.db.run(
             partial(
                 _claim_orphans,
                 owner=self.owner,
@@ -571,6 +583,7 @@ class JobRunner:
                 log.info("job %s: resuming after a restart", job_id)
                 await self._remove_temp_files(job_id)
                 self.launch(job_id, resumed=True)
+        return next_expiry
 
     async def _upkeep_loop(self) -> None:
         """Tidy up after dead processes: at once, then every few seconds. A failed pass is
@@ -653,5 +666,17 @@ def _renew(
     store.renew_leases(session=session, owner=owner, job_ids=waiting, until=waiting_until)
 
 
-def _claim_orphans(session: Any, *, owner: str, now: float, until: float) -> list[str]:
-    return store.claim_orphans(session=session, owner=owner, now=now, until=until)
+def recovery_pause(interval: float, *, next_expiry: float | None, now: float) -> float:
+    """How long the recovery loop sleeps: its interval, or until just after the next lease of
+    another process runs out if that is sooner (never less than a floor)."""
+    if next_expiry is None:
+        return interval
+    until_expiry = next_expiry - now + EXPIRY_MARGIN_SECONDS
+    return min(interval, max(MIN_RECOVERY_PAUSE_SECONDS, until_expiry))
+
+
+def _claim_orphans(
+    session: Any, *, owner: str, now: float, until: float
+) -> tuple[list[str], float | None]:
+    claimed = store.claim_orphans(session=session, owner=owner, now=now, until=until)
+    return claimed, store.next_lease_expiry(session=session, owner=owner, now=now)

@@ -240,27 +240,35 @@ def renew_leases(*, session: Session, owner: str, job_ids: Iterable[str], until:
 
 
 def claim_orphans(*, session: Session, owner: str, now: float, until: float) -> list[str]:
-    """Take over unfinished jobs whose lease expired (their process died) or was released."""
-    candidates = session.exec(
-        select(Job.id).where(
-            # Jobs waiting for a moderator belong to no process until someone acts.
-            col(Job.state).in_(ACTIVE_STATES - {JobState.PENDING_REVIEW, JobState.HELD}),
-            (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
+    """Take over unfinished jobs whose lease expired (their process died) or was released: one
+    UPDATE, whose conditions make a job another process claims meanwhile not ours."""
+    result = session.execute(
+        update(Job).where(_orphaned(now)).values(**fence.claim(owner, until)).returning(col(Job.id))
+    )
+    return [str(job_id) for job_id in result.scalars()]
+
+
+def next_lease_expiry(*, session: Session, owner: str, now: float) -> float | None:
+    """When the next lease held by another process runs out, if any does after `now`: a job
+    it holds becomes an orphan then if that process is gone."""
+    expiry = session.execute(
+        select(func.min(col(Job.lease_expires_at))).where(
+            col(Job.state).in_(_LEASED_STATES),
+            col(Job.lease_owner) != owner,
+            col(Job.lease_expires_at) >= now,
         )
-    ).all()
-    claimed = []
-    for job_id in candidates:
-        result: Any = session.execute(
-            update(Job)
-            .where(
-                col(Job.id) == job_id,
-                (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now),
-            )
-            .values(**fence.claim(owner, until))
-        )
-        if result.rowcount == 1:
-            claimed.append(job_id)
-    return claimed
+    ).scalar()
+    return None if expiry is None else float(expiry)
+
+
+# Jobs waiting for a moderator belong to no process until someone acts.
+_LEASED_STATES = ACTIVE_STATES - {JobState.PENDING_REVIEW, JobState.HELD}
+
+
+def _orphaned(now: float) -> Any:
+    return col(Job.state).in_(_LEASED_STATES) & (
+        (col(Job.lease_expires_at).is_(None)) | (col(Job.lease_expires_at) < now)
+    )
 
 
 def mark_submit_attempt(

@@ -9,6 +9,7 @@ import pytest
 from bot.core.db import Database, upgrade_schema
 from bot.core.jobs import store
 from bot.core.jobs.models import TRANSITIONS, JobState, predecessors
+from bot.core.jobs.runner import recovery_pause
 from tests.bot.core.jobdata import accept, move, new_job
 
 
@@ -37,6 +38,27 @@ def test_leases_expire_and_are_claimed_once(db: Database) -> None:
         store.release_leases(session=session, owner="other")
         assert store.claim_orphans(session=session, owner="third", now=1063, until=1123) == [job.id]
         session.commit()
+
+
+def test_the_next_lease_to_run_out_is_another_process_s_still_running_one(db: Database) -> None:
+    first = accept(db, new_job(user=1), now=1000)  # "me" holds it until 1060
+    accept(db, new_job(user=2), now=1010)  # until 1070
+    with db.session() as session:
+        assert store.next_lease_expiry(session=session, owner="other", now=1020) == 1060
+        assert store.next_lease_expiry(session=session, owner="me", now=1020) is None  # its own
+        # A lease already out is an orphan for this pass, not the next one to run out.
+        assert store.next_lease_expiry(session=session, owner="other", now=1065) == 1070
+    move(db, first.id, JobState.FAILED, now=1030)
+    with db.session() as session:
+        assert store.next_lease_expiry(session=session, owner="other", now=1031) == 1070
+        assert store.next_lease_expiry(session=session, owner="other", now=1071) is None
+
+
+def test_the_recovery_pass_follows_the_next_lease_end_within_its_interval() -> None:
+    assert recovery_pause(5.0, next_expiry=None, now=1000) == 5.0
+    assert recovery_pause(5.0, next_expiry=1020, now=1000) == 5.0  # a live process renews
+    assert recovery_pause(5.0, next_expiry=1002, now=1000) == pytest.approx(2.1)
+    assert recovery_pause(5.0, next_expiry=1000, now=1000) == pytest.approx(0.2)  # the floor
 
 
 @pytest.mark.sqlite_only("builds an old schema in a SQLite file (tests/bot/test_db.py covers both)")
