@@ -55,6 +55,13 @@ NEEDED_PERMISSIONS = (
 #: first and its message id written just after), and how often it looks.
 RECORD_WAIT_SECONDS = 20.0
 RECORD_POLL_SECONDS = 0.25
+#: The status message could not be posted, but the job was no longer this process's to call
+#: off (another process had taken it over): it goes on, and a failure refunds it.
+UNDER_WAY = later(
+    "reply",
+    "I couldn't post this request's status message here, but the request is already under way "
+    "and goes on. If its video can't be posted either, it fails and your quota is given back.",
+)
 GONE = later("reply", "The original image is gone, so this video can't be re-rolled.")
 
 
@@ -236,7 +243,8 @@ class Actions:
         try:
             return await self.status.post(job, image)
         except discord.Forbidden as error:
-            await self.runner.abandon(job, reasons.stored(reasons.STATUS_FORBIDDEN))
+            if await self.runner.abandon(job, reasons.stored(reasons.STATUS_FORBIDDEN)) is None:
+                raise UserFacingError(UNDER_WAY) from error
             raise ChannelError(
                 later(
                     "reply",
@@ -245,7 +253,8 @@ class Actions:
                 )
             ) from error
         except discord.HTTPException as error:
-            await self.runner.abandon(job, reasons.stored(reasons.STATUS_REFUSED))
+            if await self.runner.abandon(job, reasons.stored(reasons.STATUS_REFUSED)) is None:
+                raise UserFacingError(UNDER_WAY) from error
             raise UserFacingError(
                 later(
                     "reply",
