@@ -14,11 +14,11 @@ another provider's need.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
-from providers.gate import GatedTransport
+from providers.gate import GatedTransport, ReturningStream
 
 
 class OneConnectionEach(httpx.AsyncBaseTransport):
@@ -47,7 +47,7 @@ class OneConnectionEach(httpx.AsyncBaseTransport):
         if not isinstance(stream, httpx.AsyncByteStream):  # not from an async transport
             self._free.append(pool)
             return response
-        response.stream = _ReturningStream(stream, lambda: self._free.append(pool))
+        response.stream = ReturningStream(stream, lambda: self._free.append(pool))
         return response
 
     def _make(self) -> httpx.AsyncBaseTransport:
@@ -59,26 +59,6 @@ class OneConnectionEach(httpx.AsyncBaseTransport):
         pools, self.pools, self._free = self.pools, [], []
         for pool in pools:
             await pool.aclose()
-
-
-class _ReturningStream(httpx.AsyncByteStream):
-    """A response body that gives its connection back once, when it is closed."""
-
-    def __init__(self, inner: httpx.AsyncByteStream, give_back: Callable[[], None]) -> None:
-        self._inner = inner
-        self._give_back: Callable[[], None] | None = give_back
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            give_back, self._give_back = self._give_back, None
-            if give_back is not None:
-                give_back()
 
 
 class ByHost(httpx.AsyncBaseTransport):

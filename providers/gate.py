@@ -11,7 +11,7 @@ the pool never has more requests than connections and never queues.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
@@ -37,19 +37,20 @@ class GatedTransport(httpx.AsyncBaseTransport):
         if not isinstance(stream, httpx.AsyncByteStream):  # not from an async transport
             self._places.release()
             return response
-        response.stream = _ReleasingStream(stream, self._places)
+        response.stream = ReturningStream(stream, self._places.release)
         return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
 
 
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body that gives the request's place back once, when it is closed."""
+class ReturningStream(httpx.AsyncByteStream):
+    """A response body that calls `give_back` once, when it is closed (a gate's place, a
+    pool lent to one request)."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, places: asyncio.Semaphore) -> None:
+    def __init__(self, inner: httpx.AsyncByteStream, give_back: Callable[[], None]) -> None:
         self._inner = inner
-        self._places: asyncio.Semaphore | None = places
+        self._give_back: Callable[[], None] | None = give_back
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._inner:
@@ -59,6 +60,6 @@ class _ReleasingStream(httpx.AsyncByteStream):
         try:
             await self._inner.aclose()
         finally:
-            places, self._places = self._places, None
-            if places is not None:
-                places.release()
+            give_back, self._give_back = self._give_back, None
+            if give_back is not None:
+                give_back()

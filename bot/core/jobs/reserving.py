@@ -49,7 +49,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
-from bot.core import quota_figures, quotas
+from bot.core import quotas
 from bot.core.audit import AuditAction, AuditEntry, job_audit_values
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import QuotaPolicy, utc_midnight
@@ -106,21 +106,10 @@ def store_new(
             # figures the member is shown are read, so the members waiting for it need not
             # wait for those too.
             session.rollback()
-        figures = quota_figures.read(
-            session=session,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            policy=policy,
-            now=now,
-            need=job.cost,
-            budget=budget is not None,
+        quotas.check_spend(
+            session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
         )
-        refused = quota_figures.refusal(
-            figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=True
-        )
-        if refused is not None:
-            raise refused
-        # Units were freed (a refund, a job finishing) since the refusal: check again.
+        # Not raised: units were freed (a refund, a job finishing) since the refusal: check again.
     else:  # pragma: no cover - three refusals each undone before their figures were read
         raise RuntimeError("the quota check kept changing its answer")
     if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
