@@ -24,6 +24,7 @@ from bot.core.jobs.models import Job
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.rate_limits import patiently
 from bot.discord_layer.views import EXTEND_JOINED_PREFIX, joined_view
 from providers import Downloader, ProviderError, ProviderName
 
@@ -96,17 +97,24 @@ class ChainPosts:
         )
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
         name = f"reelbot-{(job.chain_root_id or job.id)[:8]}-{clips}-joined.mp4"
+
+        async def send() -> discord.Message:
+            file = discord.File(path, filename=name, spoiler=hide)  # afresh on every attempt
+            try:
+                return await channel.send(
+                    text,
+                    file=file,
+                    view=joined_view(job.id),
+                    allowed_mentions=render.NO_PINGS,
+                    nonce=join_nonce(job),
+                )
+            finally:
+                file.close()
+
         for attempt, pause in enumerate((*RETRIES, None)):
-            file = discord.File(path, filename=name, spoiler=hide)
             try:
                 async with self.presenter.posting(job.channel_id):
-                    message = await channel.send(
-                        text,
-                        file=file,
-                        view=joined_view(job.id),
-                        allowed_mentions=render.NO_PINGS,
-                        nonce=join_nonce(job),
-                    )
+                    message = await patiently(send, what=f"job {job.id}: the joined video")
                 return message.id
             except discord.Forbidden as error:
                 raise DeliveryFailed(reasons.stored(reasons.JOINED_FORBIDDEN)) from error
@@ -124,8 +132,6 @@ class ChainPosts:
                 log.warning(
                     "job %s: posting the joined video failed (attempt %d)", job.id, attempt + 1
                 )
-            finally:
-                file.close()
             await asyncio.sleep(pause)
             found = await self.find_join(job)
             if found is not None:

@@ -22,6 +22,7 @@ from bot.core.lookups import Lookups
 from bot.discord_layer import direct_messages as dm
 from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.rate_limits import is_rate_limited, patiently
 from bot.discord_layer.result_notes import fitted_note
 from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_editor import EditOutcome, StatusEditors
@@ -93,6 +94,9 @@ class DiscordPresenter:
             log.warning("job %s: status edit failed (%s)", job.id, error.status)
             return EditOutcome.TRANSIENT
         except discord.HTTPException as error:
+            if is_rate_limited(error):  # past discord.py's own retries: later, not never
+                log.info("job %s: status edit rate limited; trying again later", job.id)
+                return EditOutcome.TRANSIENT
             log.warning("job %s: status edit refused (%s %s)", job.id, error.status, error.code)
             return EditOutcome.REFUSED
         except (aiohttp.ClientError, OSError) as error:
@@ -106,7 +110,9 @@ class DiscordPresenter:
         for attempt, pause in enumerate((*DELIVERY_RETRIES, None)):
             try:
                 async with self.posting(job.channel_id):
-                    return await self._post(job, video)
+                    return await patiently(
+                        lambda: self._post(job, video), what=f"job {job.id}: the result"
+                    )
             except discord.Forbidden as error:
                 log.warning("job %s: cannot post the result (%s)", job.id, error.code)
                 raise DeliveryFailed(reasons.stored(reasons.MISSING_PERMISSIONS)) from error
@@ -197,26 +203,38 @@ class DiscordPresenter:
         channel = self.channels.get(config.review_channel_id, guild_id=job.guild_id)
         embed = render.review_embed(job, flagged=True)
         try:
-            if video is not None and video.size <= job.upload_limit:
-                file = discord.File(video.path, filename=f"flagged-{job.id[:8]}.mp4", spoiler=True)
-                try:
-                    message = await channel.send(
-                        embed=embed,
-                        file=file,
-                        view=held_view(job.id, job.guild_locale),
-                        allowed_mentions=render.NO_PINGS,
-                    )
-                finally:
-                    file.close()
-            else:
+            return await patiently(
+                lambda: self._post_held(channel, job, video, embed),
+                what=f"job {job.id}: the flagged video",
+            )
+        except discord.HTTPException as error:
+            raise DeliveryFailed(reasons.stored(reasons.REVIEW_CHANNEL_REFUSED)) from error
+
+    async def _post_held(
+        self,
+        channel: discord.abc.Messageable,
+        job: Job,
+        video: Downloaded | None,
+        embed: discord.Embed,
+    ) -> int:
+        if video is not None and video.size <= job.upload_limit:
+            file = discord.File(video.path, filename=f"flagged-{job.id[:8]}.mp4", spoiler=True)
+            try:
                 message = await channel.send(
-                    f"||{job.video_url}||",
                     embed=embed,
+                    file=file,
                     view=held_view(job.id, job.guild_locale),
                     allowed_mentions=render.NO_PINGS,
                 )
-        except discord.HTTPException as error:
-            raise DeliveryFailed(reasons.stored(reasons.REVIEW_CHANNEL_REFUSED)) from error
+            finally:
+                file.close()
+        else:
+            message = await channel.send(
+                f"||{job.video_url}||",
+                embed=embed,
+                view=held_view(job.id, job.guild_locale),
+                allowed_mentions=render.NO_PINGS,
+            )
         return message.id
 
     async def fresh_image_url(self, job: Job) -> str | None:

@@ -16,6 +16,7 @@ from bot.core.jobs.reasons import shown as reason_shown
 from bot.core.lookups import Lookups
 from bot.discord_layer import render
 from bot.discord_layer.channels import ChannelGetter
+from bot.discord_layer.rate_limits import patiently
 from bot.discord_layer.views import review_view
 
 log = logging.getLogger(__name__)
@@ -33,17 +34,21 @@ class ReviewMessages:
         message id. The image stays on this message until the request is approved."""
         channel = self.channels.get(review_channel_id, guild_id=job.guild_id)
         embed = render.review_embed(job)
-        kwargs: dict[str, Any] = {}
         if image is not None:
-            data, filename = image
-            kwargs["file"] = discord.File(io.BytesIO(data), filename=filename)
-            embed.set_image(url=f"attachment://{filename}")
-        message = await channel.send(
-            embed=embed,
-            view=review_view(job.id, job.guild_locale),
-            allowed_mentions=render.NO_PINGS,
-            **kwargs,
-        )
+            embed.set_image(url=f"attachment://{image[1]}")
+
+        async def send() -> discord.Message:
+            kwargs: dict[str, Any] = {}
+            if image is not None:  # afresh on every attempt: discord.py closes it once sent
+                kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
+            return await channel.send(
+                embed=embed,
+                view=review_view(job.id, job.guild_locale),
+                allowed_mentions=render.NO_PINGS,
+                **kwargs,
+            )
+
+        message = await patiently(send, what=f"job {job.id}: the review request")
         return message.id
 
     async def expire(self, job: Job) -> None:

@@ -11,6 +11,7 @@ from bot.core.jobs.models import Job
 from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.presenter import DiscordPresenter
+from bot.discord_layer.rate_limits import patiently
 from bot.discord_layer.views import status_view
 
 
@@ -25,16 +26,20 @@ class StatusPoster:
         """Post a job's public status message, re-hosting its image (slash-command attachments
         are ephemeral). `content` may mention the requester, and no one else."""
         channel = self.channels.get(job.channel_id, guild_id=job.guild_id)
-        kwargs: dict[str, Any] = {}
-        name = None
-        if image is not None:
-            kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
-            name = f"{message_image.SCHEME}{image[1]}"  # shown in the embed, never expires
-        async with self.presenter.posting(job.channel_id):  # ahead of status edits
+        name = None if image is None else f"{message_image.SCHEME}{image[1]}"
+
+        async def send() -> discord.Message:
+            kwargs: dict[str, Any] = {}
+            if image is not None:  # afresh on every attempt: discord.py closes it once sent
+                kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
             return await channel.send(
                 content,
+                # the name is shown in the embed, and never expires
                 embed=render.status_embed(job, image_name=name),
                 view=status_view(job.id, job.guild_locale),
                 allowed_mentions=render.requester_only(job.user_id),
                 **kwargs,
             )
+
+        async with self.presenter.posting(job.channel_id):  # ahead of status edits
+            return await patiently(send, what=f"job {job.id}: the status post")

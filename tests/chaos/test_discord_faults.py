@@ -61,3 +61,30 @@ async def test_a_channel_turning_403_fails_with_a_refund_and_the_bot_goes_on(
         w.fake.allow_channel(CHANNEL)
         await w.reply(await w.video("allowed again", provider="runcomfy"))
         await w.wait_for_results(1)
+
+
+async def test_posts_rate_limited_past_discord_py_own_retries_still_go_out(
+    tmp_path: Path,
+) -> None:
+    """In a busy channel a post can meet more 429s than discord.py's five tries: the status
+    post and the result are sent again when Discord says, never refused to the member."""
+    async with world(tmp_path) as w:
+        await w.start_bot()
+        w.runcomfy.script(JobScript(queue_seconds=30, run_seconds=30))
+        posts = rf"/channels/{CHANNEL}/messages$"
+        w.fake.fail_next("POST", posts, status=429, times=7)
+        reply = await w.reply(await w.video("busy channel", provider="runcomfy"), timeout=30)
+        assert "on its way" in reply, reply
+        assert not w.fake.failures  # all seven 429s were met
+        [status] = w.statuses()
+        w.fake.fail_next("POST", posts, status=429, times=7)
+        [result] = await w.wait_for_results(1, timeout=40)
+        assert not w.fake.failures
+        [job] = await w.wait_for_state(JobState.DELIVERED, timeout=10)
+        assert job.status_message_id == status.id
+        assert job.result_message_id == result.id
+        assert result.mentioned_user_ids == [MEMBER]
+        assert len(w.results()) == 1
+        assert "Used:** 1 of 5" in await w.reply(
+            await w.fake.invoke("quota", [], guild_id=GUILD, channel_id=CHANNEL, user_id=MEMBER)
+        )
