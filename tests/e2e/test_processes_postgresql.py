@@ -225,8 +225,17 @@ async def _story(w: World, processes: dict[str, BotProcess]) -> None:
     assert all("on its way" in reply for reply in replies), replies
     assert len(accepted_by(first_0)) == 3 and len(accepted_by(first_1)) == 3
 
-    # SIGKILL shard 0's process once one of its WaveSpeed jobs is at the provider.
-    await w.fake.wait_for(lambda: any(p in submitted_prompts(w) for p in on_0), timeout=60)
+    # SIGKILL shard 0's process once one of its WaveSpeed jobs is at the provider, and none
+    # is in the middle of its submit: a submit cut off there may have reached the provider, and
+    # with no idempotency key (../shared/docs/PROVIDERS.md) it is reported as unknown, never
+    # sent again. On a slow machine the kill could land in that window.
+    def at_the_provider_and_none_submitting() -> bool:
+        found = jobs(w)
+        return any(p in submitted_prompts(w) for p in on_0) and all(
+            found[p].state != "submitting" for p in on_0
+        )
+
+    await w.fake.wait_for(at_the_provider_and_none_submitting, timeout=60)
     first_0.process.kill()
     await first_0.process.wait()
     await w.fake.wait_for(lambda: len(results(w)) == 5, timeout=90)
