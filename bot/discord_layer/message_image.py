@@ -7,7 +7,9 @@ so the status and review messages can show the image in their embeds."""
 
 from __future__ import annotations
 
+import io
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import discord
@@ -15,6 +17,14 @@ import discord
 from bot.core.images import check_size
 
 SCHEME = "attachment://"
+
+
+def upload(image: tuple[bytes, str] | None) -> dict[str, Any]:
+    """The `file=` keyword that posts `image` (bytes, file name) with a message, or none.
+    Built afresh for every attempt: discord.py closes a message's files once it has sent them."""
+    if image is None:
+        return {}
+    return {"file": discord.File(io.BytesIO(image[0]), filename=image[1])}
 
 
 def embedded_name(url: str | None) -> str | None:

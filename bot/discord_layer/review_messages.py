@@ -4,9 +4,7 @@ public what became of it."""
 
 from __future__ import annotations
 
-import io
 import logging
-from typing import Any
 
 import discord
 
@@ -14,7 +12,7 @@ from bot.core.i18n import translate
 from bot.core.jobs.models import Job
 from bot.core.jobs.reasons import shown as reason_shown
 from bot.core.lookups import Lookups
-from bot.discord_layer import render
+from bot.discord_layer import message_image, render
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.rate_limits import patiently
 from bot.discord_layer.views import review_view
@@ -35,17 +33,14 @@ class ReviewMessages:
         channel = self.channels.get(review_channel_id, guild_id=job.guild_id)
         embed = render.review_embed(job)
         if image is not None:
-            embed.set_image(url=f"attachment://{image[1]}")
+            embed.set_image(url=f"{message_image.SCHEME}{image[1]}")
 
         async def send() -> discord.Message:
-            kwargs: dict[str, Any] = {}
-            if image is not None:  # afresh on every attempt: discord.py closes it once sent
-                kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
             return await channel.send(
                 embed=embed,
                 view=review_view(job.id, job.guild_locale),
                 allowed_mentions=render.NO_PINGS,
-                **kwargs,
+                **message_image.upload(image),
             )
 
         message = await patiently(send, what=f"job {job.id}: the review request")

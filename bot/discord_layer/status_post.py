@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 import discord
 
 from bot.core.jobs.models import Job
@@ -29,16 +26,13 @@ class StatusPoster:
         name = None if image is None else f"{message_image.SCHEME}{image[1]}"
 
         async def send() -> discord.Message:
-            kwargs: dict[str, Any] = {}
-            if image is not None:  # afresh on every attempt: discord.py closes it once sent
-                kwargs["file"] = discord.File(io.BytesIO(image[0]), filename=image[1])
             return await channel.send(
                 content,
                 # the name is shown in the embed, and never expires
                 embed=render.status_embed(job, image_name=name),
                 view=status_view(job.id, job.guild_locale),
                 allowed_mentions=render.requester_only(job.user_id),
-                **kwargs,
+                **message_image.upload(image),
             )
 
         async with self.presenter.posting(job.channel_id):  # ahead of status edits
