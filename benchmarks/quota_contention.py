@@ -417,11 +417,11 @@ def _measure(quick: bool) -> Section:
     section.note(
         f"{PROCESSES} processes (multiprocessing spawn, each its own engine) × {rounds} "
         "reservations each, started together behind a barrier with their connections open; each "
-        "reservation a full `store.accept` transaction (on PostgreSQL the member's row locked "
-        "by one upsert, then one statement that reads the usage and in-flight figures and "
-        "inserts the job, ledger and audit rows only if they allow it; on SQLite one figures "
-        "query and three inserts). Rate: all reservations over the span from the "
-        "first process's start to the last one's finish."
+        "reservation a full `store.accept` transaction (on PostgreSQL one call to the "
+        "`reelbot_store_job` function, which locks the member's row, reads the usage and "
+        "in-flight figures and inserts the job, ledger and audit rows only if they allow it, "
+        "then COMMIT; on SQLite one figures query and three inserts). Rate: all reservations "
+        "over the span from the first process's start to the last one's finish."
     )
     section.note(
         "One member: its quota is half of all reservations (in-flight cap one above). "

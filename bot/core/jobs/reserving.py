@@ -1,28 +1,27 @@
-"""Storing a new job with its checks and its reservation, in as few statements as the database
+"""Storing a new job with its checks and its reservation, in as few round trips as the database
 allows: the path every accepted request takes, so it is built for speed.
 
-The member's lock comes first (`quotas.lock_member`), in its own statement. Then:
-
-- on PostgreSQL, one statement: the member's usage in the window, their unfinished jobs and
-  (with a budget) the server's spend today, and, only if every limit holds, the job, its ledger
-  entry and its audit entry, inserted by data-modifying `WITH` queries (PostgreSQL docs,
-  queries-with: "Data-Modifying Statements in WITH"). The lock must be a statement of its own:
-  under READ COMMITTED each statement reads the rows committed when it starts (PostgreSQL docs,
-  transaction-iso), so the figures are read after the lock is held and every spend made under
-  it before is counted;
-- on SQLite, whose write transactions run one at a time (`BEGIN IMMEDIATE`, `bot.core.db`), the
+- On PostgreSQL, one call: `reelbot_store_job` (migration 0010) takes the member's lock (and,
+  with a daily budget, the server's), reads the member's usage in the window, their unfinished
+  jobs and the server's spend today, and, only if every limit holds, inserts the job, its
+  ledger entry and its audit entry. Each statement in the function reads the rows committed
+  when it starts (PostgreSQL docs, plpgsql-implementation; transaction-iso under READ
+  COMMITTED), so the figures are read after the lock is held and every spend made under it
+  before is counted. The lock is held from that call to the COMMIT that follows it: one round
+  trip, where a lock statement and a check statement sent one after the other held it for two.
+- On SQLite, whose write transactions run one at a time (`BEGIN IMMEDIATE`, `bot.core.db`), the
   figures in one statement and the three rows in three inserts: there is no round trip to save.
 
-The statements are SQLAlchemy Core, built once per shape (the server's or the member's guild
-NULL or not, a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's
-compiled cache), never ORM objects and a flush.
+The statements are SQLAlchemy Core, built once per shape (the member's guild NULL or not, a
+budget or not, reserved or held) and compiled once per engine (SQLAlchemy's compiled cache),
+never ORM objects and a flush.
 
-A refused request is decided under the lock too, by the same statement. The figures that
-explain it to the member (`bot.core.quota_figures`: the usage, when enough units free up) are
-read by one more statement, after the lock is let go on PostgreSQL (the transaction, which
-wrote nothing, is rolled back first), so a member refused again and again does not hold up the
-others; on SQLite they are read under the write lock already held. Should those figures no
-longer refuse the request (units freed in between), it is checked again under the lock.
+A refused request is decided under the lock too, by the same call. The figures that explain it
+to the member (`bot.core.quota_figures`: the usage, when enough units free up) are read by one
+more statement, after the lock is let go on PostgreSQL (the transaction, which wrote nothing, is
+rolled back first), so a member refused again and again does not hold up the others; on SQLite
+they are read under the write lock already held. Should those figures no longer refuse the
+request (units freed in between), it is checked again under the lock.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Table,
-    and_,
     bindparam,
     func,
     insert,
@@ -65,7 +63,8 @@ _TRIES = 3
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    postgresql: bool
+    """A SQLite statement's variant."""
+
     guild: bool  # the job has a server (guild_id not NULL)
     budget: bool  # the server has a daily budget to check
     reserve: bool  # a ledger entry is written (not a job held for review)
@@ -86,22 +85,12 @@ def store_new(
     back the session's transaction before it reads the figures it reports: call this first in
     a transaction of its own (every caller does)."""
     for _ in range(_TRIES):
-        quotas.lock_member(
-            session=session,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            budget=budget is not None,
-        )
         connection = session.connection()
-        shape = _Shape(
-            postgresql=connection.dialect.name == "postgresql",
-            guild=job.guild_id is not None,
-            budget=budget is not None,
-            reserve=not hold,
-        )
-        if _stored(connection, shape, job=job, policy=policy, now=now, budget=budget, hold=hold):
+        postgresql = connection.dialect.name == "postgresql"
+        store = _stored_by_function if postgresql else _stored
+        if store(connection, job=job, policy=policy, now=now, budget=budget, hold=hold):
             break
-        if shape.postgresql:
+        if postgresql:
             # Refused under the lock, and nothing written: the lock is let go before the
             # figures the member is shown are read, so the members waiting for it need not
             # wait for those too.
@@ -116,9 +105,8 @@ def store_new(
         make_transient_to_detached(job)
 
 
-def _stored(
+def _stored_by_function(
     connection: Connection,
-    shape: _Shape,
     *,
     job: Job,
     policy: QuotaPolicy,
@@ -126,10 +114,47 @@ def _stored(
     budget: int | None,
     hold: bool,
 ) -> bool:
-    """Check the limits and insert the rows if they hold, under the lock; whether it did."""
-    if shape.postgresql:
-        values = _pg_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
-        return bool(connection.execute(_checked_insert(shape), values).one().stored)
+    """PostgreSQL: lock, check and insert in one call; whether the job was stored."""
+    job_row, audit = _rows(job=job, now=now, hold=hold)
+    values = {
+        **_limits(policy=policy, now=now, budget=budget),
+        "guild_id": job.guild_id,
+        "user_id": job.user_id,
+        "cost": job.cost,
+        "active": _ACTIVE,
+        "spent_kinds": _SPENT_KINDS,
+        "reserve_kind": None if hold else LedgerKind.RESERVE.value,
+        "job": _json(job_row),
+        "audit": _json(audit),
+    }
+    return bool(connection.execute(_STORE_JOB, values).one().stored)
+
+
+# The function's text parameters: the state and kind names the code owns, passed on each call.
+_ACTIVE = sorted(state.value for state in ACTIVE_STATES)
+_SPENT_KINDS = [LedgerKind.RESERVE.value, LedgerKind.REFUND.value]
+
+# A short statement with few parameters, which psycopg parses once and prepares on the server
+# (psycopg docs, advanced/prepare).
+_STORE_JOB = text("""
+    SELECT stored FROM reelbot_store_job(
+        :guild_id, :user_id, :cost, :since, :midnight, :limit, :max_in_flight, :budget, :now,
+        CAST(:active AS text[]), CAST(:spent_kinds AS text[]), :reserve_kind,
+        CAST(:job AS json), CAST(:audit AS json))
+""")
+
+
+def _stored(
+    connection: Connection,
+    *,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    hold: bool,
+) -> bool:
+    """SQLite: check the limits and insert the rows if they hold, under the write lock."""
+    shape = _Shape(guild=job.guild_id is not None, budget=budget is not None, reserve=not hold)
     values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
     if not _fits(connection.execute(_figures(shape), values).one(), values):
         return False
@@ -139,7 +164,8 @@ def _stored(
 
 
 def _fits(row: Any, values: dict[str, Any]) -> bool:
-    """The SQLite side of `_limits_hold`, on the figures read under the write lock."""
+    """Whether the limits hold (the SQLite side of `reelbot_store_job`'s test), on the figures
+    read under the write lock."""
     if row.in_flight >= values["max_in_flight"]:
         return False
     if max(0, row.used) + values["j_cost"] > values["limit"]:
@@ -174,20 +200,6 @@ def _values(
         **{f"j_{name}": value for name, value in job_row.items()},
         **{f"a_{name}": value for name, value in audit.items()},
         **_limits(policy=policy, now=now, budget=budget),
-    }
-
-
-def _pg_values(
-    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
-) -> dict[str, Any]:
-    job_row, audit = _rows(job=job, now=now, hold=hold)
-    return {
-        "guild_id": job.guild_id,
-        "user_id": job.user_id,
-        "cost": job.cost,
-        **_limits(policy=policy, now=now, budget=budget),
-        "job": _json(job_row),
-        "audit": _json(audit),
     }
 
 
@@ -230,19 +242,6 @@ def _figures(shape: _Shape) -> Executable:
     return select(*_figure_columns(shape))
 
 
-def _limits_hold(figures: Any, shape: _Shape) -> ColumnElement[bool]:
-    """`quotas.check_spend`'s three tests, in SQL: fewer unfinished jobs than the cap, the
-    cost within the quota (usage below 0 counts as 0) and within the server's budget."""
-    cost: Any = bindparam("j_cost")
-    holds = [
-        figures.c.in_flight < bindparam("max_in_flight"),
-        func.greatest(figures.c.used, 0) + cost <= bindparam("limit"),
-    ]
-    if shape.budget:
-        holds.append(figures.c.spent + cost <= bindparam("budget"))
-    return and_(*holds)
-
-
 def _job_binds() -> list[Any]:
     return [bindparam(f"j_{column.name}", type_=column.type) for column in JOBS.columns]
 
@@ -282,66 +281,6 @@ def _inserts(shape: _Shape) -> tuple[Executable, ...]:
         statements.append(insert(LEDGER).values(_ledger_row(job_id)))
     statements.append(insert(AUDIT).values(_audit_row(job_id)))
     return tuple(statements)
-
-
-@cache
-def _checked_insert(shape: _Shape) -> Executable:
-    """PostgreSQL: the figures, and the three rows only if the limits hold, in one statement.
-    Returns the figures and whether the job was stored.
-
-    The job's and the audit entry's columns travel as one JSON parameter each, turned into
-    rows by `json_populate_record` (PostgreSQL docs, functions-json): a short statement with a
-    few parameters, which psycopg parses once and prepares on the server (psycopg docs,
-    advanced/prepare; it caches statements of at most 4,096 characters and 50 parameters)."""
-    # Every piece put into the text is the code's own (column names, enum values); every value
-    # from a request is a bound parameter.
-    guild = "guild_id = :guild_id" if shape.guild else "guild_id IS NULL"
-    states = ", ".join(f"'{state.value}'" for state in sorted(ACTIVE_STATES))
-    spent = "0"
-    limits = "in_flight < :max_in_flight AND greatest(used, 0) + :cost <= :limit"
-    if shape.budget:
-        kinds = f"'{LedgerKind.RESERVE.value}', '{LedgerKind.REFUND.value}'"
-        spent = (
-            "(SELECT coalesce(sum(amount), 0) FROM quota_ledger"  # noqa: S608 - see below
-            f" WHERE {guild} AND counted_at >= :midnight AND kind IN ({kinds}))"
-        )
-        limits += " AND spent + :cost <= :budget"
-    ledger = ""
-    if shape.reserve:
-        ledger = f"""
-        new_ledger AS (
-            INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, counted_at,
-                                      created_at)
-            SELECT :guild_id, :user_id, id, '{LedgerKind.RESERVE.value}', :cost, :now, :now
-            FROM new_job
-        ),"""  # noqa: S608
-    audit = ", ".join(name for name in _AUDITED)
-    return text(f"""
-        WITH figures AS (
-            SELECT
-                (SELECT coalesce(sum(amount), 0) FROM quota_ledger
-                 WHERE {guild} AND user_id = :user_id AND counted_at > :since) AS used,
-                (SELECT count(*) FROM job
-                 WHERE {guild} AND user_id = :user_id AND state IN ({states})) AS in_flight,
-                {spent} AS spent
-        ),
-        new_job AS (
-            INSERT INTO job
-            SELECT * FROM json_populate_record(NULL::job, CAST(:job AS json))
-            WHERE EXISTS (SELECT FROM figures WHERE {limits})
-            RETURNING id
-        ),{ledger}
-        new_audit AS (
-            INSERT INTO audit_log ({audit})
-            SELECT {audit}
-            FROM json_populate_record(NULL::audit_log, CAST(:audit AS json))
-            WHERE EXISTS (SELECT FROM new_job)
-        )
-        SELECT used, in_flight, spent, EXISTS (SELECT FROM new_job) AS stored FROM figures
-    """)  # noqa: S608
-
-
-_AUDITED = tuple(column.name for column in AUDIT.columns if column.name != "id")
 
 
 def _json(values: dict[str, Any]) -> str:

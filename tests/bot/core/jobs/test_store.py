@@ -1,16 +1,19 @@
-"""The job store against a real SQLite file: the state machine, leases, submit attempts."""
+"""The job store against a real database (SQLite, or PostgreSQL under REELBOT_TEST_DB): the
+state machine, leases, submit attempts, the rows a new job is stored with."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, upgrade_schema
 from bot.core.jobs import store
-from bot.core.jobs.models import TRANSITIONS, JobState, predecessors
+from bot.core.jobs.models import TRANSITIONS, Job, JobState, LedgerEntry, LedgerKind, predecessors
 from bot.core.jobs.runner import recovery_pause
-from tests.bot.core.jobdata import accept, move, new_job
+from tests.bot.core.jobdata import POLICY, accept, move, new_job
 
 
 def test_the_transition_table_is_closed_and_final_states_are_terminal() -> None:
@@ -119,3 +122,64 @@ def test_a_submit_on_the_wire_cannot_be_cancelled_but_one_waiting_can(db: Databa
         assert cancelled is not None and cancelled.refunded
         assert not store.mark_submit_attempt(session=session, job_id=job.id, owner="me", now=1006)
         session.commit()
+
+
+@pytest.mark.parametrize(
+    ("guild", "hold", "budget"),
+    [(10, False, None), (None, False, None), (10, True, None), (10, False, 50)],
+    ids=["in-a-server", "outside-any-server", "held-for-review", "with-a-daily-budget"],
+)
+def test_a_new_job_is_stored_whole_with_its_ledger_and_audit_rows(
+    db: Database, guild: int | None, hold: bool, budget: int | None
+) -> None:
+    """Every column of the three rows, read back: on PostgreSQL they are written by the
+    `reelbot_store_job` function (migration 0010), on SQLite by three inserts."""
+    job = new_job(user=7, duration=10)
+    job.guild_id = guild
+    job.interaction_id = 555
+    job.prompt = 'a "quoted" prompt, ünïcode and a\nnew line'
+    with db.session() as session:
+        store.accept(
+            session=session,
+            job=job,
+            policy=POLICY,
+            now=1000.5,
+            owner="proc-a",
+            lease_seconds=60,
+            budget=budget,
+            hold=hold,
+        )
+        session.commit()
+    columns = [column.name for column in Job.__table__.columns]  # type: ignore[attr-defined]
+    with db.session() as session:
+        row = session.get(Job, job.id)
+        assert row is not None
+        assert {c: getattr(row, c) for c in columns} == {c: getattr(job, c) for c in columns}
+        assert row.state is (JobState.PENDING_REVIEW if hold else JobState.ACCEPTED)
+        assert (row.lease_owner, row.lease_expires_at) == ("proc-a", 1060.5)
+        entries = session.exec(select(LedgerEntry)).all()
+        audits = session.exec(select(AuditEntry)).all()
+    expected_ledger = [] if hold else [(guild, 7, job.id, LedgerKind.RESERVE, 2, 1000.5, 1000.5)]
+    assert [
+        (e.guild_id, e.user_id, e.job_id, e.kind, e.amount, e.counted_at, e.created_at)
+        for e in entries
+    ] == expected_ledger
+    expected_audit = {
+        "guild_id": guild,
+        "at": 1000.5,
+        "action": AuditAction.HELD if hold else AuditAction.ACCEPTED,
+        "user_id": 7,
+        "moderator_id": None,
+        "job_id": job.id,
+        "prompt": job.prompt,
+        "options": "text · 10 s · 1080P · from image · seed 1",
+        "provider": "runcomfy",
+        "cost": 2,
+        "reason": None,
+        "forwarded": False,
+    }
+    # A column added to the audit log must be written here too (and by the function).
+    audited = {c.name for c in AuditEntry.__table__.columns} - {"id"}  # type: ignore[attr-defined]
+    assert set(expected_audit) == audited
+    assert len(audits) == 1
+    assert {name: getattr(audits[0], name) for name in expected_audit} == expected_audit
