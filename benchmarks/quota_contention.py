@@ -23,20 +23,23 @@ import os
 import queue
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from benchmarks._report import Section, percentile
-from bot.core.db import Database
+from bot.core.db import Database, normalise_url
 from bot.core.errors import QuotaExceeded, TooManyInFlight
-from bot.core.jobs import store
+from bot.core.jobs import reserving, store
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry
 from bot.core.quotas import QuotaPolicy
 from tests.pg import PostgresServer, PostgresUnavailable
@@ -178,6 +181,60 @@ def _worker(
     results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies, cpu)))
 
 
+def _raw_worker(
+    url: str,
+    index: int,
+    rounds: int,
+    shape: Shape,
+    barrier: Barrier,
+    results: Queue[tuple[int, Outcome]],
+) -> None:
+    """The floor under `_worker`: the same `reelbot_store_job` call with none of the bot around
+    it. Raw psycopg in autocommit (one round trip per reservation: no SQLAlchemy session, no
+    COMMIT of its own, no figures read after a refusal), every job's parameters built before
+    the clock starts."""
+    policy = shape.policy(rounds)
+    user = shape.member(index)
+    sql = str(reserving.STORE_JOB.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+    parts = make_url(normalise_url(url))
+    now = time.time()
+    calls = []
+    for _ in range(rounds):
+        job = _job(user)
+        store.ready(
+            job, policy=policy, now=now, owner=f"bench-{index}", lease_seconds=60, hold=False
+        )
+        calls.append(
+            reserving.function_values(job=job, policy=policy, now=now, budget=None, hold=False)
+        )
+    with psycopg.connect(
+        host=parts.host,
+        port=parts.port,
+        user=parts.username,
+        password=parts.password,
+        dbname=parts.database,
+        autocommit=True,
+    ) as connection:
+        connection.execute("SELECT 1")  # open before the clock starts
+        barrier.wait(timeout=START_TIMEOUT)
+        accepted = refused = 0
+        latencies: list[float] = []
+        started = time.monotonic()
+        cpu = time.process_time()
+        for values in calls:
+            begun = time.perf_counter()
+            row = connection.execute(sql, values).fetchone()
+            if row is not None and row[0]:
+                accepted += 1
+            else:
+                refused += 1
+            latencies.append(time.perf_counter() - begun)
+        finished = time.monotonic()
+        cpu = time.process_time() - cpu
+    over_quota, over_cap = (refused, 0) if shape.same_member else (0, refused)
+    results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies, cpu)))
+
+
 def _most(url: str) -> tuple[int, int]:
     """The most units any member has counted, and the most unfinished jobs any member has."""
     database = Database.connect(url)
@@ -226,14 +283,21 @@ def _machine_busy() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _contend(url: str, *, shape: Shape, rounds: int, server: PostgresServer | None = None) -> Run:
+def _contend(
+    url: str,
+    *,
+    shape: Shape,
+    rounds: int,
+    server: PostgresServer | None = None,
+    work: Callable[..., None] = _worker,
+) -> Run:
     Database.connect(url).close()  # the schema, before the processes race for it
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(PROCESSES + 1)  # and this process, to read the server's CPU
     results: Queue[tuple[int, Outcome]] = context.Queue()
     workers = [
         context.Process(
-            target=_worker,
+            target=work,
             args=(url, index, rounds, shape, barrier, results),
             name=f"quota-bench-{index}",
         )
@@ -334,6 +398,23 @@ def _add_durable(section: Section, shape: Shape, pg: Run | None, durable: Run | 
     )
 
 
+def _add_raw(section: Section, shape: Shape, pg: Run | None, raw: Run | None) -> None:
+    if pg is None or raw is None:
+        return
+    section.add(
+        f"{shape.label}: PostgreSQL, the function alone (no bot code around the call): "
+        "rate, p50 / p99, CPU per reservation",
+        f"{raw.rate:,.0f}/s ({raw.rate / pg.rate:.2f}× the bot's), {_ms(raw.p50)} / "
+        f"{_ms(raw.p99)}, {_cpu(raw)}",
+    )
+    section.add(
+        f"{shape.label}: PostgreSQL, the function alone: never over a limit",
+        _limits(raw),
+        "yes",
+        raw.within_limits,
+    )
+
+
 def _add_shape(section: Section, shape: Shape, lite: Run, pg: Run | None) -> None:
     name = shape.label
     if pg is None:
@@ -380,7 +461,12 @@ def _print_run(database: str, shape: Shape, run: Run) -> None:
     print(f"{database:<10} {shape.label}: never over a limit: {_limits(run)}", flush=True)
 
 
-_DATABASES = {"sqlite": "SQLite", "pg": "PostgreSQL", "pg durable": "PostgreSQL durable"}
+_DATABASES = {
+    "sqlite": "SQLite",
+    "pg": "PostgreSQL",
+    "pg raw": "PostgreSQL, the function alone",
+    "pg durable": "PostgreSQL durable",
+}
 
 
 def _measure(quick: bool) -> Section:
@@ -403,6 +489,11 @@ def _measure(quick: bool) -> Section:
                     url, shape=shape, rounds=rounds, server=server
                 )
                 _print_run("PostgreSQL", shape, run)
+                url = server.database()
+                runs["pg raw", shape.same_member] = run = _contend(
+                    url, shape=shape, rounds=rounds, server=server, work=_raw_worker
+                )
+                _print_run("PG raw", shape, run)
             if durable is not None:
                 url = durable.database()
                 runs["pg durable", shape.same_member] = run = _contend(
@@ -414,6 +505,7 @@ def _measure(quick: bool) -> Section:
         pg = runs.get(("pg", shape.same_member))
         _add_shape(section, shape, runs["sqlite", shape.same_member], pg)
         _add_durable(section, shape, pg, runs.get(("pg durable", shape.same_member)))
+        _add_raw(section, shape, pg, runs.get(("pg raw", shape.same_member)))
     section.note(
         f"{PROCESSES} processes (multiprocessing spawn, each its own engine) × {rounds} "
         "reservations each, started together behind a barrier with their connections open; each "
@@ -422,6 +514,14 @@ def _measure(quick: bool) -> Section:
         "in-flight figures and inserts the job, ledger and audit rows only if they allow it, "
         "then COMMIT; on SQLite one figures query and three inserts). Rate: all reservations "
         "over the span from the first process's start to the last one's finish."
+    )
+    section.note(
+        "The function alone: the floor under the bot's figures on this machine. The same "
+        "`reelbot_store_job` call with the same parameters, from raw psycopg in autocommit "
+        "(one round trip a reservation; no SQLAlchemy session, no COMMIT of its own, and no "
+        "figures read after a refusal, which the bot reads to tell the member when units free "
+        "up), each process's job rows built before the clock starts; the same 8 processes, "
+        "shapes and limits, on the same server (a fresh database)."
     )
     section.note(
         "One member: its quota is half of all reservations (in-flight cap one above). "

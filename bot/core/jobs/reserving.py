@@ -115,8 +115,16 @@ def _stored_by_function(
     hold: bool,
 ) -> bool:
     """PostgreSQL: lock, check and insert in one call; whether the job was stored."""
+    values = function_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
+    return bool(connection.execute(STORE_JOB, values).one().stored)
+
+
+def function_values(
+    *, job: Job, policy: QuotaPolicy, now: float, budget: int | None, hold: bool
+) -> dict[str, Any]:
+    """`STORE_JOB`'s parameters for `job`."""
     job_row, audit = _rows(job=job, now=now, hold=hold)
-    values = {
+    return {
         **_limits(policy=policy, now=now, budget=budget),
         "guild_id": job.guild_id,
         "user_id": job.user_id,
@@ -127,7 +135,6 @@ def _stored_by_function(
         "job": _json(job_row),
         "audit": _json(audit),
     }
-    return bool(connection.execute(_STORE_JOB, values).one().stored)
 
 
 # The function's text parameters: the state and kind names the code owns, passed on each call.
@@ -136,7 +143,7 @@ _SPENT_KINDS = [LedgerKind.RESERVE.value, LedgerKind.REFUND.value]
 
 # A short statement with few parameters, which psycopg parses once and prepares on the server
 # (psycopg docs, advanced/prepare).
-_STORE_JOB = text("""
+STORE_JOB = text("""
     SELECT stored FROM reelbot_store_job(
         :guild_id, :user_id, :cost, :since, :midnight, :limit, :max_in_flight, :budget, :now,
         CAST(:active AS text[]), CAST(:spent_kinds AS text[]), :reserve_kind,

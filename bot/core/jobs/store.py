@@ -33,14 +33,21 @@ def accept(
     """Store a new job, atomically with its checks. Normally it is ACCEPTED with its cost
     reserved, owned by `owner`; with `hold` it is PENDING_REVIEW and nothing is reserved yet
     (the checks still run, so nobody waits for a review of a job they could not pay for)."""
+    ready(job, policy=policy, now=now, owner=owner, lease_seconds=lease_seconds, hold=hold)
+    reserving.store_new(session=session, job=job, policy=policy, now=now, budget=budget, hold=hold)
+    return job
+
+
+def ready(
+    job: Job, *, policy: QuotaPolicy, now: float, owner: str, lease_seconds: float, hold: bool
+) -> None:
+    """Set the fields a new job is stored with: its state, times, quota terms and lease."""
     job.state = JobState.PENDING_REVIEW if hold else JobState.ACCEPTED
     job.created_at = job.updated_at = now
     job.quota_limit = policy.limit
     job.quota_daily = policy.daily
     job.lease_owner = owner
     job.lease_expires_at = now + lease_seconds
-    reserving.store_new(session=session, job=job, policy=policy, now=now, budget=budget, hold=hold)
-    return job
 
 
 def approve(
