@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from benchmarks import (
     bot_load,
     download_rss,
+    http_client,
     learned_poll,
     pipeline,
     poll_lag,
@@ -55,6 +56,7 @@ BENCHMARKS: list[Benchmark] = [
     webhook_lag,
     download_rss,
     bot_load,
+    http_client,
     pipeline,
     quota_contention,
     two_processes,
