@@ -33,16 +33,15 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from benchmarks._report import Section, percentile
-from bot.core.db import Database, normalise_url
+from bot.core.db import Database
 from bot.core.errors import QuotaExceeded, TooManyInFlight
 from bot.core.jobs import reserving, store
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry
 from bot.core.quotas import QuotaPolicy
-from tests.pg import PostgresServer, PostgresUnavailable
+from tests.pg import PostgresServer, PostgresUnavailable, dsn
 
 NAME = "quota_contention"
 TITLE = "Quota reservations under contention: SQLite and PostgreSQL"
@@ -196,7 +195,6 @@ def _raw_worker(
     policy = shape.policy(rounds)
     user = shape.member(index)
     sql = str(reserving.STORE_JOB.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
-    parts = make_url(normalise_url(url))
     now = time.time()
     calls = []
     for _ in range(rounds):
@@ -207,14 +205,7 @@ def _raw_worker(
         calls.append(
             reserving.function_values(job=job, policy=policy, now=now, budget=None, hold=False)
         )
-    with psycopg.connect(
-        host=parts.host,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        dbname=parts.database,
-        autocommit=True,
-    ) as connection:
+    with psycopg.connect(dsn(url), autocommit=True) as connection:
         connection.execute("SELECT 1")  # open before the clock starts
         barrier.wait(timeout=START_TIMEOUT)
         accepted = refused = 0

@@ -416,7 +416,7 @@ async def measure(tmp: Path, params: Params) -> Outcome:
     import psycopg
 
     from tests.e2e.harness import GUILD, world
-    from tests.pg import PostgresServer
+    from tests.pg import PostgresServer, dsn
 
     o = Outcome(params)
     server = PostgresServer()
@@ -430,9 +430,7 @@ async def measure(tmp: Path, params: Params) -> Outcome:
                 discord_guild_ids=f"{GUILD},{GUILD_ON_1}",
                 **overrides(params),
             ) as w,
-            await psycopg.AsyncConnection.connect(
-                url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-            ) as connection,
+            await psycopg.AsyncConnection.connect(dsn(url), autocommit=True) as connection,
         ):
             await _story(w, tmp, params, Rows(connection), o)
     finally:

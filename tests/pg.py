@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from tests import pg_watchdog
 
@@ -42,6 +43,13 @@ OWNER_FILE = "owner.pid"  # in that folder: the pid of the test process that sta
 # A folder with no owner file and no server is a leftover once it is this old (a younger one
 # may be a run's `initdb` in progress).
 LEFTOVER_SECONDS = 600.0
+
+
+def dsn(url: str) -> str:
+    """A database URL as the bot takes it (`postgresql+psycopg://...`, `postgresql://`) in the
+    form psycopg connects with itself: a libpq URI (PostgreSQL docs, libpq-connect,
+    "Connection URIs")."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class PostgresUnavailable(RuntimeError):

@@ -28,6 +28,7 @@ from bot.core.guild import store as guild_store
 from bot.core.guild.models import NsfwPolicy, Window
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState, LedgerEntry, LedgerKind
+from tests import pg
 from tests.testdb import database_url, on_postgresql
 
 # their tables are on the metadata
@@ -45,15 +46,7 @@ def differences(database: Database) -> list[Any]:
 def load_release_0_1(url: str) -> None:
     """Make the database a copy of one that release 0.1.0 created, rows included."""
     if on_postgresql():
-        parsed = make_url(url)
-        with psycopg.connect(
-            host=parsed.host,
-            port=parsed.port,
-            user=parsed.username,
-            password=parsed.password,
-            dbname=parsed.database,
-            autocommit=True,
-        ) as connection:
+        with psycopg.connect(pg.dsn(url), autocommit=True) as connection:
             connection.execute((FIXTURES / "schema_v0_1_postgresql.sql").read_text())
     else:
         path = make_url(url).database
