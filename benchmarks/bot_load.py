@@ -37,7 +37,6 @@ import math
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -311,12 +310,6 @@ def child_env(w: World, params: Params, *, metrics_listen: str | None = None) ->
     if metrics_listen is not None:
         env["METRICS_LISTEN"] = metrics_listen
     return env
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def seed_history(database_url: str, per_config: int) -> None:
@@ -635,6 +628,7 @@ async def measure(tmp: Path, params: Params) -> Outcome:
     import psutil
 
     from tests.e2e.harness import CHANNEL, GUILD, world
+    from tests.e2e.ports import free_port
     from tests.providersim import JobScript
 
     outcome = Outcome(params, asked=params.jobs)

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from benchmarks._report import Section
 from providers.connections import provider_transport
+from tests.e2e.ports import free_port
 
 NAME = "http_client"
 TITLE = "CPU per provider status request: the bot's HTTP client and others"
@@ -49,12 +50,6 @@ def _serve(port: int) -> None:
     app = web.Application()
     app.router.add_get("/v1/requests/{request_id}/status", status)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +98,7 @@ async def _aiohttp(base: str, requests: int) -> Measured:
 
 async def run(quick: bool) -> Section:
     requests = 2_000 if quick else 10_000
-    port = _free_port()
+    port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
     server.start()
     try:
