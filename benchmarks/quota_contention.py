@@ -23,6 +23,7 @@ import os
 import queue
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -132,6 +133,30 @@ def _job(user: int) -> Job:
     )
 
 
+def _clocked(rounds: int, attempt: Callable[[], str]) -> Outcome:
+    """Run `attempt` `rounds` times, timing each; it says what became of its reservation:
+    "accepted", "over_quota" or "over_cap"."""
+    ended: Counter[str] = Counter()
+    latencies: list[float] = []
+    started = time.monotonic()
+    cpu = time.process_time()
+    for _ in range(rounds):
+        begun = time.perf_counter()
+        ended[attempt()] += 1
+        latencies.append(time.perf_counter() - begun)
+    finished = time.monotonic()
+    cpu = time.process_time() - cpu
+    return Outcome(
+        started,
+        finished,
+        ended["accepted"],
+        ended["over_quota"],
+        ended["over_cap"],
+        latencies,
+        cpu,
+    )
+
+
 def _worker(
     url: str,
     index: int,
@@ -144,40 +169,35 @@ def _worker(
     policy = shape.policy(rounds)
     user = shape.member(index)
     database = Database.connect(url)
+
+    def attempt() -> str:
+        with database.session() as session:
+            try:
+                store.accept(
+                    session=session,
+                    job=_job(user),
+                    policy=policy,
+                    now=time.time(),
+                    owner=f"bench-{index}",
+                    lease_seconds=60,
+                )
+                session.commit()
+                return "accepted"
+            except QuotaExceeded:
+                session.rollback()
+                return "over_quota"
+            except TooManyInFlight:
+                session.rollback()
+                return "over_cap"
+
     try:
         with database.session() as session:  # open the connection before the clock starts
             session.exec(select(func.count()).select_from(Job)).one()
         barrier.wait(timeout=START_TIMEOUT)
-        accepted = over_quota = over_cap = 0
-        latencies: list[float] = []
-        started = time.monotonic()
-        cpu = time.process_time()
-        for _ in range(rounds):
-            begun = time.perf_counter()
-            with database.session() as session:
-                try:
-                    store.accept(
-                        session=session,
-                        job=_job(user),
-                        policy=policy,
-                        now=time.time(),
-                        owner=f"bench-{index}",
-                        lease_seconds=60,
-                    )
-                    session.commit()
-                    accepted += 1
-                except QuotaExceeded:
-                    session.rollback()
-                    over_quota += 1
-                except TooManyInFlight:
-                    session.rollback()
-                    over_cap += 1
-            latencies.append(time.perf_counter() - begun)
-        finished = time.monotonic()
-        cpu = time.process_time() - cpu
+        outcome = _clocked(rounds, attempt)
     finally:
         database.close()
-    results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies, cpu)))
+    results.put((index, outcome))
 
 
 def _raw_worker(
@@ -191,7 +211,8 @@ def _raw_worker(
     """The floor under `_worker`: the same `reelbot_store_job` call with none of the bot around
     it. Raw psycopg in autocommit (one round trip per reservation: no SQLAlchemy session, no
     COMMIT of its own, no figures read after a refusal), every job's parameters built before
-    the clock starts."""
+    the clock starts. The call does not say which limit refused it: a refusal is counted as
+    the limit this shape reaches."""
     policy = shape.policy(rounds)
     user = shape.member(index)
     sql = str(reserving.STORE_JOB.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
@@ -205,25 +226,18 @@ def _raw_worker(
         calls.append(
             reserving.function_values(job=job, policy=policy, now=now, budget=None, hold=False)
         )
+    pending = iter(calls)
+    refused = "over_quota" if shape.same_member else "over_cap"
     with psycopg.connect(dsn(url), autocommit=True) as connection:
+
+        def attempt() -> str:
+            row = connection.execute(sql, next(pending)).fetchone()
+            return "accepted" if row is not None and row[0] else refused
+
         connection.execute("SELECT 1")  # open before the clock starts
         barrier.wait(timeout=START_TIMEOUT)
-        accepted = refused = 0
-        latencies: list[float] = []
-        started = time.monotonic()
-        cpu = time.process_time()
-        for values in calls:
-            begun = time.perf_counter()
-            row = connection.execute(sql, values).fetchone()
-            if row is not None and row[0]:
-                accepted += 1
-            else:
-                refused += 1
-            latencies.append(time.perf_counter() - begun)
-        finished = time.monotonic()
-        cpu = time.process_time() - cpu
-    over_quota, over_cap = (refused, 0) if shape.same_member else (0, refused)
-    results.put((index, Outcome(started, finished, accepted, over_quota, over_cap, latencies, cpu)))
+        outcome = _clocked(rounds, attempt)
+    results.put((index, outcome))
 
 
 def _most(url: str) -> tuple[int, int]:

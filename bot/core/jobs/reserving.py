@@ -12,9 +12,9 @@ allows: the path every accepted request takes, so it is built for speed.
 - On SQLite, whose write transactions run one at a time (`BEGIN IMMEDIATE`, `bot.core.db`), the
   figures in one statement and the three rows in three inserts: there is no round trip to save.
 
-The statements are SQLAlchemy Core, built once per shape (the member's guild NULL or not, a
-budget or not, reserved or held) and compiled once per engine (SQLAlchemy's compiled cache),
-never ORM objects and a flush.
+SQLite's statements are SQLAlchemy Core, built once per shape (the member's guild NULL or not,
+a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's compiled cache);
+PostgreSQL's is one fixed call (`STORE_JOB`). Never ORM objects and a flush.
 
 A refused request is decided under the lock too, by the same call. The figures that explain it
 to the member (`bot.core.quota_figures`: the usage, when enough units free up) are read by one
