@@ -24,7 +24,7 @@ import queue
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
@@ -41,6 +41,7 @@ from bot.core.db import Database
 from bot.core.errors import QuotaExceeded, TooManyInFlight
 from bot.core.jobs import reserving, store
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry
+from bot.core.jobs.runner import store_new_job
 from bot.core.quotas import QuotaPolicy
 from tests.pg import PostgresServer, PostgresUnavailable, dsn
 
@@ -133,16 +134,16 @@ def _job(user: int) -> Job:
     )
 
 
-def _clocked(rounds: int, attempt: Callable[[], str]) -> Outcome:
-    """Run `attempt` `rounds` times, timing each; it says what became of its reservation:
-    "accepted", "over_quota" or "over_cap"."""
+async def _clocked(rounds: int, attempt: Callable[[], Awaitable[str]]) -> Outcome:
+    """Run `attempt` `rounds` times on this process's event loop, timing each; it says what
+    became of its reservation: "accepted", "over_quota" or "over_cap"."""
     ended: Counter[str] = Counter()
     latencies: list[float] = []
     started = time.monotonic()
-    cpu = time.process_time()
+    cpu = time.process_time()  # every thread of the process: the database worker's too
     for _ in range(rounds):
         begun = time.perf_counter()
-        ended[attempt()] += 1
+        ended[await attempt()] += 1
         latencies.append(time.perf_counter() - begun)
     finished = time.monotonic()
     cpu = time.process_time() - cpu
@@ -165,36 +166,41 @@ def _worker(
     barrier: Barrier,
     results: Queue[tuple[int, Outcome]],
 ) -> None:
-    """One competing process: its own engine, `rounds` reservations, its figures sent back."""
+    """One competing process: its own engine, `rounds` reservations, its figures sent back.
+    Each reservation is the bot's own, `runner.store_new_job` (what `JobRunner.accept` calls),
+    awaited on an event loop, its database work in `Database.run`'s worker thread. The job
+    objects are made before the clock starts: the command makes them from the member's
+    request before it asks for the reservation."""
     policy = shape.policy(rounds)
-    user = shape.member(index)
     database = Database.connect(url)
+    jobs = iter([_job(shape.member(index)) for _ in range(rounds)])
 
-    def attempt() -> str:
-        with database.session() as session:
-            try:
-                store.accept(
-                    session=session,
-                    job=_job(user),
-                    policy=policy,
-                    now=time.time(),
-                    owner=f"bench-{index}",
-                    lease_seconds=60,
-                )
-                session.commit()
-                return "accepted"
-            except QuotaExceeded:
-                session.rollback()
-                return "over_quota"
-            except TooManyInFlight:
-                session.rollback()
-                return "over_cap"
+    async def attempt() -> str:
+        try:
+            await store_new_job(
+                database,
+                job=next(jobs),
+                policy=policy,
+                now=time.time(),
+                owner=f"bench-{index}",
+                lease_seconds=60,
+                budget=None,
+                hold=False,
+            )
+        except QuotaExceeded:
+            return "over_quota"
+        except TooManyInFlight:
+            return "over_cap"
+        return "accepted"
+
+    async def clocked() -> Outcome:
+        # The connection and the worker thread, made before the clock starts.
+        await database.run(lambda s: s.exec(select(func.count()).select_from(Job)).one())
+        barrier.wait(timeout=START_TIMEOUT)
+        return await _clocked(rounds, attempt)
 
     try:
-        with database.session() as session:  # open the connection before the clock starts
-            session.exec(select(func.count()).select_from(Job)).one()
-        barrier.wait(timeout=START_TIMEOUT)
-        outcome = _clocked(rounds, attempt)
+        outcome = asyncio.run(clocked())
     finally:
         database.close()
     results.put((index, outcome))
@@ -230,13 +236,13 @@ def _raw_worker(
     refused = "over_quota" if shape.same_member else "over_cap"
     with psycopg.connect(dsn(url), autocommit=True) as connection:
 
-        def attempt() -> str:
+        async def attempt() -> str:  # blocking: this process has nothing else to run
             row = connection.execute(sql, next(pending)).fetchone()
-            return "accepted" if row is not None and row[0] else refused
+            return "accepted" if row is not None and row[-1] else refused
 
         connection.execute("SELECT 1")  # open before the clock starts
         barrier.wait(timeout=START_TIMEOUT)
-        outcome = _clocked(rounds, attempt)
+        outcome = asyncio.run(_clocked(rounds, attempt))
     results.put((index, outcome))
 
 
@@ -324,13 +330,13 @@ def _contend(
                     raise RuntimeError(
                         f"{dead[0].name} exited with {dead[0].exitcode}: see its traceback above"
                     ) from None
+        busy = _machine_busy() - busy  # before the processes' exits add theirs
     finally:
         for worker in workers:
             worker.join(timeout=30)
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-    busy = _machine_busy() - busy
     time.sleep(0.5)  # the postmaster reaps the backends of the closed connections
     server_cpu = _server_cpu(server) - server_cpu
     span = max(o.finished for o in outcomes) - min(o.started for o in outcomes)

@@ -153,6 +153,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # PostgreSQL work of one statement runs without BEGIN and COMMIT (`run(autocommit=...)`):
+        # the same pool, each connection switched to autocommit while it is checked out
+        # (SQLAlchemy docs, dbapi_autocommit; psycopg sends nothing to switch it).
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         # SQLite has one writer at a time: one thread avoids lock contention entirely.
         self._executor = ThreadPoolExecutor(
             max_workers=1 if self.is_sqlite else 8, thread_name_prefix="reelbot-db"
@@ -169,8 +173,11 @@ class Database:
         return cls(engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+    def session(self, *, autocommit: bool = False) -> Iterator[Session]:
+        """A session; with `autocommit` (PostgreSQL only), each statement it sends is a
+        transaction of its own, and its commit sends nothing."""
+        bind = self._autocommit if autocommit and not self.is_sqlite else self.engine
+        with Session(bind, expire_on_commit=False) as session:
             yield session
 
     async def run(
@@ -179,6 +186,7 @@ class Database:
         *,
         landed: Callable[[Session], _T | None] | None = None,
         idempotent: bool = False,
+        autocommit: bool = False,
     ) -> _T:
         """Run `work(session)` in one transaction, committed when it returns.
 
@@ -190,16 +198,22 @@ class Database:
         its answer (not None) is returned as the result; None means it did not, and the
         transaction is run again. `idempotent` work (running it twice leaves what running it
         once does) is simply run again.
+
+        `autocommit` work sends one statement that is atomic by itself (a function call):
+        on PostgreSQL it runs in autocommit mode, which saves the BEGIN and COMMIT round
+        trips; a connection lost while it runs leaves its outcome unknown, as during a COMMIT.
+        On SQLite it runs in a transaction like any other work.
         """
+        one_statement = autocommit and not self.is_sqlite
 
         def call() -> _T:
             deadline = time.monotonic() + RECONNECT_SECONDS
             delay = 0.05
-            unsure = False  # the last COMMIT's outcome is unknown
+            unsure = False  # the last commit's outcome is unknown
             while True:
-                committing = False
+                committing = one_statement
                 try:
-                    with self.session() as session:
+                    with self.session(autocommit=one_statement) as session:
                         if unsure and landed is not None:
                             found = landed(session)
                             if found is not None:
@@ -221,7 +235,7 @@ class Database:
                     log.warning(
                         "database connection lost (%s)%s; running the transaction again",
                         type(error.orig).__name__,
-                        " during COMMIT" if committing else "",
+                        " while committing" if committing else "",
                     )
                 time.sleep(delay)  # a worker thread, never the event loop
                 delay = min(delay * 2, 1.0)

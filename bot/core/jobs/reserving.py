@@ -7,8 +7,8 @@ allows: the path every accepted request takes, so it is built for speed.
   ledger entry and its audit entry. Each statement in the function reads the rows committed
   when it starts (PostgreSQL docs, plpgsql-implementation; transaction-iso under READ
   COMMITTED), so the figures are read after the lock is held and every spend made under it
-  before is counted. The lock is held from that call to the COMMIT that follows it: one round
-  trip, where a lock statement and a check statement sent one after the other held it for two.
+  before is counted. Run in autocommit mode, as the bot runs it, the call is its own
+  transaction: the lock is held for the call alone, and the request costs one round trip.
 - On SQLite, whose write transactions run one at a time (`BEGIN IMMEDIATE`, `bot.core.db`), the
   figures in one statement and the three rows in three inserts: there is no round trip to save.
 
@@ -16,12 +16,12 @@ SQLite's statements are SQLAlchemy Core, built once per shape (the member's guil
 a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's compiled cache);
 PostgreSQL's is one fixed call (`STORE_JOB`). Never ORM objects and a flush.
 
-A refused request is decided under the lock too, by the same call. The figures that explain it
-to the member (`bot.core.quota_figures`: the usage, when enough units free up) are read by one
-more statement, after the lock is let go on PostgreSQL (the transaction, which wrote nothing, is
-rolled back first), so a member refused again and again does not hold up the others; on SQLite
-they are read under the write lock already held. Should those figures no longer refuse the
-request (units freed in between), it is checked again under the lock.
+A refused request is decided under the lock too, by the same call, and explained to the member
+with the figures read under it (`bot.core.quota_figures`: the usage, when enough units free up):
+on PostgreSQL the function works them out when it refuses (migration 0011), so a request is one
+call whether it is stored or refused, and the call may run in autocommit mode
+(`Database.run(autocommit=True)`); on SQLite they are read by one more statement, under the
+write lock already held.
 """
 
 from __future__ import annotations
@@ -42,23 +42,19 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
-from bot.core import quotas
+from bot.core import quota_figures
 from bot.core.audit import AuditAction, AuditEntry, job_audit_values
+from bot.core.errors import Refused
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import QuotaPolicy, utc_midnight
 
 JOBS: Table = Job.__table__  # type: ignore[attr-defined]
 LEDGER: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
-
-# Units may be freed (a refund, a job finishing) between a refusal and the read of its figures;
-# the check is then simply run again.
-_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,43 +76,52 @@ def store_new(
     hold: bool,
 ) -> None:
     """Insert `job` (its fields already set) with its ledger and audit entries, if the member
-    (and the server) can spend its cost now; else raise what `quotas.check_spend` raises.
-    `job` is left detached, as if loaded and its session closed. On PostgreSQL a refusal rolls
-    back the session's transaction before it reads the figures it reports: call this first in
-    a transaction of its own (every caller does)."""
-    for _ in range(_TRIES):
-        connection = session.connection()
-        postgresql = connection.dialect.name == "postgresql"
-        store = _stored_by_function if postgresql else _stored
-        if store(connection, job=job, policy=policy, now=now, budget=budget, hold=hold):
-            break
-        if postgresql:
-            # Refused under the lock, and nothing written: the lock is let go before the
-            # figures the member is shown are read, so the members waiting for it need not
-            # wait for those too.
-            session.rollback()
-        quotas.check_spend(
-            session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
-        )
-        # Not raised: units were freed (a refund, a job finishing) since the refusal: check again.
-    else:  # pragma: no cover - three refusals each undone before their figures were read
-        raise RuntimeError("the quota check kept changing its answer")
+    (and the server) can spend its cost now; else raise what `quota_figures.refusal` makes of
+    the figures read under the lock. `job` is left detached, as if loaded and its session
+    closed."""
+    postgresql = session.connection().dialect.name == "postgresql"
+    store = _stored_by_function if postgresql else _stored
+    refused = store(session, job=job, policy=policy, now=now, budget=budget, hold=hold)
+    if refused is not None:
+        raise refused
     if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
         make_transient_to_detached(job)
 
 
 def _stored_by_function(
-    connection: Connection,
+    session: Session,
     *,
     job: Job,
     policy: QuotaPolicy,
     now: float,
     budget: int | None,
     hold: bool,
-) -> bool:
-    """PostgreSQL: lock, check and insert in one call; whether the job was stored."""
+) -> Refused | None:
+    """PostgreSQL: lock, check and insert in one call; None if the job was stored, else why
+    not, from the figures the call sent back."""
     values = function_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
-    return bool(connection.execute(STORE_JOB, values).one().stored)
+    row = session.connection().execute(STORE_JOB, values).one()
+    if row.stored:
+        return None
+    figures = quota_figures.Figures(
+        total=int(row.used),
+        first_at=row.first_at,
+        fits_at=row.fits_at,
+        in_flight=int(row.in_flight),
+        spent=int(row.spent),
+    )
+    return _refusal(figures, job=job, policy=policy, now=now, budget=budget)
+
+
+def _refusal(
+    figures: quota_figures.Figures, *, job: Job, policy: QuotaPolicy, now: float, budget: int | None
+) -> Refused:
+    refused = quota_figures.refusal(
+        figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=True
+    )
+    if refused is None:  # pragma: no cover - the two tests of the limits are one rule
+        raise RuntimeError("a request refused under the lock fits by its figures")
+    return refused
 
 
 def function_values(
@@ -144,7 +149,7 @@ _SPENT_KINDS = [LedgerKind.RESERVE.value, LedgerKind.REFUND.value]
 # A short statement with few parameters, which psycopg parses once and prepares on the server
 # (psycopg docs, advanced/prepare).
 STORE_JOB = text("""
-    SELECT stored FROM reelbot_store_job(
+    SELECT used, in_flight, spent, first_at, fits_at, stored FROM reelbot_store_job(
         :guild_id, :user_id, :cost, :since, :midnight, :limit, :max_in_flight, :budget, :now,
         CAST(:active AS text[]), CAST(:spent_kinds AS text[]), :reserve_kind,
         CAST(:job AS json), CAST(:audit AS json))
@@ -152,22 +157,33 @@ STORE_JOB = text("""
 
 
 def _stored(
-    connection: Connection,
+    session: Session,
     *,
     job: Job,
     policy: QuotaPolicy,
     now: float,
     budget: int | None,
     hold: bool,
-) -> bool:
-    """SQLite: check the limits and insert the rows if they hold, under the write lock."""
+) -> Refused | None:
+    """SQLite: check the limits and insert the rows if they hold, under the write lock; None
+    if the job was stored, else why not."""
+    connection = session.connection()
     shape = _Shape(guild=job.guild_id is not None, budget=budget is not None, reserve=not hold)
     values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
     if not _fits(connection.execute(_figures(shape), values).one(), values):
-        return False
+        figures = quota_figures.read(
+            session=session,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            policy=policy,
+            now=now,
+            need=job.cost,
+            budget=budget is not None,
+        )
+        return _refusal(figures, job=job, policy=policy, now=now, budget=budget)
     for statement in _inserts(shape):
         connection.execute(statement, values)
-    return True
+    return None
 
 
 def _fits(row: Any, values: dict[str, Any]) -> bool:

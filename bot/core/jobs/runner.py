@@ -63,6 +63,36 @@ EXPIRY_MARGIN_SECONDS = 0.1
 MIN_RECOVERY_PAUSE_SECONDS = 0.2
 
 
+async def store_new_job(
+    db: Database,
+    *,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    owner: str,
+    lease_seconds: float,
+    budget: int | None,
+    hold: bool,
+) -> Job:
+    """`store.accept` as the bot runs it: on PostgreSQL one call in autocommit mode (no BEGIN
+    or COMMIT round trips), a connection lost during it settled by whether the job's row is
+    there; on SQLite one write transaction."""
+    return await db.run(
+        lambda s: store.accept(
+            session=s,
+            job=job,
+            policy=policy,
+            now=now,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            budget=budget,
+            hold=hold,
+        ),
+        autocommit=True,
+        landed=lambda s: store.get(session=s, job_id=job.id),
+    )
+
+
 class JobRunner:
     def __init__(
         self,
@@ -212,17 +242,15 @@ class JobRunner:
     async def _accept(
         self, job: Job, policy: QuotaPolicy | None, budget: int | None, hold: bool, now: float
     ) -> Job:
-        return await self.db.run(
-            lambda s: store.accept(
-                session=s,
-                job=job,
-                policy=policy or self.config.quota,
-                now=now,
-                owner=self.owner,
-                lease_seconds=self.config.lease_seconds,
-                budget=budget,
-                hold=hold,
-            )
+        return await store_new_job(
+            self.db,
+            job=job,
+            policy=policy or self.config.quota,
+            now=now,
+            owner=self.owner,
+            lease_seconds=self.config.lease_seconds,
+            budget=budget,
+            hold=hold,
         )
 
     def setup_over(self, job_id: str) -> None:

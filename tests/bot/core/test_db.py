@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -232,6 +232,50 @@ async def test_an_idempotent_write_whose_commit_answer_was_lost_is_written_again
         assert len(writes) == 2
         assert await database.run(lambda s: s.execute(text("SELECT n FROM probe")).all()) == [(2,)]
     finally:
+        database.close()
+
+
+@postgresql_only
+async def test_one_statement_work_runs_in_autocommit_and_a_lost_answer_is_checked(
+    tmp_path: Path,
+) -> None:
+    """`run(autocommit=True)`: the statement is committed by itself (another connection sees
+    its row before the work returns, so no BEGIN was sent), and a connection lost while it
+    ran leaves its outcome unknown: raised without `landed`, settled by `landed` with it."""
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    await database.run(lambda s: s.execute(text("CREATE TABLE probe (n INTEGER)")))
+    seen: list[int] = []
+    lose = [0]
+
+    def answer_lost(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if lose[0] and statement.startswith("INSERT"):
+            lose[0] -= 1
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    def insert(session: Session) -> int:
+        session.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        with database.engine.connect() as other:
+            seen.append(_probe_rows(Session(other)))
+        return len(seen)
+
+    def landed(session: Session) -> int | None:
+        return -_probe_rows(session) or None
+
+    event.listen(database.engine, "after_cursor_execute", answer_lost)
+    try:
+        assert await database.run(insert, autocommit=True) == 1
+        assert seen == [1]
+        lose[0] = 1
+        with pytest.raises(DBAPIError):
+            await database.run(insert, autocommit=True)
+        assert await database.run(_probe_rows) == 2  # it had in fact been committed
+        lose[0] = 1
+        assert await database.run(insert, autocommit=True, landed=landed) == -3
+        assert await database.run(_probe_rows) == 3  # checked, not run again
+        # The same work in an ordinary transaction is not seen from outside until COMMIT.
+        assert await database.run(insert) == 2 and seen[-1] == 3
+    finally:
+        event.remove(database.engine, "after_cursor_execute", answer_lost)
         database.close()
 
 

@@ -111,7 +111,7 @@ def select_columns(table: str, columns: list[str]) -> Any:
 def test_an_empty_database_upgraded_to_head_matches_the_models(tmp_path: Path) -> None:
     database = Database.connect(database_url(tmp_path / "empty.db"))
     try:
-        assert migrations.current(database.engine) == migrations.head() == "0010_store_job_function"
+        assert migrations.current(database.engine) == migrations.head() == "0011_store_job_figures"
         assert differences(database) == []
         tables = set(inspect(database.engine).get_table_names())
         assert tables == {*TABLES, "alembic_version"}

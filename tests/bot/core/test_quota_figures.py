@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from bot.core import quota_figures
 from bot.core.db import Database
-from bot.core.errors import QuotaExceeded
+from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
 from bot.core.jobs import store
 from bot.core.jobs.models import JobState, LedgerEntry, LedgerKind
 from bot.core.quota_policy import DAY, QuotaPolicy, Usage, utc_midnight
@@ -201,13 +200,64 @@ def test_a_refused_member_is_told_the_reference_figures(db: Database) -> None:
     assert caught.value.available_at == available == NOW - 3000 + DAY
 
 
+def test_refused_requests_are_told_the_reference_figures_on_random_ledgers(db: Database) -> None:
+    """The figures a refusal carries come from the store's own check (on PostgreSQL, worked
+    out inside `reelbot_store_job`; on SQLite, read under the write lock): the same as the
+    reference on ledgers with refunds, grants and instants counted twice."""
+    chance = random.Random(11)
+    policy = QuotaPolicy(limit=5, window_seconds=DAY, max_in_flight=10)
+    refused = 0
+    for user in range(30, 60):
+        times = [NOW - chance.choice(range(0, 2 * int(DAY), 3600)) for _ in range(10)]
+        rows = [(at, chance.choice((-2, -1, 0, 1, 2, 2, 3))) for at in times]
+        rows += [(rows[0][0], 1)]
+        _store(db, rows, user=user)
+        for need in (1, 2, 3, 6):
+            usage, available = _reference(rows, policy=policy, now=NOW, need=need)
+            if usage.used + need <= policy.limit:
+                continue  # it would be stored: not a refusal
+            job = new_job(user=user)
+            job.cost = need
+            with pytest.raises(QuotaExceeded) as caught:
+                accept(db, job, now=NOW, policy=policy)
+            assert caught.value.usage == usage, (user, need)
+            assert caught.value.available_at == available, (user, need)
+            refused += 1
+    assert refused > 40  # the ledgers do refuse: the comparison ran
+
+
+def test_a_refused_member_is_told_their_unfinished_jobs_and_the_servers_spend(
+    db: Database,
+) -> None:
+    capped = QuotaPolicy(limit=10, window_seconds=DAY, max_in_flight=2)
+    for offset in (30, 20):
+        accept(db, new_job(), now=NOW - offset, policy=capped)
+    with pytest.raises(TooManyInFlight) as too_many:
+        accept(db, new_job(), now=NOW, policy=capped)
+    assert too_many.value.usage == Usage(2, 10, 2, 2, NOW - 30 + DAY)
+    with db.session() as session, pytest.raises(BudgetExhausted) as exhausted:
+        store.accept(
+            session=session,
+            job=new_job(user=USER + 1),
+            policy=ROLLING,
+            now=NOW,
+            owner="me",
+            lease_seconds=60,
+            budget=2,
+        )
+    assert (exhausted.value.used, exhausted.value.budget) == (2, 2)
+    assert exhausted.value.resets_at == utc_midnight(NOW) + DAY
+
+
 @pytest.mark.skipif(not on_postgresql(), reason="SQLite's write lock is the whole database's")
-def test_a_refusal_lets_go_of_the_member_lock_before_reading_its_figures(db: Database) -> None:
+def test_a_refusal_in_autocommit_holds_no_lock_once_it_is_told(db: Database) -> None:
+    """The bot's path on PostgreSQL (`Database.run(autocommit=True)`): the refusal and its
+    figures come from one call, the call is its own transaction, and no lock outlives it."""
     policy = QuotaPolicy(limit=1, window_seconds=DAY, max_in_flight=10)
     accept(db, new_job(), now=NOW - 10, policy=policy)
 
-    with db.session() as refused:
-        with pytest.raises(QuotaExceeded):
+    with db.session(autocommit=True) as refused:
+        with pytest.raises(QuotaExceeded) as caught:
             store.accept(
                 session=refused,
                 job=new_job(),
@@ -216,6 +266,7 @@ def test_a_refusal_lets_go_of_the_member_lock_before_reading_its_figures(db: Dat
                 owner="me",
                 lease_seconds=60,
             )
+        assert caught.value.available_at == NOW - 10 + DAY
         # The refused request's session is still open, as its caller's would be while the
         # refusal travels up: another member's check can take the lock now.
         with db.engine.connect() as other:
@@ -227,25 +278,3 @@ def test_a_refusal_lets_go_of_the_member_lock_before_reading_its_figures(db: Dat
                 {"g": GUILD, "u": USER},
             ).all()
             assert locked == [(USER,)]
-
-
-@pytest.mark.skipif(not on_postgresql(), reason="SQLite holds its write lock throughout")
-def test_units_freed_between_a_refusal_and_its_figures_are_checked_again(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    policy = QuotaPolicy(limit=1, window_seconds=DAY, max_in_flight=10)
-    held = accept(db, new_job(), now=NOW - 10, policy=policy)
-    read = quota_figures.read
-    freed: list[bool] = []
-
-    def cancelled_first(**kwargs: Any) -> quota_figures.Figures:
-        if not freed:  # the job finishes (refunded) once the refusal has let go of the lock
-            freed.append(move(db, held.id, JobState.CANCELLED, now=NOW - 5) is not None)
-        return read(**kwargs)
-
-    monkeypatch.setattr(quota_figures, "read", cancelled_first)
-    job = accept(db, new_job(), now=NOW, policy=policy)
-    assert freed == [True]
-    with db.session() as session:
-        states = dict(session.execute(text("SELECT id, state FROM job")).all())
-    assert states == {held.id: JobState.CANCELLED.value, job.id: JobState.ACCEPTED.value}
