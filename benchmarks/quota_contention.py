@@ -215,10 +215,9 @@ def _raw_worker(
     results: Queue[tuple[int, Outcome]],
 ) -> None:
     """The floor under `_worker`: the same `reelbot_store_job` call with none of the bot around
-    it. Raw psycopg in autocommit (one round trip per reservation: no SQLAlchemy session, no
-    COMMIT of its own, no figures read after a refusal), every job's parameters built before
-    the clock starts. The call does not say which limit refused it: a refusal is counted as
-    the limit this shape reaches."""
+    it. Raw psycopg in autocommit (no SQLAlchemy, no worker thread), every job's parameters
+    built before the clock starts. The refusal's figures are left unread: a refusal is
+    counted as the limit this shape reaches."""
     policy = shape.policy(rounds)
     user = shape.member(index)
     sql = str(reserving.STORE_JOB.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
@@ -519,20 +518,24 @@ def _measure(quick: bool) -> Section:
         _add_raw(section, shape, pg, runs.get(("pg raw", shape.same_member)))
     section.note(
         f"{PROCESSES} processes (multiprocessing spawn, each its own engine) × {rounds} "
-        "reservations each, started together behind a barrier with their connections open; each "
-        "reservation a full `store.accept` transaction (on PostgreSQL one call to the "
-        "`reelbot_store_job` function, which locks the member's row, reads the usage and "
-        "in-flight figures and inserts the job, ledger and audit rows only if they allow it, "
-        "then COMMIT; on SQLite one figures query and three inserts). Rate: all reservations "
-        "over the span from the first process's start to the last one's finish."
+        "reservations each, started together behind a barrier with their connections open. "
+        "Each reservation is the bot's own, `runner.store_new_job` (what `JobRunner.accept` "
+        "calls), awaited on an event loop with its database work in `Database.run`'s worker "
+        "thread: on PostgreSQL one call to the `reelbot_store_job` function in autocommit mode "
+        "(it locks the member's row, reads the usage and in-flight figures and inserts the "
+        "job, ledger and audit rows only if they allow it; a refusal comes back with the "
+        "figures the member is shown, from the same call), on SQLite one write transaction "
+        "(a figures query and three inserts, or the refusal's figures). The job objects are "
+        "made before the clock starts, as the command makes them from the member's request "
+        "before it asks for the reservation. Rate: all reservations over the span from the "
+        "first process's start to the last one's finish."
     )
     section.note(
         "The function alone: the floor under the bot's figures on this machine. The same "
         "`reelbot_store_job` call with the same parameters, from raw psycopg in autocommit "
-        "(one round trip a reservation; no SQLAlchemy session, no COMMIT of its own, and no "
-        "figures read after a refusal, which the bot reads to tell the member when units free "
-        "up), each process's job rows built before the clock starts; the same 8 processes, "
-        "shapes and limits, on the same server (a fresh database)."
+        "(no SQLAlchemy, no worker thread, no event loop work, and the refusal's figures left "
+        "unread), each process's parameters built before the clock starts; the same 8 "
+        "processes, shapes and limits, on the same server (a fresh database)."
     )
     section.note(
         "One member: its quota is half of all reservations (in-flight cap one above). "

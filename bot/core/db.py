@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlmodel import Session, create_engine
 
 from bot.core import migrations
@@ -76,7 +76,8 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)
+        _ping_when_idle(engine)
         event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
         return engine
     if parsed.database and parsed.database != ":memory:":
@@ -100,6 +101,41 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+# A pooled PostgreSQL connection back from its last work less than this long ago is taken as
+# alive; one idle for longer is pinged before it is handed out (SQLAlchemy's pessimistic
+# disconnect handling, done on checkout), since it may have been cut unnoticed while idle: a
+# server restart, a proxy's idle timeout. Pinging every checkout would add a round trip to every
+# piece of work (a reservation is one round trip without it). A connection cut within the
+# window fails its work's first statement instead, and `Database.run` runs the work again on a
+# new connection, as it does for one cut mid-transaction; the error marks the pool's other
+# connections of that generation for renewal too.
+PING_IF_IDLE_SECONDS = 0.5
+_USED_AT = "reelbot_used_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    def used(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_USED_AT] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_USED_AT, 0.0) < PING_IF_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # The pool replaces this connection and renews the older ones (SQLAlchemy docs,
+            # pooling: "Disconnect Handling - Pessimistic", custom checkout events).
+            raise InvalidatePoolError() from error
+
+    event.listen(engine, "connect", used)
+    event.listen(engine, "checkin", used)
+    event.listen(engine, "checkout", checkout)
 
 
 def _without_nul(

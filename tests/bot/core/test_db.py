@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel, col, select
 import bot.core.guild.models
 import bot.core.jobs.models
 import bot.core.jobs.timings
+from bot.core import db as db_module
 from bot.core import migrations
 from bot.core.audit import AuditAction, AuditEntry
 from bot.core.db import Database, make_engine, normalise_url
@@ -157,6 +158,53 @@ async def test_a_transaction_cut_by_a_server_restart_is_retried_once_it_is_back(
         assert await database.run(work) == 1
         assert len(attempts) == 2
         assert await database.run(lambda s: s.execute(text("SELECT 1")).scalar_one()) == 1
+    finally:
+        database.close()
+
+
+@postgresql_only
+@pytest.mark.parametrize("idle_for_ping", [0.0, 3600.0], ids=["pinged", "used-recently"])
+async def test_a_pooled_connection_is_pinged_only_after_idling_and_a_restart_costs_no_work(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    idle_for_ping: float,
+) -> None:
+    """A connection idle past `PING_IF_IDLE_SECONDS` is pinged when handed out, so one cut by
+    a restart is replaced before the work starts; one used more recently is handed out without
+    a round trip, and if it was cut, the work's first statement fails and the work runs again
+    on a new connection. Either way the work's result is right and written once."""
+    monkeypatch.setattr(db_module, "PING_IF_IDLE_SECONDS", idle_for_ping)
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    pings: list[int] = []
+    real_ping = database.engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(database.engine.dialect, "do_ping", counted_ping)
+    attempts: list[int] = []
+
+    def insert(session: Session) -> int:
+        attempts.append(1)
+        session.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        return _probe_rows(session)
+
+    try:
+        await database.run(lambda s: s.execute(text("CREATE TABLE probe (n INTEGER)")))
+        await database.run(_probe_rows)
+        pinged_before = len(pings)
+        assert pinged_before == (2 if idle_for_ping == 0 else 0)  # each checkout, or none
+        await asyncio.to_thread(testdb.postgres_server().restart)  # every connection drops
+        with caplog.at_level(logging.WARNING, logger="bot.core.db"):
+            assert await database.run(insert) == 1
+        assert await database.run(_probe_rows) == 1
+        if idle_for_ping == 0:
+            assert len(attempts) == 1 and caplog.records == []
+        else:
+            assert len(pings) == 0 and len(attempts) == 2
+            assert "database connection lost" in caplog.text
     finally:
         database.close()
 
