@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import quota_figures
 from bot.core.audit import AuditAction, audit
+from bot.core.errors import Refused
 from bot.core.jobs.models import Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import DAY as DAY
 from bot.core.quota_policy import QuotaPolicy as QuotaPolicy
@@ -95,6 +96,24 @@ def check_spend(
     in_flight: bool,
 ) -> None:
     """Raise if the member (or the server) cannot spend `job.cost` now. Call under the lock."""
+    refused = refusal(
+        session=session, job=job, policy=policy, now=now, budget=budget, in_flight=in_flight
+    )
+    if refused is not None:
+        raise refused
+
+
+def refusal(
+    *,
+    session: Session,
+    job: Job,
+    policy: QuotaPolicy,
+    now: float,
+    budget: int | None,
+    in_flight: bool,
+) -> Refused | None:
+    """Why the member (or the server) cannot spend `job.cost` now, from the figures read now;
+    None if they can."""
     figures = quota_figures.read(
         session=session,
         guild_id=job.guild_id,
@@ -104,11 +123,9 @@ def check_spend(
         need=job.cost,
         budget=budget is not None,
     )
-    refused = quota_figures.refusal(
+    return quota_figures.refusal(
         figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=in_flight
     )
-    if refused is not None:
-        raise refused
 
 
 def reserve(*, session: Session, job: Job, now: float) -> None:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
 from sqlmodel import Session
 
-from bot.core import quota_figures
+from bot.core import quota_figures, quotas
 from bot.core.audit import AuditAction, AuditEntry, job_audit_values
 from bot.core.errors import Refused
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
@@ -110,15 +110,15 @@ def _stored_by_function(
         in_flight=int(row.in_flight),
         spent=int(row.spent),
     )
-    return _refusal(figures, job=job, policy=policy, now=now, budget=budget)
-
-
-def _refusal(
-    figures: quota_figures.Figures, *, job: Job, policy: QuotaPolicy, now: float, budget: int | None
-) -> Refused:
-    refused = quota_figures.refusal(
-        figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=True
+    return _surely(
+        quota_figures.refusal(
+            figures, cost=job.cost, policy=policy, now=now, budget=budget, in_flight=True
+        )
     )
+
+
+def _surely(refused: Refused | None) -> Refused:
+    """The refusal of a request refused under the lock, by the figures read under it."""
     if refused is None:  # pragma: no cover - the two tests of the limits are one rule
         raise RuntimeError("a request refused under the lock fits by its figures")
     return refused
@@ -171,16 +171,11 @@ def _stored(
     shape = _Shape(guild=job.guild_id is not None, budget=budget is not None, reserve=not hold)
     values = _values(job=job, policy=policy, now=now, budget=budget, hold=hold)
     if not _fits(connection.execute(_figures(shape), values).one(), values):
-        figures = quota_figures.read(
-            session=session,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            policy=policy,
-            now=now,
-            need=job.cost,
-            budget=budget is not None,
+        return _surely(
+            quotas.refusal(
+                session=session, job=job, policy=policy, now=now, budget=budget, in_flight=True
+            )
         )
-        return _refusal(figures, job=job, policy=policy, now=now, budget=budget)
     for statement in _inserts(shape):
         connection.execute(statement, values)
     return None
