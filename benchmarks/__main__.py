@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmarks import (
+    ack_floor,
     bot_load,
     download_rss,
     http_client,
@@ -56,6 +57,7 @@ BENCHMARKS: list[Benchmark] = [
     webhook_lag,
     download_rss,
     bot_load,
+    ack_floor,
     http_client,
     pipeline,
     quota_contention,
