@@ -25,6 +25,7 @@ from bot.core.lookups import Lookups
 from bot.core.preferences.resolve import PreferenceUnsupported
 from bot.core.starting import JobSpec, StartRequest, start_job
 from bot.discord_layer import message_image, render
+from bot.discord_layer.acks import acks_of
 from bot.discord_layer.channels import ChannelGetter
 from bot.discord_layer.edit import EditModal
 from bot.discord_layer.errors import (
@@ -92,6 +93,9 @@ class Actions:
     async def submit(self, interaction: discord.Interaction[discord.Client], spec: JobSpec) -> Job:
         """Validate, reserve quota, post the public status message and start the job.
         The interaction must already be deferred (ephemerally)."""
+        acks = acks_of(interaction.client)
+        if acks is not None:  # a burst of commands is acknowledged before it is worked on
+            await acks.after_the_others(interaction.id)
         guild_locale = interaction.guild_locale  # None outside a server
         request = StartRequest(
             spec=spec,

@@ -14,6 +14,7 @@ from bot.core.db import Database
 from bot.core.jobs.runner import JobRunner
 from bot.core.lookups import Lookups
 from bot.core.settings import Settings
+from bot.discord_layer.acks import AcksFirst
 from bot.discord_layer.actions import Actions
 from bot.discord_layer.audit_channel import AuditForwarder
 from bot.discord_layer.command_sync import sync_commands_once
@@ -78,6 +79,7 @@ class VideoBot(commands.AutoShardedBot):
             max_messages=None,
         )
         self.shard_ids = settings.discord_shard_ids  # None: every shard in this process
+        self.acks = AcksFirst()
         self.settings = settings
         self.db = db
         self.providers = providers
@@ -102,6 +104,11 @@ class VideoBot(commands.AutoShardedBot):
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which took 100-150 ms with 500 jobs in flight.
         gc.freeze()
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[discord.Client], _command: object
+    ) -> None:
+        self.acks.answered(interaction.id)
 
     async def on_ready(self) -> None:
         log.info("connected as %s to %d servers", self.user, len(self.guilds))

@@ -27,6 +27,7 @@ from bot.core.i18n import Wording, ngettext, number, sentences, translate
 from bot.core.images import ImageRejected
 from bot.core.observability import logs
 from bot.core.quotas import Usage
+from bot.discord_layer.acks import acks_of
 from bot.discord_layer.render import safe_text
 from providers import Mode
 
@@ -361,9 +362,15 @@ class ReelbotTree(app_commands.CommandTree[discord.Client]):
         # Each interaction runs in its own task: its log lines (and those of the jobs it
         # starts) carry its id and server.
         logs.bind(interaction_id=interaction.id, guild_id=interaction.guild_id)
+        acks = acks_of(interaction.client)
+        if acks is not None:
+            acks.arrived(interaction.id)
         return True
 
     async def on_error(
         self, interaction: discord.Interaction[discord.Client], error: app_commands.AppCommandError
     ) -> None:
+        acks = acks_of(interaction.client)
+        if acks is not None:
+            acks.answered(interaction.id)
         await report(interaction, error)
