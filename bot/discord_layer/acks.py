@@ -75,10 +75,14 @@ class AcksFirst:
             await asyncio.sleep(min(quiet_left, left))
 
     def _forget_stale(self) -> None:
+        # Entries are kept in arrival order (a dict keeps insertion order, and each id arrives
+        # once), so the stale ones are at the front: stop at the first that is not.
         oldest = self._clock() - STALE_AFTER
-        for interaction_id, at in list(self._unanswered.items()):
-            if at < oldest:
-                del self._unanswered[interaction_id]
+        while self._unanswered:
+            interaction_id, at = next(iter(self._unanswered.items()))
+            if at >= oldest:
+                return
+            del self._unanswered[interaction_id]
 
 
 def acks_of(client: object) -> AcksFirst | None:
