@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, event
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -183,6 +184,37 @@ def upgrade_schema(engine: Engine) -> None:
     migrations.upgrade(engine)
 
 
+@dataclass(slots=True)
+class _Progress:
+    committing: bool  # a COMMIT, or a statement that commits itself, has been sent
+
+
+@contextmanager
+def driver_errors(
+    dialect: Dialect, connection: Any, invalidate: Callable[[BaseException], None]
+) -> Iterator[None]:
+    """Errors of statements sent on the driver's own connection raised as SQLAlchemy raises
+    those of its own statements: wrapped in `DBAPIError` (`IntegrityError` for a unique
+    violation, and so on), and on a lost connection with the connection invalidated, so the
+    pool replaces it and `Database`'s retries recognise the loss."""
+    base = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as error:
+        lost = dialect.is_disconnect(error, connection, None)
+        if lost:
+            invalidate(error)
+        raise DBAPIError.instance(
+            None,
+            None,
+            error,
+            base,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from error
+
+
 class Database:
     """Runs blocking session work in worker threads so the event loop never waits on I/O."""
 
@@ -242,36 +274,83 @@ class Database:
         """
         one_statement = autocommit and not self.is_sqlite
 
+        def attempt(progress: _Progress) -> _T:
+            with self.session(autocommit=one_statement) as session:
+                result = work(session)
+                progress.committing = True
+                session.commit()
+                return result
+
+        return await self._in_thread(
+            attempt, landed=landed, idempotent=idempotent, one_statement=one_statement
+        )
+
+    async def run_on_driver(
+        self,
+        work: Callable[[Any], _T],
+        *,
+        landed: Callable[[Session], _T | None],
+    ) -> _T:
+        """PostgreSQL only: `work(connection)` on a pooled psycopg connection in autocommit
+        mode, for one statement that is atomic by itself and sent on the bot's busiest path
+        (a reservation). It skips the session and SQLAlchemy's statement execution, which
+        cost more CPU than the call itself; the pool, its pings and `run`'s retries stay:
+        driver errors are raised as SQLAlchemy's (`driver_errors`), and a connection lost
+        while the statement ran is settled by `landed`, as in `run(autocommit=True)`."""
+        if self.is_sqlite:
+            raise TypeError("run_on_driver is for PostgreSQL; SQLite work runs in `run`")
+
+        def attempt(_progress: _Progress) -> _T:
+            pooled = self.engine.raw_connection()
+            try:
+                connection: Any = pooled.driver_connection
+                with driver_errors(self.engine.dialect, connection, pooled.invalidate):
+                    connection.autocommit = True  # a client-side switch: nothing is sent
+                    try:
+                        return work(connection)
+                    finally:
+                        if not connection.closed:
+                            connection.autocommit = False
+            finally:
+                pooled.close()  # back to the pool, or discarded if invalidated
+
+        return await self._in_thread(attempt, landed=landed, idempotent=False, one_statement=True)
+
+    async def _in_thread(
+        self,
+        attempt: Callable[[_Progress], _T],
+        *,
+        landed: Callable[[Session], _T | None] | None,
+        idempotent: bool,
+        one_statement: bool,
+    ) -> _T:
         def call() -> _T:
             deadline = time.monotonic() + RECONNECT_SECONDS
             delay = 0.05
             unsure = False  # the last commit's outcome is unknown
             while True:
-                committing = one_statement
+                progress = _Progress(committing=one_statement)
                 try:
-                    with self.session(autocommit=one_statement) as session:
-                        if unsure and landed is not None:
+                    if unsure and landed is not None:
+                        with self.session() as session:
                             found = landed(session)
-                            if found is not None:
-                                log.info("the interrupted commit had taken effect")
-                                return found
-                            unsure = False
-                        result = work(session)
-                        committing = True
-                        session.commit()
-                        return result
+                        if found is not None:
+                            log.info("the interrupted commit had taken effect")
+                            return found
+                        unsure = False
+                    return attempt(progress)
                 except DBAPIError as error:
                     if self.is_sqlite or not _is_disconnect(error):
                         raise
-                    if committing and landed is None and not idempotent:
+                    if progress.committing and landed is None and not idempotent:
                         raise
                     if time.monotonic() + delay > deadline:
                         raise
-                    unsure = unsure or committing
+                    unsure = unsure or progress.committing
                     log.warning(
                         "database connection lost (%s)%s; running the transaction again",
                         type(error.orig).__name__,
-                        " while committing" if committing else "",
+                        " while committing" if progress.committing else "",
                     )
                 time.sleep(delay)  # a worker thread, never the event loop
                 delay = min(delay * 2, 1.0)

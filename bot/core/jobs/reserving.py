@@ -40,7 +40,6 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
-    text,
 )
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Executable
@@ -48,6 +47,7 @@ from sqlmodel import Session
 
 from bot.core import quota_figures, quotas
 from bot.core.audit import AuditAction, AuditEntry, job_audit_values
+from bot.core.db import driver_errors
 from bot.core.errors import Refused
 from bot.core.jobs.models import ACTIVE_STATES, Job, LedgerEntry, LedgerKind
 from bot.core.quota_policy import QuotaPolicy, utc_midnight
@@ -79,17 +79,30 @@ def store_new(
     (and the server) can spend its cost now; else raise what `quota_figures.refusal` makes of
     the figures read under the lock. `job` is left detached, as if loaded and its session
     closed."""
-    postgresql = session.connection().dialect.name == "postgresql"
-    store = _stored_by_function if postgresql else _stored
-    refused = store(session, job=job, policy=policy, now=now, budget=budget, hold=hold)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        pooled = connection.connection
+        with driver_errors(connection.dialect, pooled.driver_connection, connection.invalidate):
+            refused = call_store_job(
+                pooled.driver_connection, job=job, policy=policy, now=now, budget=budget, hold=hold
+            )
+    else:
+        refused = _stored(session, job=job, policy=policy, now=now, budget=budget, hold=hold)
     if refused is not None:
         raise refused
-    if inspect(job).transient:  # not when a transaction lost at COMMIT is run again
+    detached(job)
+
+
+def detached(job: Job) -> Job:
+    """`job`, stored, as if loaded and its session closed (not when a transaction lost at
+    COMMIT is run again: it already is)."""
+    if inspect(job).transient:
         make_transient_to_detached(job)
+    return job
 
 
-def _stored_by_function(
-    session: Session,
+def call_store_job(
+    connection: Any,
     *,
     job: Job,
     policy: QuotaPolicy,
@@ -97,18 +110,23 @@ def _stored_by_function(
     budget: int | None,
     hold: bool,
 ) -> Refused | None:
-    """PostgreSQL: lock, check and insert in one call; None if the job was stored, else why
-    not, from the figures the call sent back."""
+    """PostgreSQL: lock, check and insert in one call of `reelbot_store_job`, sent on the
+    driver's (psycopg's) `connection`; None if the job was stored, else why not, from the
+    figures the call sent back. A reservation is the bot's busiest statement, and SQLAlchemy's
+    execution of it costs more CPU than the call itself, so it is sent on the driver's own
+    connection (`bot.core.db.driver_errors` raises its errors as SQLAlchemy's)."""
     values = function_values(job=job, policy=policy, now=now, budget=budget, hold=hold)
-    row = session.connection().execute(STORE_JOB, values).one()
-    if row.stored:
+    with connection.cursor() as cursor:
+        cursor.execute(STORE_JOB, values, prepare=True)
+        used, in_flight, spent, first_at, fits_at, stored = cursor.fetchone()
+    if stored:
         return None
     figures = quota_figures.Figures(
-        total=int(row.used),
-        first_at=row.first_at,
-        fits_at=row.fits_at,
-        in_flight=int(row.in_flight),
-        spent=int(row.spent),
+        total=int(used),
+        first_at=first_at,
+        fits_at=fits_at,
+        in_flight=int(in_flight),
+        spent=int(spent),
     )
     return _surely(
         quota_figures.refusal(
@@ -146,14 +164,14 @@ def function_values(
 _ACTIVE = sorted(state.value for state in ACTIVE_STATES)
 _SPENT_KINDS = [LedgerKind.RESERVE.value, LedgerKind.REFUND.value]
 
-# A short statement with few parameters, which psycopg parses once and prepares on the server
-# (psycopg docs, advanced/prepare).
-STORE_JOB = text("""
+# A short statement with few parameters in psycopg's own placeholders, prepared on the server
+# at its first call on each connection (psycopg docs, advanced/prepare).
+STORE_JOB = """
     SELECT used, in_flight, spent, first_at, fits_at, stored FROM reelbot_store_job(
-        :guild_id, :user_id, :cost, :since, :midnight, :limit, :max_in_flight, :budget, :now,
-        CAST(:active AS text[]), CAST(:spent_kinds AS text[]), :reserve_kind,
-        CAST(:job AS json), CAST(:audit AS json))
-""")
+        %(guild_id)s, %(user_id)s, %(cost)s, %(since)s, %(midnight)s, %(limit)s,
+        %(max_in_flight)s, %(budget)s, %(now)s, %(active)s::text[], %(spent_kinds)s::text[],
+        %(reserve_kind)s, %(job)s::json, %(audit)s::json)
+"""
 
 
 def _stored(

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.db import Database
-from bot.core.errors import BudgetExhausted, QuotaExceeded, TooManyInFlight
-from bot.core.jobs import fence, reasons, store
+from bot.core.errors import BudgetExhausted, QuotaExceeded, Refused, TooManyInFlight
+from bot.core.jobs import fence, reasons, reserving, store
 from bot.core.jobs.contracts import (
     CancelResult,
     Presenter,
@@ -75,22 +75,34 @@ async def store_new_job(
     hold: bool,
 ) -> Job:
     """`store.accept` as the bot runs it: on PostgreSQL one call in autocommit mode (no BEGIN
-    or COMMIT round trips), a connection lost during it settled by whether the job's row is
-    there; on SQLite one write transaction."""
-    return await db.run(
-        lambda s: store.accept(
-            session=s,
-            job=job,
-            policy=policy,
-            now=now,
-            owner=owner,
-            lease_seconds=lease_seconds,
-            budget=budget,
-            hold=hold,
-        ),
-        autocommit=True,
-        landed=lambda s: store.get(session=s, job_id=job.id),
-    )
+    or COMMIT round trips), sent on the driver's connection (`Database.run_on_driver`), a
+    connection lost during it settled by whether the job's row is there; on SQLite one write
+    transaction."""
+    if db.is_sqlite:
+        return await db.run(
+            lambda s: store.accept(
+                session=s,
+                job=job,
+                policy=policy,
+                now=now,
+                owner=owner,
+                lease_seconds=lease_seconds,
+                budget=budget,
+                hold=hold,
+            )
+        )
+    store.ready(job, policy=policy, now=now, owner=owner, lease_seconds=lease_seconds, hold=hold)
+
+    def call(connection: Any) -> Job | Refused:
+        refused = reserving.call_store_job(
+            connection, job=job, policy=policy, now=now, budget=budget, hold=hold
+        )
+        return refused or job
+
+    outcome = await db.run_on_driver(call, landed=lambda s: store.get(session=s, job_id=job.id))
+    if isinstance(outcome, Refused):
+        raise outcome
+    return reserving.detached(outcome)
 
 
 class JobRunner:

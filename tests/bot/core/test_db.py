@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import event, inspect, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 import bot.core.guild.models
@@ -324,6 +324,78 @@ async def test_one_statement_work_runs_in_autocommit_and_a_lost_answer_is_checke
         assert await database.run(insert) == 2 and seen[-1] == 3
     finally:
         event.remove(database.engine, "after_cursor_execute", answer_lost)
+        database.close()
+
+
+@postgresql_only
+async def test_work_on_the_driver_connection_commits_by_itself_and_a_lost_answer_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run_on_driver`: the statement is committed by itself on psycopg's own connection; the
+    connection goes back to the pool out of autocommit; a connection lost after the statement
+    ran (its server process ended before the answer was read) is settled by `landed`, not run
+    again; one cut by a restart before it ran is run once on a new one; a unique violation is
+    SQLAlchemy's `IntegrityError`, as from `run`."""
+    monkeypatch.setattr(db_module, "PING_IF_IDLE_SECONDS", 3600.0)  # reuse without a ping
+    database = Database.connect(database_url(tmp_path / "unused.db"))
+    await database.run(lambda s: s.execute(text("CREATE TABLE probe (n INTEGER PRIMARY KEY)")))
+    calls: list[int] = []
+    lose_answer = [0]
+    restart_first = [0]
+
+    def insert(connection: Any) -> int:
+        calls.append(1)
+        if restart_first[0]:
+            restart_first[0] = 0
+            testdb.postgres_server().restart()  # this pooled connection is gone
+        n = len(calls)
+        connection.execute("INSERT INTO probe (n) VALUES (%s)", (n,))
+        with database.engine.connect() as other:  # committed already: no BEGIN was sent
+            assert _probe_rows(Session(other)) >= 1
+        if lose_answer[0]:
+            lose_answer[0] = 0
+            with database.engine.connect() as other:
+                pid = connection.info.backend_pid
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            connection.execute("SELECT 1")  # the answer never comes
+        return n
+
+    def landed(session: Session) -> int | None:
+        found = session.execute(text("SELECT max(n) FROM probe")).scalar_one()
+        return -int(found) if found == len(calls) else None
+
+    try:
+        assert await database.run_on_driver(insert, landed=landed) == 1
+        # Back in the pool out of autocommit: an ordinary transaction is atomic again.
+        with pytest.raises(DBAPIError):
+            await database.run(lambda s: s.execute(text("INSERT INTO probe (n) VALUES (100), (1)")))
+        assert await database.run(_probe_rows) == 1
+        lose_answer[0] = 1
+        with caplog.at_level(logging.WARNING, logger="bot.core.db"):
+            assert await database.run_on_driver(insert, landed=landed) == -2
+        assert "database connection lost" in caplog.text
+        assert len(calls) == 2 and await database.run(_probe_rows) == 2  # not run again
+        restart_first[0] = 1
+        # Lost before the statement: `landed` finds nothing, so it runs once more.
+        assert await database.run_on_driver(insert, landed=landed) == 4
+        rows = await database.run(lambda s: s.execute(text("SELECT n FROM probe")).all())
+        assert sorted(rows) == [(1,), (2,), (4,)]
+
+        def duplicate(connection: Any) -> None:
+            connection.execute("INSERT INTO probe (n) VALUES (1)")
+
+        with pytest.raises(IntegrityError):
+            await database.run_on_driver(duplicate, landed=lambda s: None)
+    finally:
+        database.close()
+
+
+async def test_work_on_the_driver_connection_is_refused_on_sqlite(tmp_path: Path) -> None:
+    database = Database.connect(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        with pytest.raises(TypeError, match="PostgreSQL"):
+            await database.run_on_driver(lambda c: 1, landed=lambda s: None)
+    finally:
         database.close()
 
 
