@@ -14,7 +14,8 @@ allows: the path every accepted request takes, so it is built for speed.
 
 SQLite's statements are SQLAlchemy Core, built once per shape (the member's guild NULL or not,
 a budget or not, reserved or held) and compiled once per engine (SQLAlchemy's compiled cache);
-PostgreSQL's is one fixed call (`STORE_JOB`). Never ORM objects and a flush.
+PostgreSQL's is one fixed call (`STORE_JOB`), sent on psycopg's own connection and prepared
+there (`call_store_job`). Never ORM objects and a flush.
 
 A refused request is decided under the lock too, by the same call, and explained to the member
 with the figures read under it (`bot.core.quota_figures`: the usage, when enough units free up):
