@@ -38,6 +38,14 @@ from ._state import (
 
 DEFAULT_APPLICATION_ID = 1_200_000_000_000_000_001
 DEFAULT_BOT_USER_ID = 1_200_000_000_000_000_002
+# Connections waiting to be accepted before the kernel drops new ones. aiohttp's TCPSite
+# allows 128 (aiohttp docs, web_reference: TCPSite's backlog). discord.py opens a connection
+# per concurrent request (its connector has no limit: `TCPConnector(limit=0)`, discord/http.py),
+# so a burst of 1,000 deferrals opens hundreds at once; Discord's API edge accepts them, while
+# a full queue here drops their SYNs, which the client sends again only after the initial
+# retransmission timeout of 1 s (RFC 6298, 2.1): a second late, for a reason Discord never
+# gives. The kernel caps the figure at net.core.somaxconn.
+ACCEPT_BACKLOG = 4096
 DEFAULT_OWNER_ID = 1_200_000_000_000_000_100
 
 _COMPONENT_TYPES_WITH_VALUES = (3, 5, 6, 7, 8)
@@ -96,7 +104,7 @@ class FakeDiscord(DiscordState):
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=ACCEPT_BACKLOG)
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
