@@ -100,7 +100,14 @@ def submitted_prompts(w: World) -> Counter[str]:
     )
 
 
-def assert_delivered_once_charged_once(w: World, prompts: list[str]) -> None:
+async def assert_delivered_once_charged_once(w: World, prompts: list[str]) -> None:
+    # A job is marked delivered after its result is posted and the post's follow-ups are done:
+    # on a loaded machine, seconds after the post the caller waited for.
+    await w.fake.wait_for(
+        lambda: all(jobs(w)[p].state == "delivered" for p in prompts),
+        timeout=30,
+        what=f"every one of {prompts} delivered",
+    )
     sent = submitted_prompts(w)
     found = jobs(w)
     for prompt in prompts:
@@ -241,7 +248,7 @@ async def _story(w: World, processes: dict[str, BotProcess]) -> None:
     await w.fake.wait_for(lambda: len(results(w)) == 5, timeout=90)
     await asyncio.sleep(1.0)  # nothing more may arrive
     assert len(results(w)) == len(set(results(w))) == 5
-    assert_delivered_once_charged_once(w, on_0 + on_1)
+    await assert_delivered_once_charged_once(w, on_0 + on_1)
     held_id = jobs(w)[held].id
     assert jobs(w)[held].state in ("submitted", "running")
     assert f"job {held_id}: resuming after a restart" in first_1.log_text()
@@ -308,7 +315,7 @@ async def _story(w: World, processes: dict[str, BotProcess]) -> None:
     await w.fake.wait_for(lambda: len(results(w)) == 5 + QUOTA, timeout=90)
     await asyncio.sleep(1.0)
     assert len(results(w)) == len(set(results(w))) == 5 + QUOTA
-    assert_delivered_once_charged_once(w, [job.prompt for job in taken])
+    await assert_delivered_once_charged_once(w, [job.prompt for job in taken])
     live = "".join(p.log_text() for p in (first_1, new_0, newer_0) if p is not old)
     for job_id in mine:
         assert f"job {job_id}: resuming after a restart" in live or (
