@@ -1,7 +1,8 @@
 """What one provider status request costs the bot in CPU: the floor under `bot_load`.
 
 The bot's provider client is httpx (the project's stack) with the bot's transport
-(`providers.connections.provider_transport`: a gate and single-connection pools per provider).
+(`providers.connections.provider_transport`: a gate per provider, and aiohttp's client session
+under httpx).
 Side by side, on the same loopback server and the same request: httpx with its default pool,
 and aiohttp's client (the one discord.py brings), for reference. Each client sends `requests`
 GETs of a RunComfy-shaped status path, `CONCURRENT` at a time over keep-alive connections, and

@@ -72,9 +72,10 @@ def point_discord_at(settings: Settings) -> None:
 
 def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
     """The provider client's transport: requests counted per provider, then, for each provider,
-    let through no more at once than PROVIDER_MAX_CONNECTIONS, each on a connection of its own
-    (providers/connections.py: what a request costs does not grow with the connections open,
-    and a slow provider never holds the places another provider's checks need)."""
+    let through no more at once than PROVIDER_MAX_CONNECTIONS, on as many connections of its own,
+    sent by aiohttp's client under httpx (providers/connections.py: what a request costs does
+    not grow with the connections open, and a slow provider never holds the places another
+    provider's checks need)."""
     bases = {name.value: config.base_url for name, config in settings.provider_configs().items()}
     hosts = provider_hosts(bases)
     return MeteredTransport(

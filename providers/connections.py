@@ -1,64 +1,153 @@
 """How the provider client's connections are organised: a gate and connections of its own for
-each provider host, and every request on a connection that no other request is using.
+each provider host, and the requests sent by aiohttp's client under httpx's.
 
-httpcore's connection pool (1.0.x) walks every connection it holds each time a request enters or
-leaves it: it checks each one's keep-alive, probes each idle one's socket for a server-side close,
-and counts the idle ones once per connection, so a request's cost grows with the pool (with 100
-keep-alive connections to the providers, the walk was most of the bot's CPU; benchmarks/REPORT.md,
-bot_load). `OneConnectionEach` keeps many single-connection pools instead and lends a free one to
-each request, so every walk covers one connection whatever the number open, and `ByHost` gives
-each provider its own gate and connections, so a slow provider's checks never hold the places
-another provider's need.
+httpx stays the providers' client (its requests, responses, timeouts, redirects and errors are
+what `providers` is written against); only the transport under it is aiohttp's. httpcore's
+connection pool (1.0.x) walks every connection it holds each time a request enters or leaves it,
+so a request's cost grew with the connections open, and even one connection per pool cost
+0.45 ms of the event loop per status check where aiohttp's client costs 0.08 ms
+(benchmarks/REPORT.md, http_client): with thousands of jobs in flight that was most of the bot's
+CPU. aiohttp is already here (discord.py is built on it). `ByHost` gives each provider its own
+gate and connections, so a slow provider's checks never hold the places another provider's need.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 
+import aiohttp
 import httpx
+import yarl
+from multidict import CIMultiDict
 
-from providers.gate import GatedTransport, ReturningStream
+from providers.gate import GatedTransport
 
 
-class OneConnectionEach(httpx.AsyncBaseTransport):
-    """Each request on a connection of its own, from single-connection pools kept for reuse.
+class AiohttpConnections(httpx.AsyncBaseTransport):
+    """Sends httpx requests with an aiohttp client session of at most `size` connections.
 
-    A request takes the pool that was given back last (its connection the most recently used, so
-    the least likely to have expired), or a new pool when every one is lent out, and gives it back
-    when its response is closed. It never waits here: bound the requests inside with a
-    `GatedTransport` in front, which then bounds the pools (and connections) too.
+    The session does no more than send and receive: httpx above it follows redirects, keeps
+    cookies and decodes compressed bodies (so aiohttp does none of that), and aiohttp's errors
+    become the httpx errors they mean, so a request that never reached the provider
+    (`httpx.ConnectError`, `httpx.ConnectTimeout`) stays distinguishable from one whose answer
+    was lost. The session is made on first use, inside the event loop that uses it.
     """
 
-    def __init__(self, new_pool: Callable[[], httpx.AsyncBaseTransport]) -> None:
-        self._new_pool = new_pool
-        self._free: list[httpx.AsyncBaseTransport] = []
-        self.pools: list[httpx.AsyncBaseTransport] = []
-        """Every pool made so far (at most as many as requests were ever inside at once)."""
+    def __init__(
+        self, *, size: int, ssl_context: ssl.SSLContext, keepalive_expiry: float = 5.0
+    ) -> None:
+        if size < 1:
+            raise ValueError("the connections need room for at least one request")
+        self.size = size
+        self._ssl = ssl_context
+        self._keepalive_expiry = keepalive_expiry
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.size,
+                limit_per_host=0,
+                ssl=self._ssl,
+                keepalive_timeout=self._keepalive_expiry,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=False,
+            )
+        return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        pool = self._free.pop() if self._free else self._make()
+        session = self._open()
+        seconds = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=seconds.get("pool"),
+            sock_connect=seconds.get("connect"),
+            sock_read=seconds.get("read"),
+        )
+        body = await request.aread()
+        # The body is sent whole, with its length: never chunked.
+        headers = CIMultiDict(
+            (name, value)
+            for name, value in request.headers.multi_items()
+            if name.lower() != "transfer-encoding"
+        )
+        if request.method not in ("GET", "HEAD") or body:
+            headers["Content-Length"] = str(len(body))
         try:
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            self._free.append(pool)
-            raise
-        stream = response.stream
-        if not isinstance(stream, httpx.AsyncByteStream):  # not from an async transport
-            self._free.append(pool)
-            return response
-        response.stream = ReturningStream(stream, lambda: self._free.append(pool))
-        return response
-
-    def _make(self) -> httpx.AsyncBaseTransport:
-        pool = self._new_pool()
-        self.pools.append(pool)
-        return pool
+            response = await session.request(
+                request.method,
+                yarl.URL(str(request.url), encoded=True),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                skip_auto_headers=("Content-Type",),  # only the request's own
+                timeout=timeout,
+            )
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise _as_httpx(error, request) from error
+        version = response.version or aiohttp.HttpVersion11
+        return httpx.Response(
+            status_code=response.status,
+            headers=[(name, value) for name, value in response.raw_headers],
+            stream=_Body(response, request),
+            extensions={
+                "http_version": f"HTTP/{version.major}.{version.minor}".encode(),
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
 
     async def aclose(self) -> None:
-        pools, self.pools, self._free = self.pools, [], []
-        for pool in pools:
-            await pool.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """An aiohttp response's body as httpx reads it. Closing it gives the connection back for
+    reuse when the body was read to its end, and closes it otherwise."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise _as_httpx(error, self._request) from error
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error an aiohttp error means. Order matters: aiohttp's timeout errors are also
+    `TimeoutError`s, and its connect errors are also `OSError`s."""
+    message = str(error) or type(error).__name__
+    kind: type[httpx.TransportError]
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout  # no connection was made: nothing was sent
+    elif isinstance(error, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError  # refused, unreachable, TLS handshake or name lookup failed
+    elif isinstance(error, aiohttp.NonHttpUrlClientError | aiohttp.InvalidUrlClientError):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(error, TimeoutError):
+        kind = httpx.ReadTimeout  # sent, no answer in time
+    elif isinstance(
+        error,
+        aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
+    ):
+        kind = httpx.RemoteProtocolError  # the connection ended or the answer was malformed
+    else:
+        kind = httpx.ReadError
+    return kind(message, request=request)
 
 
 class ByHost(httpx.AsyncBaseTransport):
@@ -82,16 +171,12 @@ class ByHost(httpx.AsyncBaseTransport):
 def gated_connections(
     size: int, *, ssl_context: ssl.SSLContext, keepalive_expiry: float = 5.0
 ) -> GatedTransport:
-    """At most `size` requests at once, each on a connection of its own (at most `size` open).
-    One TLS context for all of them: httpx would otherwise load the CA bundle once per pool."""
-    limits = httpx.Limits(
-        max_connections=1, max_keepalive_connections=1, keepalive_expiry=keepalive_expiry
+    """At most `size` requests at once, on at most `size` connections. One TLS context for all
+    of them (loading the CA bundle is slow)."""
+    connections = AiohttpConnections(
+        size=size, ssl_context=ssl_context, keepalive_expiry=keepalive_expiry
     )
-
-    def new_pool() -> httpx.AsyncBaseTransport:
-        return httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
-
-    return GatedTransport(OneConnectionEach(new_pool), size=size)
+    return GatedTransport(connections, size=size)
 
 
 def provider_transport(hosts: list[str], *, connections: int) -> ByHost:
