@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -302,9 +303,12 @@ class DiscordPresenter:
 
 
 def _signature(job: Job, waiting_position: int | None) -> object:
-    """What a status message shows: an edit that would not change it is not sent."""
+    """What a status message shows: an edit that would not change it is not sent. Kept for
+    every job in flight, so a digest of the embed (16 bytes) rather than its text (about 1 KiB).
+    """
     embed = render.status_embed(job, waiting_position=waiting_position).to_dict()
-    return (repr(sorted(embed.items())), job.state.is_final)
+    digest = hashlib.blake2b(repr(sorted(embed.items())).encode(), digest_size=16).digest()
+    return (digest, job.state.is_final)
 
 
 def _link(job: Job) -> str:

@@ -101,6 +101,7 @@ class JobDriver:
         if job is None or job.lease_owner != self.owner:
             return False
         epoch = job.lease_epoch
+        del job  # each step reads its own: no copy is kept for the job's whole life
         fence.bind(epoch)  # this task's fenced writes carry it
         crashes = 0
         while True:
@@ -236,21 +237,22 @@ class JobDriver:
                 reasons.stored(reasons.PROVIDER_GONE_UNKNOWN, provider=job.provider),
             )
         logs.bind(provider=job.provider, provider_job_id=job.provider_job_id, guild_id=job.guild_id)
-        current = job
 
         async def on_update(update: JobUpdate) -> None:
-            nonlocal current
             now = self.clock()
             match update:
                 case Queued(position=position):
                     await self.moves.set_fields(job.id, queue_position=position)
-                    current.queue_position = position
-                    await self.moves.show(current)
+                    job.queue_position = position
+                    await self.moves.show(job)
                 case Running():
                     moved = await self.moves.move(job.id, JobState.RUNNING, now=now, started_at=now)
                     if moved is not None:
-                        current = moved
-                        await self.moves.show(current)
+                        # One copy of the job per driver for as long as it runs: the newer read's
+                        # values become this one's (those the rest of the poll reads, its id,
+                        # times and configuration, do not change).
+                        store.absorb(job, moved)
+                        await self.moves.show(job)
                 case _:
                     pass
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.core import quotas
@@ -168,6 +169,18 @@ _AUDITED = {
 
 def get(*, session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id, populate_existing=True)
+
+
+_COLUMNS = tuple(attribute.key for attribute in inspect(Job).column_attrs)
+
+
+def absorb(job: Job, newer: Job) -> None:
+    """Give `job` every stored value of `newer`, a later read of the same row, as loaded (not
+    pending) values: a caller keeps one copy of a job rather than one per read."""
+    if job.id != newer.id:
+        raise ValueError(f"job {job.id} cannot take the values of job {newer.id}")
+    for key in _COLUMNS:
+        set_committed_value(job, key, getattr(newer, key))
 
 
 def update_fields(

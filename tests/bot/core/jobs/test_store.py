@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 from sqlmodel import select
 
 from bot.core.audit import AuditAction, AuditEntry
@@ -183,3 +184,21 @@ def test_a_new_job_is_stored_whole_with_its_ledger_and_audit_rows(
     assert set(expected_audit) == audited
     assert len(audits) == 1
     assert {name: getattr(audits[0], name) for name in expected_audit} == expected_audit
+
+
+def test_a_newer_read_is_absorbed_as_loaded_values(db: Database) -> None:
+    job = accept(db, new_job(), now=1000)
+    with db.session() as session:
+        older = store.get(session=session, job_id=job.id)
+    assert older is not None
+    assert [older.state] == [JobState.ACCEPTED]
+    newer = move(db, job.id, JobState.SUBMITTING, now=1001)
+    assert newer is not None
+    store.absorb(older, newer)
+    assert older.state is JobState.SUBMITTING
+    assert older.updated_at == newer.updated_at
+    assert inspect(older).modified is False  # loaded, not changes waiting to be written
+    with db.session() as session:
+        assert session.get(Job, job.id).state is JobState.SUBMITTING  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="cannot take the values"):
+        store.absorb(older, accept(db, new_job(user=2), now=1002))
