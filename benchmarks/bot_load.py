@@ -32,7 +32,6 @@ import contextlib
 import dataclasses
 import gc
 import json
-import logging
 import math
 import os
 import random
@@ -217,15 +216,13 @@ class GcTimer:
 
 def child_settings() -> Settings:
     """The bot's settings from the environment, with logging to stderr, as `python -m bot run`
-    sets them up."""
+    sets them up (`bot.__main__.main`)."""
+    from bot.core.observability import logs
     from bot.core.settings import load_settings
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(level=settings.log_level, fmt=settings.log_format, stream=sys.stderr)
+    logs.quiet_request_logs()
     return settings
 
 

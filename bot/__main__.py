@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from rich.console import Console
@@ -46,12 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli.EXIT_BAD_INPUT
     logs.configure(level=settings.log_level, fmt=settings.log_format, stream=sys.stderr)
     command = args.command or "run"
-    if command == "generate" or logging.root.level > logging.DEBUG:
-        # httpx logs every request at INFO: `generate` shows its own progress, which such lines
-        # would cut into, and a bot polling hundreds of jobs would write hundreds of lines a
-        # second that the metrics already count. LOG_LEVEL=DEBUG shows them for the bot.
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))
+    logs.quiet_request_logs(always=command == "generate")
     try:
         if command == "check":
             return cli.check(settings, console)

@@ -68,3 +68,17 @@ def configure(*, level: str, fmt: str, stream: TextIO | None = None) -> logging.
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
+
+
+# Libraries that log one line per HTTP request at INFO.
+PER_REQUEST_LOGGERS = ("httpx", "httpcore")
+
+
+def quiet_request_logs(*, always: bool = False) -> None:
+    """Keep the HTTP clients' one line per request out of the log unless it is at DEBUG (or
+    `always`): a bot polling thousands of jobs would write a thousand lines a second that the
+    metrics already count, and `reelbot generate` shows its own progress, which they would cut
+    into."""
+    if always or logging.root.level > logging.DEBUG:
+        for name in PER_REQUEST_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))
