@@ -39,7 +39,7 @@ from bot.discord_layer.review_messages import ReviewMessages
 from bot.discord_layer.status_post import StatusPoster
 from bot.services import build_wakeups, side_services, webhook_urls
 from providers import Downloader, Provider, ProviderName, build_providers, new_download_client
-from providers.connections import provider_transport
+from providers.connections import ProviderClient, provider_transport
 from providers.webhooks import Wakeups
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,15 @@ def metered_transport(settings: Settings, metrics: Metrics) -> MeteredTransport:
         provider_transport(list(hosts), connections=settings.provider_max_connections),
         metrics=metrics,
         hosts=hosts,
+    )
+
+
+def provider_client(settings: Settings, metrics: Metrics) -> ProviderClient:
+    """The one client for the providers' APIs (downloads have their own)."""
+    return ProviderClient(
+        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
+        follow_redirects=False,
+        transport=metered_transport(settings, metrics),
     )
 
 
@@ -192,11 +201,7 @@ async def build_bot(settings: Settings) -> AsyncIterator[VideoBot]:
     wakeups = build_wakeups(settings, metrics)
     try:
         async with (
-            httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
-                follow_redirects=False,
-                transport=metered_transport(settings, metrics),
-            ) as client,
+            provider_client(settings, metrics) as client,
             new_download_client() as download_client,
         ):
             providers = build_providers(

@@ -38,6 +38,7 @@ from providers import (
     new_download_client,
     wait_for_job,
 )
+from providers.connections import ProviderClient
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -59,7 +60,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
     """The one client for provider APIs."""
-    return httpx.AsyncClient(
+    return ProviderClient(
         timeout=httpx.Timeout(settings.http_timeout_seconds, connect=10.0),
         follow_redirects=False,
     )

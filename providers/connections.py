@@ -9,12 +9,15 @@ so a request's cost grew with the connections open, and even one connection per 
 (benchmarks/REPORT.md, http_client): with thousands of jobs in flight that was most of the bot's
 CPU. aiohttp is already here (discord.py is built on it). `ByHost` gives each provider its own
 gate and connections, so a slow provider's checks never hold the places another provider's need.
+`ProviderClient` is the httpx client itself, without the reference cycle httpx leaves in each
+response.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 import httpx
@@ -22,6 +25,30 @@ import yarl
 from multidict import CIMultiDict
 
 from providers.gate import GatedTransport
+
+# What a read response's body is left as (`ProviderClient`): it is never read again.
+_READ = httpx.ByteStream(b"")
+
+
+class ProviderClient(httpx.AsyncClient):
+    """httpx's client, whose read responses are freed as soon as they are dropped.
+
+    httpx (0.28) wraps each response's body in a stream that refers back to the response (to
+    time it), a reference cycle: every response, with its request, headers and the transport's
+    own objects, was left for the garbage collector, 42 objects a status check. At a thousand
+    checks a second that made the collector's youngest pass run twice a second and take 50-90 ms
+    each time (benchmarks/REPORT.md, bot_load). Once `send` has read and closed the body (any
+    request but a `stream`ed one), the wrapper is dropped, and the cycle with it; the content
+    and the timing were kept by then.
+    """
+
+    async def send(
+        self, request: httpx.Request, *, stream: bool = False, **options: Any
+    ) -> httpx.Response:
+        response = await super().send(request, stream=stream, **options)
+        if not stream:
+            response.stream = _READ
+        return response
 
 
 class AiohttpConnections(httpx.AsyncBaseTransport):

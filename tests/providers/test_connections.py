@@ -6,16 +6,17 @@ tells apart (never sent, or sent and its answer lost)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.app import metered_transport
+from bot.app import metered_transport, provider_client
 from bot.core.observability.metrics import Metrics
 from bot.core.settings import Settings
 from providers import (
@@ -28,7 +29,7 @@ from providers import (
     VideoRequest,
     build_providers,
 )
-from providers.connections import AiohttpConnections, ByHost, gated_connections
+from providers.connections import AiohttpConnections, ByHost, ProviderClient, gated_connections
 from providers.gate import GatedTransport
 from providers.wavespeed import WaveSpeed
 from tests.e2e.ports import free_port
@@ -57,9 +58,7 @@ async def bot_providers(
 ) -> AsyncIterator[dict[ProviderName, Provider]]:
     """Both providers on the bot's own provider client, two connections each."""
     settings = bot_settings(rc_sim, ws_sim, connections=2)
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(60.0), transport=metered_transport(settings, Metrics())
-    ) as client:
+    async with provider_client(settings, Metrics()) as client:
         yield build_providers(
             settings.provider_configs(), client=client, allow_loopback_urls=True, retry=FAST_RETRY
         )
@@ -256,3 +255,44 @@ async def test_redirects_cookies_and_compression_are_httpx_s_alone(
     assert seen[1].headers.getall("Cookie") == ["region=eu"]
     assert seen[2].headers["Accept-Encoding"] == client.headers["Accept-Encoding"]
     assert "Cookie" not in seen[3].headers
+
+
+@pytest.fixture
+def no_collection() -> Iterator[None]:
+    """The collector off, and what it finds kept in `gc.garbage` rather than freed."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_collection")
+async def test_a_status_check_leaves_nothing_for_the_garbage_collector(
+    bot_providers: dict[ProviderName, Provider], ws_sim: ProviderSim
+) -> None:
+    """Freed as soon as dropped: a response left in a reference cycle waits for the collector,
+    whose passes then stall the event loop (benchmarks/REPORT.md, bot_load)."""
+    wavespeed = bot_providers[ProviderName.WAVESPEED]
+    ws_sim.default_script = JobScript(run_seconds=1e7)
+    job_id = await wavespeed.submit(VideoRequest(mode=Mode.TEXT, prompt="a moth at a lamp"))
+    answers = [await wavespeed.poll(job_id) for _ in range(CHECKS)]
+    assert all(isinstance(a, Running) for a in answers)
+    gc.collect()
+    left = [o for o in gc.garbage if type(o).__module__.split(".")[0] in ("httpx", "aiohttp")]
+    assert left == []
+
+
+async def test_a_streamed_response_is_still_read_whole(ws_sim: ProviderSim) -> None:
+    url = ws_sim.put_file("clip.mp4", b"\x00" * 300_000)
+    gate = gated_connections(2, ssl_context=httpx.create_ssl_context())
+    async with ProviderClient(transport=gate) as client:
+        async with client.stream("GET", url) as response:
+            body = b"".join([chunk async for chunk in response.aiter_bytes()])
+        read = await client.get(url)
+    assert len(body) == 300_000
+    assert read.content == body and read.elapsed.total_seconds() > 0
