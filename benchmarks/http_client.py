@@ -1,7 +1,7 @@
 """What one provider status request costs the bot in CPU: the floor under `bot_load`.
 
-The bot's provider client is httpx (the project's stack) with the bot's transport
-(`providers.connections.provider_transport`: a gate per provider, and aiohttp's client session
+The bot's provider client is httpx (the project's stack): `providers.connections.ProviderClient`
+with the bot's transport (`provider_transport`: a gate per provider, and aiohttp's client session
 under httpx).
 Side by side, on the same loopback server and the same request: httpx with its default pool,
 and aiohttp's client (the one discord.py brings), for reference. Each client sends `requests`
@@ -29,7 +29,7 @@ import httpx
 from aiohttp import web
 
 from benchmarks._report import Section
-from providers.connections import provider_transport
+from providers.connections import ProviderClient, provider_transport
 from tests.e2e.ports import free_port
 
 NAME = "http_client"
@@ -74,8 +74,10 @@ async def _drive(get: Callable[[int], Awaitable[None]], requests: int) -> Measur
 
 
 async def _httpx(base: str, requests: int, transport: httpx.AsyncBaseTransport | None) -> Measured:
+    """httpx's own client and pool, or the bot's client on `transport`."""
     limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
-    async with httpx.AsyncClient(base_url=base, transport=transport, limits=limits) as client:
+    kind = httpx.AsyncClient if transport is None else ProviderClient
+    async with kind(base_url=base, transport=transport, limits=limits) as client:
 
         async def get(number: int) -> None:
             response = await client.get(f"/v1/requests/{number}/status")
