@@ -121,11 +121,18 @@ def transition(
     values: dict[str, Any] = {"state": to, "updated_at": now, **fields}
     if to.is_final:
         values.setdefault("finished_at", now)
-    result: Any = session.execute(update(Job).where(*conditions).values(**values))
-    if result.rowcount != 1:
+    # The moved row comes back with the UPDATE (RETURNING): no second statement to read it, and
+    # none to find what the session holds of it, which the returned row replaces.
+    statement = (
+        update(Job)
+        .where(*conditions)
+        .values(**values)
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    job = session.execute(statement).scalars().one_or_none()
+    if job is None:
         return None
-    job = session.get(Job, job_id, populate_existing=True)
-    assert job is not None  # noqa: S101 - just updated
     action = _AUDITED.get(to)
     if action is not None:
         audit_job(session, job=job, action=action, now=now, moderator_id=actor_id, reason=job.error)
