@@ -130,7 +130,7 @@ def transition(
         .returning(Job)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    job = session.execute(statement).scalars().one_or_none()
+    job: Job | None = session.execute(statement).scalars().one_or_none()
     if job is None:
         return None
     action = _AUDITED.get(to)
