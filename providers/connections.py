@@ -98,13 +98,9 @@ class AiohttpConnections(httpx.AsyncBaseTransport):
             sock_read=seconds.get("read"),
         )
         body = await request.aread()
-        # The body is sent whole, with its length: never chunked.
-        headers = CIMultiDict(
-            (name, value)
-            for name, value in request.headers.multi_items()
-            if name.lower() != "transfer-encoding"
-        )
-        if request.method not in ("GET", "HEAD") or body:
+        headers = CIMultiDict(request.headers.multi_items())  # httpx's, Content-Length included
+        if headers.popall("Transfer-Encoding", None):
+            # A streamed body was read whole above: it is sent with its length, never chunked.
             headers["Content-Length"] = str(len(body))
         try:
             response = await session.request(

@@ -296,3 +296,19 @@ async def test_a_streamed_response_is_still_read_whole(ws_sim: ProviderSim) -> N
         read = await client.get(url)
     assert len(body) == 300_000
     assert read.content == body and read.elapsed.total_seconds() > 0
+
+
+async def test_a_streamed_request_body_is_sent_whole_with_its_length(ws_sim: ProviderSim) -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        yield b'{"prompt": '
+        yield b'"in two parts"}'
+
+    async with gated_client() as client:
+        built = client.build_request("POST", ws_sim.base_url + "/x", content=parts())
+        assert built.headers["transfer-encoding"] == "chunked"  # what httpx would send
+        await client.send(built)
+
+    (sent,) = ws_sim.requests
+    assert sent.body == b'{"prompt": "in two parts"}'
+    assert sent.headers["content-length"] == str(len(sent.body))
+    assert "transfer-encoding" not in sent.headers
