@@ -1,11 +1,11 @@
-"""A gate in front of the provider client's connection pool.
+"""A gate in front of the provider client's connections.
 
-httpcore's pool looks for a free connection for every queued request each time a request starts
-or ends, so its cost grows with the square of the requests waiting in it: with a thousand status
-checks queued, each cost about half again as much CPU as with fifty. `GatedTransport` lets at most
-as many requests into the pool as it has connections; the others wait on a semaphore, which costs
-nothing per waiter. A request holds its place until its response is closed (its body read), so
-the pool never has more requests than connections and never queues.
+`GatedTransport` lets at most as many requests through as there are connections behind it; the
+others wait on a semaphore, which costs nothing per waiter and sets them no deadline. A request
+holds its place until its response is closed (its body read), so the connections behind it never
+have a request waiting: a wait there would count against the request's pool timeout and fail
+status checks that are only queued behind others. (It was first written for httpcore's pool,
+whose cost grew with the square of the requests waiting in it.)
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ class GatedTransport(httpx.AsyncBaseTransport):
 
 
 class ReturningStream(httpx.AsyncByteStream):
-    """A response body that calls `give_back` once, when it is closed (a gate's place, a
-    pool lent to one request)."""
+    """A response body that calls `give_back` once, when it is closed (a gate's place)."""
 
     def __init__(self, inner: httpx.AsyncByteStream, give_back: Callable[[], None]) -> None:
         self._inner = inner

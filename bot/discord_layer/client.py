@@ -29,10 +29,10 @@ from providers import Provider, ProviderName
 log = logging.getLogger(__name__)
 
 # The collector's thresholds once start-up is done: generation 0 is collected after 20,000 net
-# allocations rather than 700, so the younger passes run a thirtieth as often; each one still
-# costs a few milliseconds, and with the start-up objects frozen a full pass walks only what the
-# jobs in flight hold. With the defaults, 2,400 jobs in flight triggered 17 full passes in two
-# minutes, 3.2 s of stalls in all (benchmarks/REPORT.md, bot_load).
+# allocations rather than 700, so the younger passes run about a thirtieth as often, and with the
+# start-up objects frozen a full pass walks only what the jobs in flight hold. With the defaults,
+# 2,450 jobs in flight triggered 16 full passes in 30 s, 3.5 s of stalls in all, the longest
+# 254 ms (benchmarks/REPORT.md, bot_load).
 GC_THRESHOLDS = (20_000, 10, 100)
 
 EXTENSIONS = (
